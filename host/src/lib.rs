@@ -1,1 +1,26 @@
-//! placeholder
+//! The host side of vireo: a root-complex BFM around the Verilated endpoint,
+//! the golden model, the RTL-vs-model comparator, Linux-style enumeration,
+//! scenario files and the regression.
+//!
+//! - [`tlp`]: request/completion packets; [`host`]: accesses as a CPU sees them.
+//! - [`bfm`]: the root complex driving the RTL cycle by cycle.
+//! - [`model`]: the golden model; [`endpoint`]: the common interface.
+//! - [`lockstep`]: RTL and model compared on every request.
+//! - [`probe`]: enumeration as Linux does it; [`lspci`]: config space dump.
+//! - [`scenario`], [`fuzz`], [`regress`]: what the regression runs.
+//! - [`synth`]: Yosys resource counts.
+#![deny(missing_docs)]
+
+pub mod bfm;
+pub mod endpoint;
+pub mod fuzz;
+pub mod host;
+pub mod lockstep;
+pub mod lspci;
+pub mod model;
+pub mod probe;
+pub mod regress;
+pub mod rng;
+pub mod scenario;
+pub mod synth;
+pub mod tlp;

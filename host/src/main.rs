@@ -1,1 +1,266 @@
-fn main() {}
+//! `vireo`: generate, lint, enumerate, regress and synthesise the endpoint.
+
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+use vireo_host::bfm::{BfmConfig, RootComplex};
+use vireo_host::endpoint::{Endpoint, ModelEndpoint};
+use vireo_host::host::Host;
+use vireo_host::lspci;
+use vireo_host::probe::{probe, Placement};
+use vireo_host::regress::{self, Item};
+use vireo_host::scenario::Scenario;
+use vireo_host::synth::{self, Target};
+
+#[derive(Parser)]
+#[command(
+    name = "vireo",
+    version,
+    about = "vireo: a virtio-pci PCI Express endpoint in RustHDL, co-simulated against a golden model"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Write the endpoint's Verilog (top module `top`).
+    Gen {
+        /// Output file (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Lint the generated Verilog with Verilator; fails on any warning.
+    Lint,
+    /// Enumerate the endpoint, then print its 4 KiB configuration space as
+    /// `lspci -xxxx` does (decode it with `lspci -F FILE -vvv`).
+    Lspci {
+        /// Read the golden model instead of the RTL.
+        #[arg(long)]
+        model: bool,
+        /// Output file (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Run scenario files against the RTL and the golden model in lockstep.
+    Run {
+        /// Scenario files (format: docs/SCENARIOS.md).
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        /// Seed of the stream timing (0: full speed).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Write a VCD waveform of the RTL to this file.
+        #[arg(long)]
+        trace: Option<PathBuf>,
+    },
+    /// Run the built-in scenarios and random traffic for several seeds.
+    Regress {
+        /// Number of seeds.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
+        seeds: u64,
+        /// First seed.
+        #[arg(long, default_value_t = 0)]
+        first_seed: u64,
+        /// Random requests per seed.
+        #[arg(long, default_value_t = 2000)]
+        ops: u64,
+        /// On failure, rerun the failing case writing a VCD waveform here.
+        #[arg(long)]
+        trace: Option<PathBuf>,
+    },
+    /// Synthesise the generated Verilog with Yosys and report resources.
+    Synth {
+        /// Technology.
+        #[arg(long, value_enum, default_value_t = Target::Generic)]
+        target: Target,
+        /// Also write the counts as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+}
+
+fn verilog() -> Result<String, String> {
+    vireo_rtl::generate_verilog(&vireo_sim::device_config())
+}
+
+fn write_out(output: &Option<PathBuf>, text: &str) -> Result<(), String> {
+    match output {
+        Some(p) => {
+            std::fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))
+        }
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+fn temp_verilog() -> Result<PathBuf, String> {
+    let path = std::env::temp_dir().join(format!("vireo-{}.v", std::process::id()));
+    std::fs::write(&path, verilog()?)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
+}
+
+fn lint() -> Result<(), String> {
+    let path = temp_verilog()?;
+    let out = Command::new("verilator")
+        .args([
+            "--lint-only",
+            "-Wno-WIDTH",
+            "-Wno-UNOPTFLAT",
+            "--top-module",
+            "top",
+        ])
+        .arg(&path)
+        .output()
+        .map_err(|e| {
+            format!("cannot run verilator ({e}): install it with `sudo apt-get install verilator`")
+        })?;
+    let _ = std::fs::remove_file(&path);
+    let report = String::from_utf8_lossy(&out.stderr);
+    let warnings = report.lines().filter(|l| l.starts_with("%Warning")).count();
+    eprint!("{report}");
+    if !out.status.success() || warnings > 0 {
+        return Err(format!("verilator lint: {warnings} warnings"));
+    }
+    println!("verilator lint (-Wno-WIDTH -Wno-UNOPTFLAT): clean");
+    Ok(())
+}
+
+fn dump(model: bool) -> Result<String, String> {
+    let description = "Ethernet controller: vireo virtio-net endpoint";
+    let cfg = vireo_sim::device_config();
+    fn enumerate_and_dump<E: Endpoint>(ep: E, description: &str) -> Result<String, String> {
+        let mut host = Host::new(ep);
+        probe(&mut host, Placement::default()).map_err(|e| e.to_string())?;
+        lspci::dump(&mut host, description).map_err(|e| e.to_string())
+    }
+    if model {
+        enumerate_and_dump(ModelEndpoint::new(&cfg), description)
+    } else {
+        enumerate_and_dump(RootComplex::new(0, BfmConfig::default()), description)
+    }
+}
+
+fn run(files: &[PathBuf], seed: u64, trace: Option<&PathBuf>) -> Result<(), String> {
+    let mut parsed = Vec::new();
+    for f in files {
+        let text =
+            std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        parsed.push(Scenario::parse(&f.display().to_string(), &text).map_err(|e| e.to_string())?);
+    }
+    for s in &parsed {
+        let t = regress::run_scenario(s, seed, trace).map_err(|e| e.to_string())?;
+        println!(
+            "{}: {} steps, {} requests, {} cycles: RTL matches the model",
+            s.name,
+            s.ops.len(),
+            t.requests,
+            t.cycles
+        );
+    }
+    Ok(())
+}
+
+fn regress_cmd(seeds: u64, first: u64, ops: u64, trace: Option<&PathBuf>) -> Result<(), String> {
+    let start = Instant::now();
+    let n = regress::BUILTIN.len();
+    println!(
+        "regress: {n} scenarios + {ops} random requests, seeds {first}..{}",
+        first + seeds
+    );
+    let result = regress::regress(first..first + seeds, ops, |seed, t| {
+        println!(
+            "  seed {seed:>4}: ok  ({} runs, {} requests, {} cycles, {:.1} s)",
+            t.scenarios,
+            t.requests,
+            t.cycles,
+            start.elapsed().as_secs_f64()
+        )
+    });
+    match result {
+        Ok(t) => {
+            println!(
+                "regress: PASS: {} scenario runs and {} seeds of random traffic, {} requests compared, {} cycles in {:.1} s",
+                t.scenarios,
+                seeds,
+                t.requests,
+                t.cycles,
+                start.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Err(f) => {
+            let mut msg = format!("regress: FAIL: {f}");
+            if let Some(path) = trace {
+                let rerun = match &f.item {
+                    Item::Scenario(name) => {
+                        let s = regress::builtin()
+                            .into_iter()
+                            .find(|s| &s.name == name)
+                            .expect("builtin");
+                        regress::run_scenario(&s, f.seed, Some(path)).map(|_| ())
+                    }
+                    Item::Random => regress::run_random(f.seed, ops, Some(path)).map(|_| ()),
+                };
+                if rerun.is_err() {
+                    msg += &format!("\nwaveform of the failing run: {}", path.display());
+                }
+            } else {
+                msg += "\n(rerun with --trace FILE.vcd for a waveform of the failing run)";
+            }
+            Err(msg)
+        }
+    }
+}
+
+fn synth_cmd(target: Target, json: Option<&Path>) -> Result<(), String> {
+    let path = temp_verilog()?;
+    eprintln!(
+        "synthesising the endpoint with {} for {target:?} ...",
+        synth::yosys_command()
+    );
+    let start = Instant::now();
+    let result = synth::synth(&path, target);
+    let _ = std::fs::remove_file(&path);
+    let r = result?;
+    println!("{r}");
+    eprintln!("({:.1} s)", start.elapsed().as_secs_f64());
+    if let Some(p) = json {
+        std::fs::write(p, r.to_json(target) + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Cmd::Gen { output } => verilog().and_then(|v| write_out(output, &v)),
+        Cmd::Lint => lint(),
+        Cmd::Lspci { model, output } => dump(*model).and_then(|d| write_out(output, &d)),
+        Cmd::Run {
+            scenarios,
+            seed,
+            trace,
+        } => run(scenarios, *seed, trace.as_ref()),
+        Cmd::Regress {
+            seeds,
+            first_seed,
+            ops,
+            trace,
+        } => regress_cmd(*seeds, *first_seed, *ops, trace.as_ref()),
+        Cmd::Synth { target, json } => synth_cmd(*target, json.as_deref()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -14,7 +14,7 @@
 //! 0xAC PCI Express         -> end
 //! ```
 
-use crate::{pci, virtio};
+use crate::{pci, stream, virtio};
 
 /// PCI Revision ID (a non-transitional device uses 1 or higher).
 pub const REVISION_ID: u8 = 0x01;
@@ -135,6 +135,9 @@ pub const NOTIFY_OFF_MULTIPLIER: u32 = 4;
 pub const REGION_SIZE: u32 = 0x1000;
 /// Most queues the notification region can address.
 pub const MAX_NOTIFY_QUEUES: usize = (REGION_SIZE / NOTIFY_OFF_MULTIPLIER) as usize;
+
+/// Largest memory request (DWs) the completer serves: one beat of payload.
+pub const MAX_MMIO_DWS: usize = stream::STRB_WIDTH;
 
 /// Offset of the MSI-X table in the MSI-X BAR.
 pub const MSIX_TABLE_OFFSET: u32 = 0x000;

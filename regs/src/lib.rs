@@ -12,12 +12,14 @@
 //! - [`tlp`]: transaction-layer packet format and type codes.
 //! - [`layout`]: the choices vireo makes (where each capability sits, BAR
 //!   sizes, where each virtio structure lives in its BAR, identity).
+//! - [`stream`]: the TLP stream interface (datapath width).
 //! - [`config`]: generation-time parameters of one endpoint instance.
 #![deny(missing_docs)]
 
 pub mod config;
 pub mod layout;
 pub mod pci;
+pub mod stream;
 pub mod tlp;
 pub mod virtio;
 

@@ -19,10 +19,7 @@ pub mod req_decode;
 use rust_hdl::prelude::*;
 pub use vireo_regs::DeviceConfig;
 
-/// Width in bits of the payload of the TLP streams.
-pub const DATA_WIDTH: usize = 128;
-/// Number of DW strobes of the TLP streams.
-pub const STRB_WIDTH: usize = DATA_WIDTH / 32;
+pub use vireo_regs::stream::{DATA_WIDTH, STRB_WIDTH};
 
 /// Elaborate the endpoint for `cfg` and return its Verilog.
 pub fn generate_verilog(cfg: &DeviceConfig) -> Result<String, String> {

@@ -12,17 +12,18 @@
 //! 5. CfgRd0/CfgWr0: Length other than 1 or a Last DW BE is malformed (UR);
 //!    a function number other than 0 is unsupported (UR); else served;
 //! 6. MRd/MWr: byte enables against the Length rules are malformed, more than
-//!    `STRB_WIDTH` DWs or no BAR hit is unsupported (UR for reads, dropped
+//!    `MAX_MMIO_DWS` (one beat) or no BAR hit is unsupported (UR for reads, dropped
 //!    writes); else served;
 //! 7. any other request (I/O, Type 1 config, locked reads, AtomicOps): UR.
 //!
+//! A request that hits both BARs (overlapping BARs) goes to the virtio BAR.
 //! It also computes the Byte Count and Lower Address of the completion.
 //! Purely combinational; zero latency.
 
 use crate::bar_decode::{BarDecode, BAR_OFFSET_BITS};
 use crate::cfg_space::CFG_DW_BITS;
-use crate::STRB_WIDTH;
 use rust_hdl::prelude::*;
+use vireo_regs::layout::MAX_MMIO_DWS;
 use vireo_regs::tlp::fmt_type;
 
 /// What the completer does with a request.
@@ -232,7 +233,7 @@ impl Default for ReqDecode {
             ft_swap64: ft(fmt_type::SWAP64),
             ft_cas32: ft(fmt_type::CAS32),
             ft_cas64: ft(fmt_type::CAS64),
-            max_dws: Constant::new((STRB_WIDTH as u64).into()),
+            max_dws: Constant::new((MAX_MMIO_DWS as u64).into()),
         }
     }
 }
@@ -314,7 +315,7 @@ impl Logic for ReqDecode {
         self.bars.bar0.next = self.bar0.val();
         self.bars.bar1.next = self.bar1.val();
         self.bars.bar2.next = self.bar2.val();
-        self.bar_msix.next = self.bars.hit_msix.val();
+        self.bar_msix.next = self.bars.hit_msix.val() && !self.bars.hit_virtio.val();
         self.bar_offset.next = self.bars.offset.val();
 
         // Decision.
@@ -373,8 +374,9 @@ impl Logic for ReqDecode {
             self.action.next = ReqAction::Unsupported;
         }
 
-        // Byte Count and Lower Address (PCIe Base 2.3.1.1): memory reads count
-        // the enabled bytes from the first to the last; everything else is 4.
+        // Byte Count and Lower Address (PCIe Base 2.3.1.1): memory reads with
+        // legal byte enables count the enabled bytes from the first to the
+        // last; every other completion has Byte Count 4, Lower Address 0.
         self.first_skip.next = 0.into();
         if !self.first_be.val().get_bit(0) {
             self.first_skip.next = 1.into();
@@ -420,7 +422,7 @@ impl Logic for ReqDecode {
                 - self.first_skip.val()
                 - self.last_skip.val();
         }
-        if self.is_mrd.val() {
+        if self.is_mrd.val() && self.mem_be_ok.val() {
             self.byte_count.next = self.mem_count.val().get_bits::<12>(0);
             self.lower_addr.next = (self.addr.val().get_bits::<7>(0) & !bits::<7>(3))
                 | self.first_skip.val().get_bits::<7>(0);

@@ -27,6 +27,11 @@ extern "C" {
     fn vireo_dut_trace_close(d: *mut RawDut);
 }
 
+/// The configuration the model was generated for.
+pub fn device_config() -> vireo_regs::DeviceConfig {
+    vireo_regs::DeviceConfig::default()
+}
+
 /// Path of the Verilog the model was built from.
 pub const VERILOG_PATH: &str = env!("VIREO_VERILOG");
 /// `verilator --version` of the Verilator that built the model.

@@ -1,0 +1,330 @@
+//! Root-complex bus functional model around the Verilated endpoint.
+//!
+//! Sends request TLPs as beats on the `rx_*` stream and collects the TLPs the
+//! endpoint sends on `tx_*`, cycle by cycle. Seeded: idle cycles between rx
+//! beats, back-pressure on tx, and the don't-care lanes (header on non-sop
+//! beats, data in lanes whose strobe is 0) are random but reproducible.
+//!
+//! Each cycle: drive the inputs, evaluate, sample both handshakes, clock.
+//! A request waits at most `timeout_cycles` for its completion.
+
+use crate::endpoint::{Endpoint, HostError};
+use crate::rng::Rng;
+use crate::tlp::{Completion, Tlp};
+use std::collections::VecDeque;
+use std::path::Path;
+use vireo_regs::stream::{beats, STRB_WIDTH};
+use vireo_sim::Dut;
+
+const _: () = assert!(STRB_WIDTH == 4, "the BFM drives 128-bit data ports as u128");
+
+/// Timing behaviour of the root complex.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BfmConfig {
+    /// Chance, in percent, of an idle cycle before each rx beat.
+    pub rx_gap_percent: u8,
+    /// Chance, in percent, that `tx_ready` is high in a cycle.
+    pub tx_ready_percent: u8,
+    /// Cycles a request may wait for its completion.
+    pub timeout_cycles: u64,
+    /// Quiet cycles after the last request before a batch is complete.
+    pub settle_cycles: u64,
+}
+
+impl Default for BfmConfig {
+    fn default() -> Self {
+        Self {
+            rx_gap_percent: 0,
+            tx_ready_percent: 100,
+            timeout_cycles: 10_000,
+            settle_cycles: 32,
+        }
+    }
+}
+
+impl BfmConfig {
+    /// Random (seeded) stream timing: from full speed to heavy back-pressure.
+    pub fn random(rng: &mut Rng) -> Self {
+        Self {
+            rx_gap_percent: *rng.pick(&[0, 0, 10, 50, 90]),
+            tx_ready_percent: *rng.pick(&[100, 100, 70, 30, 5]),
+            ..Self::default()
+        }
+    }
+}
+
+/// One beat of the rx stream.
+#[derive(Clone, Debug)]
+struct Beat {
+    hdr: u128,
+    data: u128,
+    strb: u8,
+    sop: bool,
+    eop: bool,
+}
+
+/// A TLP being received on tx.
+struct Partial {
+    hdr: u128,
+    data: Vec<u32>,
+}
+
+/// The root complex with the Verilated endpoint behind it.
+pub struct RootComplex {
+    dut: Dut,
+    rng: Rng,
+    cfg: BfmConfig,
+    rx_queue: VecDeque<Beat>,
+    rx_presenting: bool,
+    tx_partial: Option<Partial>,
+    received: Vec<Tlp>,
+    activity: bool,
+}
+
+impl RootComplex {
+    /// A fresh endpoint after reset, driven with `cfg` timing from `seed`.
+    pub fn new(seed: u64, cfg: BfmConfig) -> Self {
+        let mut rc = Self {
+            dut: Dut::new(),
+            rng: Rng::new(seed),
+            cfg,
+            rx_queue: VecDeque::new(),
+            rx_presenting: false,
+            tx_partial: None,
+            received: Vec::new(),
+            activity: false,
+        };
+        rc.dut.reset(4);
+        rc
+    }
+
+    /// Write a VCD waveform of the RTL to `path` from now on.
+    pub fn trace_to(&mut self, path: &Path) -> std::io::Result<()> {
+        self.dut.trace_to(path)
+    }
+
+    /// Clock cycles simulated so far.
+    pub fn cycles(&self) -> u64 {
+        self.dut.cycles()
+    }
+
+    /// The Verilated endpoint.
+    pub fn dut(&mut self) -> &mut Dut {
+        &mut self.dut
+    }
+
+    fn queue(&mut self, tlp: &Tlp) {
+        let n = beats(tlp.data.len());
+        for b in 0..n {
+            let lanes = &tlp.data
+                [(b * STRB_WIDTH).min(tlp.data.len())..((b + 1) * STRB_WIDTH).min(tlp.data.len())];
+            let mut data = ((self.rng.next_u64() as u128) << 64) | self.rng.next_u64() as u128;
+            for (i, &dw) in lanes.iter().enumerate() {
+                data &= !(0xFFFF_FFFFu128 << (32 * i));
+                data |= (dw as u128) << (32 * i);
+            }
+            let hdr = if b == 0 {
+                tlp.hdr_bits()
+            } else {
+                (self.rng.next_u64() as u128) << 64 | self.rng.next_u64() as u128
+            };
+            self.rx_queue.push_back(Beat {
+                hdr,
+                data,
+                strb: ((1u16 << lanes.len()) - 1) as u8,
+                sop: b == 0,
+                eop: b + 1 == n,
+            });
+        }
+    }
+
+    /// One clock cycle of the BFM and the endpoint.
+    fn cycle(&mut self) -> Result<(), HostError> {
+        // rx: a presented beat stays until taken; before presenting the next
+        // one, an idle cycle may be drawn.
+        if !self.rx_presenting && !self.rx_queue.is_empty() {
+            self.rx_presenting = !self.rng.percent(self.cfg.rx_gap_percent);
+        }
+        let beat = if self.rx_presenting {
+            self.rx_queue.front().cloned()
+        } else {
+            None
+        };
+        let dut = &mut self.dut;
+        match &beat {
+            Some(b) => {
+                dut.set_rx_hdr(b.hdr);
+                dut.set_rx_data(b.data);
+                dut.set_rx_strb(b.strb as u64);
+                dut.set_rx_sop(b.sop as u64);
+                dut.set_rx_eop(b.eop as u64);
+                dut.set_rx_valid(1);
+            }
+            None => dut.set_rx_valid(0),
+        }
+        let tx_ready = self.rng.percent(self.cfg.tx_ready_percent);
+        dut.set_tx_ready(tx_ready as u64);
+        dut.eval();
+        let rx_taken = beat.is_some() && dut.rx_ready() == 1;
+        let tx_taken = tx_ready && dut.tx_valid() == 1;
+        let tx_beat = tx_taken.then(|| {
+            (
+                dut.tx_hdr(),
+                dut.tx_data(),
+                dut.tx_strb() as u8,
+                dut.tx_sop() == 1,
+                dut.tx_eop() == 1,
+            )
+        });
+        dut.tick();
+        if rx_taken {
+            self.rx_queue.pop_front();
+            self.rx_presenting = false;
+        }
+        self.activity = rx_taken || tx_taken;
+        if let Some((hdr, data, strb, sop, eop)) = tx_beat {
+            self.take_tx_beat(hdr, data, strb, sop, eop)?;
+        }
+        Ok(())
+    }
+
+    fn take_tx_beat(
+        &mut self,
+        hdr: u128,
+        data: u128,
+        strb: u8,
+        sop: bool,
+        eop: bool,
+    ) -> Result<(), HostError> {
+        let partial = match (self.tx_partial.take(), sop) {
+            (None, true) => Partial {
+                hdr,
+                data: Vec::new(),
+            },
+            (Some(p), false) => p,
+            (p, _) => {
+                let tlp = p.map_or_else(
+                    || Tlp::from_hdr_bits(hdr, vec![]),
+                    |p| Tlp::from_hdr_bits(p.hdr, p.data),
+                );
+                let reason = if sop {
+                    "sop inside a TLP"
+                } else {
+                    "beat without sop"
+                };
+                return Err(HostError::Malformed {
+                    tlp,
+                    reason: reason.into(),
+                });
+            }
+        };
+        let mut partial = partial;
+        if strb.count_ones() != strb.trailing_ones() {
+            let tlp = Tlp::from_hdr_bits(partial.hdr, partial.data);
+            return Err(HostError::Malformed {
+                tlp,
+                reason: format!("strobes {strb:04b} not contiguous from DW 0"),
+            });
+        }
+        for i in 0..strb.count_ones() as usize {
+            partial.data.push((data >> (32 * i)) as u32);
+        }
+        if !eop {
+            self.tx_partial = Some(partial);
+            return Ok(());
+        }
+        let tlp = Tlp::from_hdr_bits(partial.hdr, partial.data);
+        let expected = if tlp.has_data() {
+            tlp.length_dw() as usize
+        } else {
+            0
+        };
+        if tlp.data.len() != expected {
+            let reason = format!("{} payload DWs, Length says {expected}", tlp.data.len());
+            return Err(HostError::Malformed { tlp, reason });
+        }
+        self.received.push(tlp);
+        Ok(())
+    }
+}
+
+impl Endpoint for RootComplex {
+    fn transact(&mut self, requests: &[Tlp]) -> Result<Vec<Option<Tlp>>, HostError> {
+        let mut results: Vec<Option<Tlp>> = vec![None; requests.len()];
+        for (i, r) in requests.iter().enumerate() {
+            assert!(
+                requests[..i]
+                    .iter()
+                    .all(|o| o.tag() != r.tag() || o.requester_id() != r.requester_id()),
+                "tag {:#x} used twice in one batch",
+                r.tag()
+            );
+            self.queue(r);
+        }
+        let (mut waited, mut quiet) = (0u64, 0u64);
+        loop {
+            self.cycle()?;
+            for tlp in std::mem::take(&mut self.received) {
+                let Some(c) = Completion::parse(&tlp) else {
+                    return Err(HostError::Unexpected { tlp });
+                };
+                let owner = requests
+                    .iter()
+                    .position(|r| r.tag() as u16 == c.tag && r.requester_id() == c.requester_id);
+                match owner {
+                    Some(i) if results[i].is_none() => results[i] = Some(tlp),
+                    _ => return Err(HostError::Unexpected { tlp }),
+                }
+            }
+            let outstanding = requests
+                .iter()
+                .zip(&results)
+                .find(|(r, c)| r.is_non_posted() && c.is_none());
+            if self.activity {
+                (waited, quiet) = (0, 0);
+            } else {
+                waited += 1;
+                quiet += 1;
+            }
+            if outstanding.is_none() && self.rx_queue.is_empty() && quiet >= self.cfg.settle_cycles
+            {
+                return Ok(results);
+            }
+            if waited > self.cfg.timeout_cycles {
+                return Err(match outstanding {
+                    Some((r, _)) => HostError::NoCompletion {
+                        request: r.clone(),
+                        cycles: waited,
+                    },
+                    None => HostError::Stalled {
+                        beats: self.rx_queue.len(),
+                        cycles: waited,
+                    },
+                });
+            }
+        }
+    }
+
+    fn reset(&mut self) -> Result<(), HostError> {
+        self.rx_queue.clear();
+        self.rx_presenting = false;
+        self.tx_partial = None;
+        self.dut.set_rx_valid(0);
+        self.dut.reset(4);
+        Ok(())
+    }
+
+    fn idle(&mut self, cycles: u64) -> Result<(), HostError> {
+        for _ in 0..cycles {
+            self.cycle()?;
+            if let Some(tlp) = self.received.pop() {
+                return Err(HostError::Unexpected { tlp });
+            }
+        }
+        Ok(())
+    }
+
+    fn intx(&self) -> bool {
+        self.dut.intx() == 1
+    }
+}

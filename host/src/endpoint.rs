@@ -1,0 +1,173 @@
+//! The device side as the host sees it, at transaction level.
+//!
+//! [`Endpoint`] is implemented by the Verilated RTL behind the root-complex
+//! BFM ([`crate::bfm::RootComplex`]), by the golden model
+//! ([`ModelEndpoint`]) and by the two in lockstep
+//! ([`crate::lockstep::Lockstep`]).
+
+use crate::model::Function;
+use crate::tlp::Tlp;
+use std::fmt;
+use vireo_regs::DeviceConfig;
+
+/// Why a transaction could not be completed or compared.
+#[derive(Debug)]
+pub enum HostError {
+    /// A non-posted request got no completion in time.
+    NoCompletion {
+        /// The request.
+        request: Tlp,
+        /// Cycles waited.
+        cycles: u64,
+    },
+    /// The device stopped taking request beats.
+    Stalled {
+        /// Beats still waiting.
+        beats: usize,
+        /// Cycles without progress.
+        cycles: u64,
+    },
+    /// The device sent a TLP nobody asked for.
+    Unexpected {
+        /// The TLP.
+        tlp: Tlp,
+    },
+    /// The device sent a TLP that breaks the stream or TLP rules.
+    Malformed {
+        /// The TLP (as far as it was received).
+        tlp: Tlp,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The RTL and the model disagree.
+    Mismatch {
+        /// The request.
+        request: Tlp,
+        /// What the RTL returned.
+        rtl: Option<Tlp>,
+        /// What the model returned.
+        model: Option<Tlp>,
+    },
+    /// The RTL's INTx level differs from the model's.
+    IntxMismatch {
+        /// RTL level.
+        rtl: bool,
+        /// Model level.
+        model: bool,
+    },
+    /// A scenario expectation failed.
+    Expectation(String),
+    /// An I/O error (trace file, scenario file).
+    Io(std::io::Error),
+}
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HostError::NoCompletion { request, cycles } => {
+                write!(f, "no completion within {cycles} cycles for {request}")
+            }
+            HostError::Stalled { beats, cycles } => {
+                write!(
+                    f,
+                    "the device took no request beat for {cycles} cycles ({beats} beats waiting)"
+                )
+            }
+            HostError::Unexpected { tlp } => write!(f, "unexpected TLP from the device: {tlp}"),
+            HostError::Malformed { tlp, reason } => {
+                write!(f, "malformed TLP from the device ({reason}): {tlp}")
+            }
+            HostError::Mismatch {
+                request,
+                rtl,
+                model,
+            } => {
+                writeln!(f, "RTL and model disagree on {request}")?;
+                let show = |t: &Option<Tlp>| {
+                    t.as_ref()
+                        .map_or("no completion".to_string(), |t| t.to_string())
+                };
+                writeln!(f, "  rtl:   {}", show(rtl))?;
+                writeln!(f, "  model: {}", show(model))?;
+                if let (Some(r), Some(m)) = (rtl, model) {
+                    for (i, (a, b)) in r.hdr.iter().zip(m.hdr.iter()).enumerate() {
+                        if a != b {
+                            writeln!(
+                                f,
+                                "  header DW{i}: rtl {a:08x} model {b:08x} (differing bits {:08x})",
+                                a ^ b
+                            )?;
+                        }
+                    }
+                    for (i, (a, b)) in r.data.iter().zip(m.data.iter()).enumerate() {
+                        if a != b {
+                            writeln!(f, "  data DW{i}: rtl {a:08x} model {b:08x}")?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            HostError::IntxMismatch { rtl, model } => {
+                write!(f, "INTx level: rtl {rtl}, model {model}")
+            }
+            HostError::Expectation(s) => write!(f, "{s}"),
+            HostError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for HostError {}
+
+impl From<std::io::Error> for HostError {
+    fn from(e: std::io::Error) -> Self {
+        HostError::Io(e)
+    }
+}
+
+/// A PCI Express function seen from the root complex.
+pub trait Endpoint {
+    /// Deliver `requests` in order and return, for each, the completion the
+    /// device sent for it (`None` for posted or dropped requests).
+    fn transact(&mut self, requests: &[Tlp]) -> Result<Vec<Option<Tlp>>, HostError>;
+    /// Fundamental reset of the function.
+    fn reset(&mut self) -> Result<(), HostError>;
+    /// Let `cycles` clock cycles pass with no request.
+    fn idle(&mut self, cycles: u64) -> Result<(), HostError>;
+    /// The INTx level the function drives.
+    fn intx(&self) -> bool;
+}
+
+/// The golden model as an [`Endpoint`].
+#[derive(Clone, Debug)]
+pub struct ModelEndpoint {
+    /// The modelled function.
+    pub function: Function,
+}
+
+impl ModelEndpoint {
+    /// A model of the function described by `cfg`.
+    pub fn new(cfg: &DeviceConfig) -> Self {
+        Self {
+            function: Function::new(cfg),
+        }
+    }
+}
+
+impl Endpoint for ModelEndpoint {
+    fn transact(&mut self, requests: &[Tlp]) -> Result<Vec<Option<Tlp>>, HostError> {
+        Ok(requests.iter().map(|r| self.function.handle(r)).collect())
+    }
+
+    fn reset(&mut self) -> Result<(), HostError> {
+        self.function.reset();
+        Ok(())
+    }
+
+    fn idle(&mut self, _cycles: u64) -> Result<(), HostError> {
+        Ok(())
+    }
+
+    fn intx(&self) -> bool {
+        self.function.space.intx()
+    }
+}

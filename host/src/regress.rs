@@ -1,0 +1,196 @@
+//! The regression: built-in scenarios and random traffic, each run for a
+//! number of seeds, RTL against the golden model.
+//!
+//! Seed 0 drives the streams at full speed; other seeds draw the rx gaps and
+//! tx back-pressure from the seed. The random traffic uses the seed too.
+
+use crate::bfm::{BfmConfig, RootComplex};
+use crate::endpoint::ModelEndpoint;
+use crate::fuzz;
+use crate::host::Host;
+use crate::lockstep::Lockstep;
+use crate::rng::Rng;
+use crate::scenario::{Runner, Scenario};
+use std::fmt;
+use std::path::PathBuf;
+
+/// The scenarios shipped with vireo (host/scenarios/).
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "enumeration.scn",
+        include_str!("../scenarios/enumeration.scn"),
+    ),
+    (
+        "bar_sizing.scn",
+        include_str!("../scenarios/bar_sizing.scn"),
+    ),
+    (
+        "bar_relocation.scn",
+        include_str!("../scenarios/bar_relocation.scn"),
+    ),
+    (
+        "memory_enable.scn",
+        include_str!("../scenarios/memory_enable.scn"),
+    ),
+    (
+        "readonly_fields.scn",
+        include_str!("../scenarios/readonly_fields.scn"),
+    ),
+    (
+        "w1c_status.scn",
+        include_str!("../scenarios/w1c_status.scn"),
+    ),
+    (
+        "byte_enables.scn",
+        include_str!("../scenarios/byte_enables.scn"),
+    ),
+    (
+        "reserved_space.scn",
+        include_str!("../scenarios/reserved_space.scn"),
+    ),
+    (
+        "pci_cfg_window.scn",
+        include_str!("../scenarios/pci_cfg_window.scn"),
+    ),
+    ("bad_tlps.scn", include_str!("../scenarios/bad_tlps.scn")),
+    ("power_on.scn", include_str!("../scenarios/power_on.scn")),
+    (
+        "express_cap.scn",
+        include_str!("../scenarios/express_cap.scn"),
+    ),
+];
+
+/// The stream timing of `seed`.
+pub fn timing(seed: u64) -> BfmConfig {
+    if seed == 0 {
+        BfmConfig::default()
+    } else {
+        BfmConfig::random(&mut Rng::new(seed))
+    }
+}
+
+/// RTL and model in lockstep for `seed`, with an optional RTL waveform.
+pub fn lockstep(seed: u64, trace: Option<&PathBuf>) -> std::io::Result<Lockstep> {
+    let mut rtl = RootComplex::new(seed, timing(seed));
+    if let Some(path) = trace {
+        rtl.trace_to(path)?;
+    }
+    Ok(Lockstep::new(
+        rtl,
+        ModelEndpoint::new(&vireo_sim::device_config()),
+    ))
+}
+
+/// What a run exercised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// A scenario (by name).
+    Scenario(String),
+    /// Random traffic.
+    Random,
+}
+
+/// A failed run.
+#[derive(Debug)]
+pub struct Failure {
+    /// The seed.
+    pub seed: u64,
+    /// The run that failed.
+    pub item: Item,
+    /// What failed, with the step.
+    pub message: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "seed {}: {}", self.seed, self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Totals of a successful run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Totals {
+    /// Scenario runs.
+    pub scenarios: u64,
+    /// Requests compared.
+    pub requests: u64,
+    /// RTL clock cycles simulated.
+    pub cycles: u64,
+}
+
+impl Totals {
+    fn add(&mut self, ls: &Lockstep) {
+        self.requests += ls.requests;
+        self.cycles += ls.rtl.cycles();
+    }
+}
+
+/// Run `scenario` with `seed`.
+pub fn run_scenario(
+    scenario: &Scenario,
+    seed: u64,
+    trace: Option<&PathBuf>,
+) -> Result<Totals, Failure> {
+    let fail = |message: String| Failure {
+        seed,
+        item: Item::Scenario(scenario.name.clone()),
+        message,
+    };
+    let mut runner = Runner::new(lockstep(seed, trace).map_err(|e| fail(e.to_string()))?);
+    runner.run(scenario).map_err(|e| fail(e.to_string()))?;
+    let mut t = Totals {
+        scenarios: 1,
+        ..Totals::default()
+    };
+    t.add(&runner.host.ep);
+    Ok(t)
+}
+
+/// Run `ops` random requests with `seed`.
+pub fn run_random(seed: u64, ops: u64, trace: Option<&PathBuf>) -> Result<Totals, Failure> {
+    let fail = |message: String| Failure {
+        seed,
+        item: Item::Random,
+        message,
+    };
+    let mut host = Host::new(lockstep(seed, trace).map_err(|e| fail(e.to_string()))?);
+    let mut rng = Rng::new(seed ^ 0xF022);
+    fuzz::run(&mut host, &mut rng, ops).map_err(|e| fail(format!("random traffic: {e}")))?;
+    let mut t = Totals::default();
+    t.add(&host.ep);
+    Ok(t)
+}
+
+/// The built-in scenarios, parsed.
+pub fn builtin() -> Vec<Scenario> {
+    BUILTIN
+        .iter()
+        .map(|(name, text)| Scenario::parse(name, text).expect("built-in scenario parses"))
+        .collect()
+}
+
+/// Every built-in scenario and `ops` random requests for each seed in
+/// `seeds`; `progress` hears about each finished seed.
+pub fn regress(
+    seeds: std::ops::Range<u64>,
+    ops: u64,
+    mut progress: impl FnMut(u64, &Totals),
+) -> Result<Totals, Failure> {
+    let scenarios = builtin();
+    let mut total = Totals::default();
+    for seed in seeds {
+        for s in &scenarios {
+            let t = run_scenario(s, seed, None)?;
+            total.scenarios += t.scenarios;
+            total.requests += t.requests;
+            total.cycles += t.cycles;
+        }
+        let t = run_random(seed, ops, None)?;
+        total.requests += t.requests;
+        total.cycles += t.cycles;
+        progress(seed, &total);
+    }
+    Ok(total)
+}
