@@ -11,7 +11,7 @@ use crate::host::Host;
 use crate::lockstep::Lockstep;
 use crate::probe::{probe, Placement, ProbeError};
 use crate::rng::Rng;
-use crate::tlp::{Bdf, ReqId, Tlp};
+use crate::tlp::{Bdf, Completion, ReqId, Tlp};
 use vireo_regs::layout;
 use vireo_regs::tlp::fmt_type;
 
@@ -143,6 +143,26 @@ pub struct FuzzStats {
     pub requests: u64,
     /// Batches sent.
     pub batches: u64,
+    /// Requests answered with Successful Completion.
+    pub successful: u64,
+    /// Requests answered with another status.
+    pub refused: u64,
+    /// Requests with no completion (posted or dropped).
+    pub silent: u64,
+    /// Resets.
+    pub resets: u64,
+}
+
+impl FuzzStats {
+    /// Add another run's totals.
+    pub fn add(&mut self, o: &FuzzStats) {
+        self.requests += o.requests;
+        self.batches += o.batches;
+        self.successful += o.successful;
+        self.refused += o.refused;
+        self.silent += o.silent;
+        self.resets += o.resets;
+    }
 }
 
 /// Probe, then send `ops` random requests in batches of 1..=8 through
@@ -154,11 +174,18 @@ pub fn run(host: &mut Host<Lockstep>, rng: &mut Rng, ops: u64) -> Result<FuzzSta
         if rng.percent(1) {
             host.ep.reset()?;
             probe(host, Placement::default())?;
+            stats.resets += 1;
             continue;
         }
         let n = (1 + rng.below(8)).min(ops - stats.requests);
         let batch: Vec<Tlp> = (0..n).map(|_| request(rng, host)).collect();
-        host.ep.transact(&batch)?;
+        for cpl in host.ep.transact(&batch)? {
+            match cpl.as_ref().and_then(Completion::parse) {
+                Some(c) if c.ok() => stats.successful += 1,
+                Some(_) => stats.refused += 1,
+                None => stats.silent += 1,
+            }
+        }
         stats.requests += n;
         stats.batches += 1;
     }

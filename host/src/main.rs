@@ -192,6 +192,11 @@ fn regress_cmd(seeds: u64, first: u64, ops: u64, trace: Option<&PathBuf>) -> Res
                 t.cycles,
                 start.elapsed().as_secs_f64()
             );
+            let r = &t.random;
+            println!(
+                "         random traffic: {} successful, {} refused (UR), {} without completion, {} resets",
+                r.successful, r.refused, r.silent, r.resets
+            );
             Ok(())
         }
         Err(f) => {

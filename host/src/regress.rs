@@ -6,7 +6,7 @@
 
 use crate::bfm::{BfmConfig, RootComplex};
 use crate::endpoint::ModelEndpoint;
-use crate::fuzz;
+use crate::fuzz::{self, FuzzStats};
 use crate::host::Host;
 use crate::lockstep::Lockstep;
 use crate::rng::Rng;
@@ -118,6 +118,8 @@ pub struct Totals {
     pub requests: u64,
     /// RTL clock cycles simulated.
     pub cycles: u64,
+    /// Outcomes of the random traffic.
+    pub random: FuzzStats,
 }
 
 impl Totals {
@@ -157,8 +159,12 @@ pub fn run_random(seed: u64, ops: u64, trace: Option<&PathBuf>) -> Result<Totals
     };
     let mut host = Host::new(lockstep(seed, trace).map_err(|e| fail(e.to_string()))?);
     let mut rng = Rng::new(seed ^ 0xF022);
-    fuzz::run(&mut host, &mut rng, ops).map_err(|e| fail(format!("random traffic: {e}")))?;
-    let mut t = Totals::default();
+    let random =
+        fuzz::run(&mut host, &mut rng, ops).map_err(|e| fail(format!("random traffic: {e}")))?;
+    let mut t = Totals {
+        random,
+        ..Totals::default()
+    };
     t.add(&host.ep);
     Ok(t)
 }
@@ -190,6 +196,7 @@ pub fn regress(
         let t = run_random(seed, ops, None)?;
         total.requests += t.requests;
         total.cycles += t.cycles;
+        total.random.add(&t.random);
         progress(seed, &total);
     }
     Ok(total)

@@ -18,7 +18,7 @@
 use crate::endpoint::{Endpoint, HostError};
 use crate::host::{Host, Outcome};
 use crate::probe::{self, Placement, ProbeError, Probed};
-use crate::tlp::{Completion, Tlp};
+use crate::tlp::{status_name, Completion, Tlp};
 use std::fmt;
 use vireo_regs::tlp::cpl_status;
 
@@ -436,10 +436,23 @@ fn check(expect: Option<Expect>, got: Outcome) -> Result<(), String> {
         _ => false,
     };
     if ok {
-        Ok(())
-    } else {
-        Err(format!("expected {e:x?}, got {got:x?}"))
+        return Ok(());
     }
+    let want = match e {
+        Expect::Value {
+            value,
+            mask: u64::MAX,
+        } => format!("{value:#x}"),
+        Expect::Value { value, mask } => format!("{value:#x} in the bits of {mask:#x}"),
+        Expect::Status(s) => format!("a completion with status {}", status_name(s)),
+        Expect::Nothing => "no completion".into(),
+    };
+    let got = match got {
+        Outcome::Done(v) => format!("{v:#x}"),
+        Outcome::Status(s) => format!("a completion with status {}", status_name(s)),
+        Outcome::Posted => "no completion".into(),
+    };
+    Err(format!("expected {want}, got {got}"))
 }
 
 impl<E: Endpoint> Runner<E> {

@@ -25,7 +25,7 @@ impl Target {
         match self {
             Target::Generic => "synth -flatten -top top -lut 4",
             Target::Ecp5 => "synth_ecp5 -top top",
-            Target::Xilinx7 => "synth_xilinx -top top -family xc7",
+            Target::Xilinx7 => "synth_xilinx -flatten -top top -family xc7",
         }
     }
 }
@@ -63,14 +63,14 @@ impl Resources {
             .map(|(k, v)| format!("\"{k}\": {v}"))
             .collect();
         format!(
-            "{{\"target\": \"{target:?}\", \"lut\": {}, \"ff\": {}, \"bram\": {}, \"dsp\": {}, \"cells\": {{{}}}}}",
+            "{{\"target\": \"{}\", \"lut\": {}, \"ff\": {}, \"bram\": {}, \"dsp\": {}, \"cells\": {{{}}}}}",
+            format!("{target:?}").to_lowercase(),
             self.luts,
             self.ffs,
             self.brams,
             self.dsps,
             cells.join(", ")
         )
-        .to_lowercase()
     }
 }
 
