@@ -268,7 +268,7 @@ pub fn probe<E: Endpoint>(host: &mut Host<E>, place: Placement) -> Result<Probed
     let notify_off_multiplier =
         host.cfg_read_ok(notify.at + virtio::cap::NOTIFY_OFF_MULTIPLIER as u16, 4)?;
     if notify_off_multiplier != 0
-        && !(notify_off_multiplier.is_power_of_two() && notify_off_multiplier % 2 == 0)
+        && !(notify_off_multiplier.is_power_of_two() && notify_off_multiplier.is_multiple_of(2))
     {
         return refuse(format!(
             "notify_off_multiplier {notify_off_multiplier} is neither 0 nor an even power of 2"
@@ -329,7 +329,7 @@ fn check_structure(
             cap.length
         ));
     }
-    if cap.offset % align != 0 {
+    if !cap.offset.is_multiple_of(align) {
         return refuse(format!(
             "{name} structure offset {:#x} not aligned to {align}",
             cap.offset

@@ -221,13 +221,13 @@ impl<'a> Tokens<'a> {
             let be = parse_number(be)
                 .filter(|&b| b <= 0xF)
                 .ok_or_else(|| format!("'{w}': byte enables are 4 bits"))?;
-            if offset % 4 != 0 {
+            if !offset.is_multiple_of(4) {
                 return Err(format!("offset {offset:#x} with be= must be DW aligned"));
             }
             Width::Be(be as u8)
         } else {
             let size = self.size(w, &[1, 2, 4])?;
-            if offset % size as u16 != 0 {
+            if !offset.is_multiple_of(size as u16) {
                 return Err(format!(
                     "a {size}-byte access at {offset:#x} is not naturally aligned"
                 ));

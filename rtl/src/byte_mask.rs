@@ -37,3 +37,22 @@ impl Logic for ByteMask {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_byte_enable_pattern_selects_its_lanes() {
+        let mut uut = ByteMask::default();
+        uut.connect_all();
+        for be in 0..16u64 {
+            uut.be.next = be.into();
+            assert!(simulate(&mut uut, 10));
+            let expected = (0..4)
+                .filter(|b| be & (1 << b) != 0)
+                .fold(0u32, |m, b| m | 0xFF << (8 * b));
+            assert_eq!(uut.mask.val().to_u32(), expected, "be {be:04b}");
+        }
+    }
+}

@@ -84,3 +84,65 @@ impl Logic for CfgDword {
         self.value.next = self.state.q.val() | self.live.val();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Drive the inputs, then one rising clock edge, in the RustHDL simulator.
+    fn clock(uut: &mut CfgDword, write: Option<(u32, u32)>, set: u32, rst: bool) {
+        let (wmask, wdata) = write.unwrap_or((0, 0));
+        uut.write.next = write.is_some();
+        uut.wmask.next = (wmask as u64).into();
+        uut.wdata.next = (wdata as u64).into();
+        uut.set.next = (set as u64).into();
+        uut.rst.next = rst;
+        uut.clock.next = Clock::from(false);
+        assert!(simulate(uut, 100));
+        uut.clock.next = Clock::from(true);
+        assert!(simulate(uut, 100));
+    }
+
+    fn value(uut: &CfgDword) -> u32 {
+        uut.value.val().to_u32()
+    }
+
+    #[test]
+    fn access_types_and_event_priority() {
+        // Bits 7:0 RW, bits 15:8 W1C, bits 31:16 RO with reset value 0xABCD.
+        let mut uut = CfgDword::new(0xABCD_0000, 0x0000_00FF, 0x0000_FF00);
+        uut.connect_all();
+        clock(&mut uut, None, 0, true);
+        assert_eq!(value(&uut), 0xABCD_0000);
+        clock(&mut uut, Some((u32::MAX, u32::MAX)), 0, false);
+        assert_eq!(
+            value(&uut),
+            0xABCD_00FF,
+            "RW bits take the write, RO bits keep their value"
+        );
+        clock(&mut uut, None, 0x0000_FF00, false);
+        assert_eq!(value(&uut), 0xABCD_FFFF, "events set W1C bits");
+        clock(&mut uut, Some((0x0000_FF00, 0x0000_0F00)), 0, false);
+        assert_eq!(value(&uut), 0xABCD_F0FF, "writing 1 clears, 0 leaves");
+        clock(
+            &mut uut,
+            Some((0x0000_FF00, 0x0000_F000)),
+            0x0000_1000,
+            false,
+        );
+        assert_eq!(
+            value(&uut),
+            0xABCD_10FF,
+            "an event in the clearing cycle wins"
+        );
+        clock(&mut uut, Some((0x0000_00FF, 0x0000_0012)), 0, false);
+        assert_eq!(
+            value(&uut),
+            0xABCD_1012,
+            "only the enabled byte lanes change"
+        );
+        uut.live.next = 0x0020_0000u64.into();
+        assert!(simulate(&mut uut, 100));
+        assert_eq!(value(&uut), 0xABED_1012, "live bits show through");
+    }
+}

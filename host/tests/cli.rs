@@ -1,0 +1,141 @@
+//! The `vireo` command line, end to end.
+
+use std::process::Command;
+
+fn vireo(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_vireo"))
+        .args(args)
+        .output()
+        .expect("run vireo");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("vireo-test-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn gen_writes_the_verilog_top() {
+    let path = temp("top.v");
+    let (ok, _, err) = vireo(&["gen", "-o", path.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let v = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        v.contains("module top(clk,rst,rx_hdr,"),
+        "top module and its ports"
+    );
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn the_generated_verilog_lints_clean() {
+    let (ok, out, err) = vireo(&["lint"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("clean"));
+}
+
+#[test]
+fn lspci_decodes_the_rtl_configuration_space() {
+    let path = temp("lspci.txt");
+    let (ok, _, err) = vireo(&["lspci", "-o", path.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let dump = std::fs::read_to_string(&path).unwrap();
+    let (ok_model, model, _) = vireo(&["lspci", "--model"]);
+    assert!(ok_model);
+    assert_eq!(dump, model, "RTL and model dumps differ");
+    let lspci = Command::new("lspci")
+        .args(["-F", path.to_str().unwrap(), "-vvv"])
+        .output()
+        .expect("lspci (Debian package pciutils) is needed for this test");
+    let text = String::from_utf8_lossy(&lspci.stdout);
+    for needle in [
+        "Virtio 1.0 network device (rev 01)",
+        "Region 0: Memory at fe000000 (64-bit, non-prefetchable)",
+        "Region 2: Memory at fe004000 (32-bit, non-prefetchable)",
+        "VirtIO: CommonCfg",
+        "BAR=0 offset=00000000 size=00000040",
+        "VirtIO: Notify",
+        "BAR=0 offset=00003000 size=00000008 multiplier=00000004",
+        "VirtIO: ISR",
+        "BAR=0 offset=00001000 size=00000001",
+        "VirtIO: DeviceCfg",
+        "BAR=0 offset=00002000 size=0000000c",
+        "MSI-X: Enable- Count=3 Masked-",
+        "Vector table: BAR=2 offset=00000000",
+        "PBA: BAR=2 offset=00000800",
+        "Power Management version 3",
+        "Express (v2) Endpoint",
+        "MaxPayload 512 bytes",
+    ] {
+        assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
+    }
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn run_reports_scenario_errors_with_their_line() {
+    let path = temp("bad.scn");
+    std::fs::write(&path, "probe\ncfg_read 0x03 2\n").unwrap();
+    let (ok, _, err) = vireo(&["run", path.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("bad.scn:2: a 2-byte access at 0x3 is not naturally aligned"),
+        "{err}"
+    );
+    let (ok, _, err) = vireo(&["run", "/nonexistent/x.scn"]);
+    assert!(
+        !ok && err.contains("cannot read /nonexistent/x.scn"),
+        "{err}"
+    );
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn run_passes_a_good_scenario() {
+    let path = temp("good.scn");
+    std::fs::write(&path, "probe\nmem_read bar0+0x0 4 expect 0\n").unwrap();
+    let (ok, out, err) = vireo(&["run", path.to_str().unwrap(), "--seed", "3"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("RTL matches the model"));
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn bad_options_are_rejected_before_anything_runs() {
+    let (ok, _, err) = vireo(&["regress", "--seeds", "0"]);
+    assert!(!ok && err.contains("--seeds"), "{err}");
+    let (ok, _, err) = vireo(&["synth", "--target", "asic"]);
+    assert!(
+        !ok && err.contains("possible values: generic, ecp5, xilinx7"),
+        "{err}"
+    );
+}
+
+#[test]
+fn synth_reports_resources() {
+    let json = temp("synth.json");
+    let (ok, out, err) = vireo(&[
+        "synth",
+        "--target",
+        "generic",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let luts: u64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("LUT"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(luts > 100, "{out}");
+    assert!(std::fs::read_to_string(&json)
+        .unwrap()
+        .contains("\"target\": \"generic\""));
+    std::fs::remove_file(json).unwrap();
+}
