@@ -165,6 +165,25 @@ mod tests {
     }
 
     #[test]
+    fn notify_capability_rules_hold_for_every_queue_count() {
+        // virtio 1.3 4.1.4.4.1: the multiplier is 0 or an even power of 2 (a
+        // multiple of 4 with NOTIFICATION_DATA), the offset is 2- (4-) byte
+        // aligned, and cap.length covers queue_notify_off * multiplier + 2
+        // (+ 4) for every queue. vireo uses queue_notify_off = queue index.
+        assert!(NOTIFY_OFF_MULTIPLIER.is_power_of_two() && NOTIFY_OFF_MULTIPLIER.is_multiple_of(4));
+        assert!(NOTIFY_OFFSET.is_multiple_of(4));
+        for n in 1..=MAX_NOTIFY_QUEUES as u16 {
+            let cfg = crate::DeviceConfig {
+                num_queues: n,
+                ..Default::default()
+            };
+            let last = (n as u32 - 1) * NOTIFY_OFF_MULTIPLIER;
+            assert!(cfg.notify_len() >= last + 4, "{n} queues");
+            assert!(NOTIFY_OFFSET + cfg.notify_len() <= NOTIFY_OFFSET + REGION_SIZE);
+        }
+    }
+
+    #[test]
     fn virtio_regions_fit_their_bar() {
         for off in [COMMON_OFFSET, ISR_OFFSET, DEVICE_OFFSET, NOTIFY_OFFSET] {
             assert!(off as u64 + REGION_SIZE as u64 <= VIRTIO_BAR_SIZE);

@@ -15,9 +15,10 @@
 //!   `acc_write`, `acc_wmask`, `acc_wdata`; the target answers with its
 //!   `*_ack` strobe and `*_rdata`, after any number of cycles.
 //!
-//! Timing: one request at a time. A 1-DW configuration read takes 4 cycles
-//! from the accepted header beat to `cpl_valid` plus the target latency; each
-//! further DW of a memory request adds 2 cycles plus the target latency.
+//! Timing: one request at a time. A 1-DW configuration read presents its
+//! completion 5 cycles after the header beat is taken (decide, issue, two
+//! cycles of configuration space, respond); each further DW of a memory
+//! request adds 2 cycles plus the target's latency.
 //! `rx_ready` is low from the header beat's eop until the completion has
 //! been accepted (back-pressure on the completion stream stalls rx).
 //!
