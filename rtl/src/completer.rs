@@ -6,11 +6,10 @@
 //! built by [`CplHeader`]) on its completion stream.
 //!
 //! Interfaces:
-//! - rx: `rx_hdr`, `rx_data`, `rx_strb`, `rx_sop`, `rx_eop`, `rx_valid`,
-//!   `rx_ready`. Beats outside a TLP (valid without sop) are discarded; a TLP
-//!   longer than one beat is drained to its eop and counted for framing.
-//! - completion stream: single-beat TLPs on `cpl_hdr`, `cpl_data`,
-//!   `cpl_strb`, `cpl_valid`, `cpl_ready` (valid/ready handshake).
+//! - `rx` ([`TlpSink`]): requests. Beats outside a TLP (valid without sop)
+//!   are discarded; a TLP longer than one beat is drained to its eop and
+//!   counted for framing.
+//! - `cpl` ([`TlpSource`]): completions, one beat each.
 //! - access ports: `cfg_req` or `bar_req` strobes one DW access with
 //!   `acc_write`, `acc_wmask`, `acc_wdata`; the target answers with its
 //!   `*_ack` strobe and `*_rdata`, after any number of cycles.
@@ -19,7 +18,7 @@
 //! completion 5 cycles after the header beat is taken (decide, issue, two
 //! cycles of configuration space, respond); each further DW of a memory
 //! request adds 2 cycles plus the target's latency.
-//! `rx_ready` is low from the header beat's eop until the completion has
+//! `rx.ready` is low from the header beat's eop until the completion has
 //! been accepted (back-pressure on the completion stream stalls rx).
 //!
 //! The completer captures its bus and device number from every well-formed
@@ -30,6 +29,7 @@ use crate::byte_mask::ByteMask;
 use crate::cfg_space::CFG_DW_BITS;
 use crate::cpl_header::CplHeader;
 use crate::req_decode::{ReqAction, ReqDecode, LENGTH_BITS};
+use crate::tlp_stream::{TlpSink, TlpSource};
 use crate::{DATA_WIDTH, STRB_WIDTH};
 use rust_hdl::prelude::*;
 use vireo_regs::tlp::cpl_status;
@@ -59,33 +59,10 @@ pub struct Completer {
     /// Synchronous reset.
     pub rst: Signal<In, Bit>,
 
-    // Requests from the host.
-    /// Header, valid with `rx_sop`.
-    pub rx_hdr: Signal<In, Bits<128>>,
-    /// Payload, DW 0 in bits 31:0.
-    pub rx_data: Signal<In, Bits<DATA_WIDTH>>,
-    /// Valid payload DWs of the beat.
-    pub rx_strb: Signal<In, Bits<STRB_WIDTH>>,
-    /// First beat of a TLP.
-    pub rx_sop: Signal<In, Bit>,
-    /// Last beat of a TLP.
-    pub rx_eop: Signal<In, Bit>,
-    /// The beat is valid.
-    pub rx_valid: Signal<In, Bit>,
-    /// The completer takes the beat.
-    pub rx_ready: Signal<Out, Bit>,
-
-    // Completions to the host (one beat each).
-    /// Completion header.
-    pub cpl_hdr: Signal<Out, Bits<128>>,
-    /// Completion payload.
-    pub cpl_data: Signal<Out, Bits<DATA_WIDTH>>,
-    /// Valid payload DWs.
-    pub cpl_strb: Signal<Out, Bits<STRB_WIDTH>>,
-    /// A completion is presented.
-    pub cpl_valid: Signal<Out, Bit>,
-    /// The completion is taken.
-    pub cpl_ready: Signal<In, Bit>,
+    /// Requests from the host.
+    pub rx: TlpSink,
+    /// Completions to the host (one beat each).
+    pub cpl: TlpSource,
 
     // Configuration state.
     /// Memory Space Enable (and D0).
@@ -167,18 +144,8 @@ impl Default for Completer {
         Self {
             clock: Default::default(),
             rst: Default::default(),
-            rx_hdr: Default::default(),
-            rx_data: Default::default(),
-            rx_strb: Default::default(),
-            rx_sop: Default::default(),
-            rx_eop: Default::default(),
-            rx_valid: Default::default(),
-            rx_ready: Default::default(),
-            cpl_hdr: Default::default(),
-            cpl_data: Default::default(),
-            cpl_strb: Default::default(),
-            cpl_valid: Default::default(),
-            cpl_ready: Default::default(),
+            rx: Default::default(),
+            cpl: Default::default(),
             mem_enable: Default::default(),
             bar0: Default::default(),
             bar1: Default::default(),
@@ -255,9 +222,9 @@ impl Logic for Completer {
         );
 
         // Payload DWs in the current rx beat (prefix sum of the strobes).
-        self.beat_dws[0].next = bit_cast::<LENGTH_BITS, 1>(self.rx_strb.val().get_bits::<1>(0));
+        self.beat_dws[0].next = bit_cast::<LENGTH_BITS, 1>(self.rx.strb.val().get_bits::<1>(0));
         for i in 1..STRB_WIDTH {
-            self.beat_dws[i].next = self.beat_dws[i - 1].val() + self.rx_strb.val().get_bit(i);
+            self.beat_dws[i].next = self.beat_dws[i - 1].val() + self.rx.strb.val().get_bit(i);
             self.beat_total.next = self.beat_dws[i].val();
         }
 
@@ -282,16 +249,16 @@ impl Logic for Completer {
         }
         self.lane_shift.next = self.idx.q.val() << 5;
 
-        self.rx_ready.next = false;
+        self.rx.ready.next = false;
         match self.state.q.val() {
             CompleterState::Idle => {
-                self.rx_ready.next = true;
-                if self.rx_valid.val() && self.rx_sop.val() {
-                    self.req_hdr.d.next = self.rx_hdr.val();
-                    self.req_data.d.next = self.rx_data.val();
+                self.rx.ready.next = true;
+                if self.rx.valid.val() && self.rx.sop.val() {
+                    self.req_hdr.d.next = self.rx.hdr.val();
+                    self.req_data.d.next = self.rx.data.val();
                     self.dw_count.d.next = self.beat_total.val();
-                    self.single_beat.d.next = self.rx_eop.val();
-                    if self.rx_eop.val() {
+                    self.single_beat.d.next = self.rx.eop.val();
+                    if self.rx.eop.val() {
                         self.state.d.next = CompleterState::Decide;
                     } else {
                         self.state.d.next = CompleterState::Drain;
@@ -299,10 +266,10 @@ impl Logic for Completer {
                 }
             }
             CompleterState::Drain => {
-                self.rx_ready.next = true;
-                if self.rx_valid.val() {
+                self.rx.ready.next = true;
+                if self.rx.valid.val() {
                     self.dw_count.d.next = self.dw_count.q.val() + self.beat_total.val();
-                    if self.rx_eop.val() {
+                    if self.rx.eop.val() {
                         self.state.d.next = CompleterState::Decide;
                     }
                 }
@@ -364,7 +331,7 @@ impl Logic for Completer {
                 }
             }
             CompleterState::Respond => {
-                if self.cpl_ready.val() {
+                if self.cpl.ready.val() {
                     self.state.d.next = CompleterState::Idle;
                 }
             }
@@ -414,13 +381,15 @@ impl Logic for Completer {
         self.header.attr.next = self.decode.attr.val();
         self.header.lower_addr.next = self.lower_addr.q.val();
         self.strb_all.next = (bits::<32>(1) << (bit_cast::<32, 8>(self.last.q.val()) + 1)) - 1;
-        self.cpl_hdr.next = self.header.hdr.val();
-        self.cpl_data.next = self.rdata_buf.q.val();
-        self.cpl_strb.next = 0.into();
+        self.cpl.hdr.next = self.header.hdr.val();
+        self.cpl.data.next = self.rdata_buf.q.val();
+        self.cpl.strb.next = 0.into();
         if self.header.with_data.val() {
-            self.cpl_strb.next = self.strb_all.val().get_bits::<STRB_WIDTH>(0);
+            self.cpl.strb.next = self.strb_all.val().get_bits::<STRB_WIDTH>(0);
         }
-        self.cpl_valid.next = self.state.q.val() == CompleterState::Respond;
+        self.cpl.sop.next = true;
+        self.cpl.eop.next = true;
+        self.cpl.valid.next = self.state.q.val() == CompleterState::Respond;
 
         if self.rst.val() {
             self.state.d.next = CompleterState::Idle;

@@ -109,22 +109,22 @@ impl Logic for Endpoint {
         self.bars.rst.next = self.rst.val();
 
         // rx -> completer.
-        self.completer.rx_hdr.next = self.rx_hdr.val();
-        self.completer.rx_data.next = self.rx_data.val();
-        self.completer.rx_strb.next = self.rx_strb.val();
-        self.completer.rx_sop.next = self.rx_sop.val();
-        self.completer.rx_eop.next = self.rx_eop.val();
-        self.completer.rx_valid.next = self.rx_valid.val();
-        self.rx_ready.next = self.completer.rx_ready.val();
+        self.completer.rx.hdr.next = self.rx_hdr.val();
+        self.completer.rx.data.next = self.rx_data.val();
+        self.completer.rx.strb.next = self.rx_strb.val();
+        self.completer.rx.sop.next = self.rx_sop.val();
+        self.completer.rx.eop.next = self.rx_eop.val();
+        self.completer.rx.valid.next = self.rx_valid.val();
+        self.rx_ready.next = self.completer.rx.ready.val();
 
-        // completer -> tx (completions are single-beat TLPs).
-        self.tx_hdr.next = self.completer.cpl_hdr.val();
-        self.tx_data.next = self.completer.cpl_data.val();
-        self.tx_strb.next = self.completer.cpl_strb.val();
-        self.tx_sop.next = true;
-        self.tx_eop.next = true;
-        self.tx_valid.next = self.completer.cpl_valid.val();
-        self.completer.cpl_ready.next = self.tx_ready.val();
+        // completer -> tx.
+        self.tx_hdr.next = self.completer.cpl.hdr.val();
+        self.tx_data.next = self.completer.cpl.data.val();
+        self.tx_strb.next = self.completer.cpl.strb.val();
+        self.tx_sop.next = self.completer.cpl.sop.val();
+        self.tx_eop.next = self.completer.cpl.eop.val();
+        self.tx_valid.next = self.completer.cpl.valid.val();
+        self.completer.cpl.ready.next = self.tx_ready.val();
 
         // Configuration state used by the completer.
         self.completer.mem_enable.next = self.cfg.mem_enable.val();

@@ -15,6 +15,8 @@ pub mod completer;
 pub mod cpl_header;
 pub mod endpoint;
 pub mod req_decode;
+#[allow(missing_docs)] // LogicInterface derives an undocumented `join()`.
+pub mod tlp_stream;
 
 use rust_hdl::prelude::*;
 pub use vireo_regs::DeviceConfig;
