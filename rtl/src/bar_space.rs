@@ -38,7 +38,10 @@ impl Logic for BarSpace {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, ack_r);
-        self.ack_r.d.next = self.req.val() && !self.rst.val();
+        self.ack_r.d.next = self.req.val();
+        if self.rst.val() {
+            self.ack_r.d.next = false;
+        }
         self.ack.next = self.ack_r.q.val();
         self.rdata.next = 0.into();
     }

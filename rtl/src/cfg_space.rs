@@ -254,7 +254,13 @@ impl Logic for CfgSpace {
         }
         if self.rst.val() {
             self.stage.d.next = false;
+            self.sel_r.d.next = 0.into();
+            self.value_r.d.next = 0.into();
+            self.write_r.d.next = false;
+            self.wmask_r.d.next = 0.into();
+            self.wdata_r.d.next = 0.into();
             self.ack_r.d.next = false;
+            self.rdata_r.d.next = 0.into();
         }
 
         // Side bands of particular registers (indices are cfg_image::slot).
