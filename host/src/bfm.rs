@@ -5,10 +5,12 @@
 //! beats, back-pressure on tx, and the don't-care lanes (header on non-sop
 //! beats, data in lanes whose strobe is 0) are random but reproducible.
 //!
-//! Each cycle: drive the inputs, evaluate, sample both handshakes, clock.
-//! A request waits at most `timeout_cycles` for its completion.
+//! Each cycle: drive the inputs, evaluate, sample both handshakes and the
+//! notification outputs, clock. A request waits at most `timeout_cycles` for
+//! its completion. Memory writes from the device (MSI-X messages) are
+//! recorded; the network link is up unless an event takes it down.
 
-use crate::endpoint::{Endpoint, HostError};
+use crate::endpoint::{DeviceEvent, Endpoint, HostError, Notification};
 use crate::rng::Rng;
 use crate::tlp::{Completion, Tlp};
 use std::collections::VecDeque;
@@ -78,7 +80,10 @@ pub struct RootComplex {
     rx_presenting: bool,
     tx_partial: Option<Partial>,
     received: Vec<Tlp>,
-    activity: bool,
+    progress: bool,
+    busy: bool,
+    notifications: Vec<Notification>,
+    messages: Vec<Tlp>,
 }
 
 impl RootComplex {
@@ -92,8 +97,12 @@ impl RootComplex {
             rx_presenting: false,
             tx_partial: None,
             received: Vec::new(),
-            activity: false,
+            progress: false,
+            busy: false,
+            notifications: Vec::new(),
+            messages: Vec::new(),
         };
+        rc.dut.set_link_up(1);
         rc.dut.reset(4);
         rc
     }
@@ -166,7 +175,8 @@ impl RootComplex {
         dut.set_tx_ready(tx_ready as u64);
         dut.eval();
         let rx_taken = beat.is_some() && dut.rx_ready() == 1;
-        let tx_taken = tx_ready && dut.tx_valid() == 1;
+        let tx_valid = dut.tx_valid() == 1;
+        let tx_taken = tx_ready && tx_valid;
         let tx_beat = tx_taken.then(|| {
             (
                 dut.tx_hdr(),
@@ -176,14 +186,57 @@ impl RootComplex {
                 dut.tx_eop() == 1,
             )
         });
+        if dut.notify_valid() == 1 {
+            let n = Notification {
+                queue: dut.notify_queue() as u16,
+                data: dut.notify_data() as u32,
+            };
+            self.notifications.push(n);
+        }
         dut.tick();
+        dut.set_irq_valid(0);
+        dut.set_dev_error(0);
         if rx_taken {
             self.rx_queue.pop_front();
             self.rx_presenting = false;
         }
-        self.activity = rx_taken || tx_taken;
+        self.progress = rx_taken || tx_taken;
+        self.busy = self.progress || tx_valid || !self.rx_queue.is_empty();
         if let Some((hdr, data, strb, sop, eop)) = tx_beat {
             self.take_tx_beat(hdr, data, strb, sop, eop)?;
+        }
+        Ok(())
+    }
+
+    /// Sort out the TLPs the device sent: MSI-X messages (memory writes) are
+    /// recorded, everything else is returned.
+    fn take_received(&mut self) -> Vec<Tlp> {
+        let (writes, others): (Vec<Tlp>, Vec<Tlp>) = std::mem::take(&mut self.received)
+            .into_iter()
+            .partition(|t| {
+                t.fmt_type() & !vireo_regs::tlp::FMT_4DW == vireo_regs::tlp::fmt_type::MWR32
+            });
+        self.messages.extend(writes);
+        others
+    }
+
+    /// Run until the device has been idle (nothing moving, nothing waiting
+    /// to be sent) for `settle_cycles`.
+    fn settle(&mut self) -> Result<(), HostError> {
+        let (mut quiet, mut waited) = (0, 0);
+        while quiet < self.cfg.settle_cycles {
+            self.cycle()?;
+            if let Some(tlp) = self.take_received().pop() {
+                return Err(HostError::Unexpected { tlp });
+            }
+            quiet = if self.busy { 0 } else { quiet + 1 };
+            waited = if self.progress { 0 } else { waited + 1 };
+            if waited > self.cfg.timeout_cycles {
+                return Err(HostError::Stalled {
+                    beats: self.rx_queue.len(),
+                    cycles: waited,
+                });
+            }
         }
         Ok(())
     }
@@ -264,7 +317,7 @@ impl Endpoint for RootComplex {
         let (mut waited, mut quiet) = (0u64, 0u64);
         loop {
             self.cycle()?;
-            for tlp in std::mem::take(&mut self.received) {
+            for tlp in self.take_received() {
                 let Some(c) = Completion::parse(&tlp) else {
                     return Err(HostError::Unexpected { tlp });
                 };
@@ -280,12 +333,8 @@ impl Endpoint for RootComplex {
                 .iter()
                 .zip(&results)
                 .find(|(r, c)| r.is_non_posted() && c.is_none());
-            if self.activity {
-                (waited, quiet) = (0, 0);
-            } else {
-                waited += 1;
-                quiet += 1;
-            }
+            waited = if self.progress { 0 } else { waited + 1 };
+            quiet = if self.busy { 0 } else { quiet + 1 };
             if outstanding.is_none() && self.rx_queue.is_empty() && quiet >= self.cfg.settle_cycles
             {
                 return Ok(results);
@@ -317,14 +366,34 @@ impl Endpoint for RootComplex {
     fn idle(&mut self, cycles: u64) -> Result<(), HostError> {
         for _ in 0..cycles {
             self.cycle()?;
-            if let Some(tlp) = self.received.pop() {
+            if let Some(tlp) = self.take_received().pop() {
                 return Err(HostError::Unexpected { tlp });
             }
         }
-        Ok(())
+        self.settle()
     }
 
     fn intx(&self) -> bool {
         self.dut.intx() == 1
+    }
+
+    fn event(&mut self, event: DeviceEvent) -> Result<(), HostError> {
+        match event {
+            DeviceEvent::Link(up) => self.dut.set_link_up(up as u64),
+            DeviceEvent::QueueIrq(queue) => {
+                self.dut.set_irq_valid(1);
+                self.dut.set_irq_queue(queue as u64);
+            }
+            DeviceEvent::DeviceError => self.dut.set_dev_error(1),
+        }
+        self.settle()
+    }
+
+    fn notifications(&self) -> &[Notification] {
+        &self.notifications
+    }
+
+    fn messages(&self) -> &[Tlp] {
+        &self.messages
     }
 }

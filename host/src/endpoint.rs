@@ -48,6 +48,20 @@ pub enum HostError {
         /// What the model returned.
         model: Option<Tlp>,
     },
+    /// The RTL's available buffer notifications differ from the model's.
+    NotifyMismatch {
+        /// RTL notifications.
+        rtl: Vec<Notification>,
+        /// Model notifications.
+        model: Vec<Notification>,
+    },
+    /// The RTL's MSI-X messages differ from the model's.
+    MessageMismatch {
+        /// RTL messages not sent by the model (or sent more often).
+        rtl_only: Vec<Tlp>,
+        /// Model messages not sent by the RTL (or sent more often).
+        model_only: Vec<Tlp>,
+    },
     /// The RTL's INTx level differs from the model's.
     IntxMismatch {
         /// RTL level.
@@ -107,6 +121,25 @@ impl fmt::Display for HostError {
                 }
                 Ok(())
             }
+            HostError::NotifyMismatch { rtl, model } => {
+                write!(
+                    f,
+                    "available buffer notifications differ:\n  rtl:   {rtl:?}\n  model: {model:?}"
+                )
+            }
+            HostError::MessageMismatch {
+                rtl_only,
+                model_only,
+            } => {
+                writeln!(f, "MSI-X messages differ")?;
+                for t in rtl_only {
+                    writeln!(f, "  only rtl:   {t}")?;
+                }
+                for t in model_only {
+                    writeln!(f, "  only model: {t}")?;
+                }
+                Ok(())
+            }
             HostError::IntxMismatch { rtl, model } => {
                 write!(f, "INTx level: rtl {rtl}, model {model}")
             }
@@ -124,6 +157,27 @@ impl From<std::io::Error> for HostError {
     }
 }
 
+/// An available buffer notification the device received.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Notification {
+    /// The queue.
+    pub queue: u16,
+    /// The value written (its enabled bytes).
+    pub data: u32,
+}
+
+/// Something that happens to the device apart from host requests: the
+/// inputs of the network function and of the (future) virtqueue engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceEvent {
+    /// The network link goes up (true) or down.
+    Link(bool),
+    /// The virtqueue engine asks for a used buffer notification of a queue.
+    QueueIrq(u16),
+    /// The device hits an error it cannot recover from.
+    DeviceError,
+}
+
 /// A PCI Express function seen from the root complex.
 pub trait Endpoint {
     /// Deliver `requests` in order and return, for each, the completion the
@@ -135,6 +189,12 @@ pub trait Endpoint {
     fn idle(&mut self, cycles: u64) -> Result<(), HostError>;
     /// The INTx level the function drives.
     fn intx(&self) -> bool;
+    /// Apply `event` and let the device settle.
+    fn event(&mut self, event: DeviceEvent) -> Result<(), HostError>;
+    /// Every available buffer notification so far, in order.
+    fn notifications(&self) -> &[Notification];
+    /// Every MSI-X message (device memory write) so far, in order.
+    fn messages(&self) -> &[Tlp];
 }
 
 /// The golden model as an [`Endpoint`].
@@ -169,5 +229,18 @@ impl Endpoint for ModelEndpoint {
 
     fn intx(&self) -> bool {
         self.function.space.intx()
+    }
+
+    fn event(&mut self, event: DeviceEvent) -> Result<(), HostError> {
+        self.function.event(event);
+        Ok(())
+    }
+
+    fn notifications(&self) -> &[Notification] {
+        &self.function.bars.notifications
+    }
+
+    fn messages(&self) -> &[Tlp] {
+        &self.function.messages
     }
 }

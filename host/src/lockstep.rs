@@ -3,11 +3,17 @@
 //!
 //! Compared per request: whether a completion came back, and every header
 //! and payload DW of it (status, byte count, IDs, tag, lower address, data).
-//! After every batch the INTx levels are compared too.
+//! After every batch and event the INTx levels, the available buffer
+//! notifications (in order) and the MSI-X messages (as a multiset: messages
+//! of different vectors may leave in either order) are compared too.
 
 use crate::bfm::RootComplex;
-use crate::endpoint::{Endpoint, HostError, ModelEndpoint};
+use crate::endpoint::{DeviceEvent, Endpoint, HostError, ModelEndpoint, Notification};
 use crate::tlp::Tlp;
+use std::collections::BTreeMap;
+
+/// A TLP as an ordered key.
+type TlpKey = ([u32; 4], Vec<u32>);
 
 /// RTL and model side by side.
 pub struct Lockstep {
@@ -17,6 +23,9 @@ pub struct Lockstep {
     pub model: ModelEndpoint,
     /// Requests compared so far.
     pub requests: u64,
+    notifications_checked: usize,
+    messages_seen: (usize, usize),
+    message_balance: BTreeMap<TlpKey, i64>,
 }
 
 impl Lockstep {
@@ -26,13 +35,57 @@ impl Lockstep {
             rtl,
             model,
             requests: 0,
+            notifications_checked: 0,
+            messages_seen: (0, 0),
+            message_balance: BTreeMap::new(),
         }
     }
 
-    fn check_intx(&self) -> Result<(), HostError> {
+    /// Compare what the two devices did besides completions.
+    fn check(&mut self) -> Result<(), HostError> {
         let (rtl, model) = (self.rtl.intx(), self.model.intx());
         if rtl != model {
             return Err(HostError::IntxMismatch { rtl, model });
+        }
+        let from = self.notifications_checked;
+        let (r, m): (&[Notification], &[Notification]) =
+            (self.rtl.notifications(), self.model.notifications());
+        if r[from..] != m[from..] {
+            return Err(HostError::NotifyMismatch {
+                rtl: r[from..].to_vec(),
+                model: m[from..].to_vec(),
+            });
+        }
+        self.notifications_checked = r.len();
+        for (log, seen, sign) in [
+            (self.rtl.messages(), &mut self.messages_seen.0, 1),
+            (self.model.messages(), &mut self.messages_seen.1, -1),
+        ] {
+            for t in &log[*seen..] {
+                *self
+                    .message_balance
+                    .entry((t.hdr, t.data.clone()))
+                    .or_default() += sign;
+            }
+            *seen = log.len();
+        }
+        self.message_balance.retain(|_, n| *n != 0);
+        if !self.message_balance.is_empty() {
+            let side = |sign: i64| -> Vec<Tlp> {
+                self.message_balance
+                    .iter()
+                    .flat_map(|((hdr, data), &n)| {
+                        (0..(n * sign).max(0)).map(|_| Tlp {
+                            hdr: *hdr,
+                            data: data.clone(),
+                        })
+                    })
+                    .collect()
+            };
+            return Err(HostError::MessageMismatch {
+                rtl_only: side(1),
+                model_only: side(-1),
+            });
         }
         Ok(())
     }
@@ -52,23 +105,37 @@ impl Endpoint for Lockstep {
             }
         }
         self.requests += requests.len() as u64;
-        self.check_intx()?;
+        self.check()?;
         Ok(rtl)
     }
 
     fn reset(&mut self) -> Result<(), HostError> {
         self.rtl.reset()?;
         self.model.reset()?;
-        self.check_intx()
+        self.check()
     }
 
     fn idle(&mut self, cycles: u64) -> Result<(), HostError> {
         self.rtl.idle(cycles)?;
         self.model.idle(cycles)?;
-        self.check_intx()
+        self.check()
     }
 
     fn intx(&self) -> bool {
         self.rtl.intx()
+    }
+
+    fn event(&mut self, event: DeviceEvent) -> Result<(), HostError> {
+        self.rtl.event(event)?;
+        self.model.event(event)?;
+        self.check()
+    }
+
+    fn notifications(&self) -> &[Notification] {
+        self.rtl.notifications()
+    }
+
+    fn messages(&self) -> &[Tlp] {
+        self.rtl.messages()
     }
 }

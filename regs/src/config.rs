@@ -71,6 +71,14 @@ pub struct DeviceConfig {
     pub subsystem_vendor_id: u16,
     /// PCI Subsystem ID.
     pub subsystem_id: u16,
+    /// Feature bits offered (see [`DeviceConfig::supported_features`]).
+    pub features: u64,
+    /// Largest queue size of every queue (a power of two).
+    pub max_queue_size: u16,
+    /// virtio-net `mac`.
+    pub mac: [u8; 6],
+    /// virtio-net `mtu`.
+    pub mtu: u16,
 }
 
 impl Default for DeviceConfig {
@@ -84,6 +92,10 @@ impl Default for DeviceConfig {
             link_width: 8,
             subsystem_vendor_id: virtio::PCI_VENDOR_ID,
             subsystem_id: 0x1100,
+            features: DeviceConfig::supported_features(DeviceType::Net),
+            max_queue_size: 256,
+            mac: [0x02, 0x56, 0x49, 0x52, 0x45, 0x4F],
+            mtu: 1500,
         }
     }
 }
@@ -101,6 +113,12 @@ pub enum ConfigError {
     LinkWidth(u8),
     /// `subsystem_id` is below 0x40, which legacy drivers could claim.
     SubsystemId(u16),
+    /// `features` offers a bit vireo does not implement, or not VERSION_1.
+    Features(u64),
+    /// `max_queue_size` is not a power of two in 2 ..= 32768.
+    MaxQueueSize(u16),
+    /// `mtu` is below the 68 bytes of IPv4.
+    Mtu(u16),
 }
 
 impl fmt::Display for ConfigError {
@@ -127,6 +145,16 @@ impl fmt::Display for ConfigError {
                 f,
                 "subsystem_id = {n:#x}: a non-transitional device uses 0x40 or higher"
             ),
+            ConfigError::Features(bits) => write!(
+                f,
+                "features = {bits:#x}: VERSION_1 is required and only bits of {:#x} are implemented",
+                DeviceConfig::supported_features(DeviceType::Net)
+            ),
+            ConfigError::MaxQueueSize(n) => write!(
+                f,
+                "max_queue_size = {n}: must be a power of two in 2 ..= 32768"
+            ),
+            ConfigError::Mtu(n) => write!(f, "mtu = {n}: must be at least 68"),
         }
     }
 }
@@ -152,7 +180,50 @@ impl DeviceConfig {
         if self.subsystem_id < virtio::MIN_SUBSYSTEM_ID {
             return Err(ConfigError::SubsystemId(self.subsystem_id));
         }
+        let supported = Self::supported_features(self.device_type);
+        let version_1 = 1u64 << virtio::feature::VERSION_1;
+        if self.features & !supported != 0 || self.features & version_1 == 0 {
+            return Err(ConfigError::Features(self.features));
+        }
+        let qs = self.max_queue_size;
+        if !(2..=32768).contains(&qs) || !qs.is_power_of_two() {
+            return Err(ConfigError::MaxQueueSize(qs));
+        }
+        if self.mtu < 68 {
+            return Err(ConfigError::Mtu(self.mtu));
+        }
         Ok(())
+    }
+
+    /// Every feature bit vireo implements for `device_type`; a generated
+    /// endpoint offers a subset (features can be switched off to rule them
+    /// out), always with VERSION_1.
+    pub fn supported_features(device_type: DeviceType) -> u64 {
+        use virtio::feature::*;
+        let transport = [
+            VERSION_1,
+            ACCESS_PLATFORM,
+            ORDER_PLATFORM,
+            RING_INDIRECT_DESC,
+            RING_EVENT_IDX,
+            RING_RESET,
+        ];
+        let device: &[u32] = match device_type {
+            DeviceType::Net => &[
+                virtio::net::F_MAC,
+                virtio::net::F_STATUS,
+                virtio::net::F_MTU,
+            ],
+        };
+        transport
+            .iter()
+            .chain(device)
+            .fold(0, |acc, bit| acc | 1u64 << bit)
+    }
+
+    /// The feature bit `bit` is offered.
+    pub fn offers(&self, bit: u32) -> bool {
+        self.features >> bit & 1 != 0
     }
 
     /// PCI Device ID of the modern virtio function.
@@ -197,5 +268,15 @@ mod tests {
         );
         assert_eq!(bad(|c| c.link_width = 3), ConfigError::LinkWidth(3));
         assert_eq!(bad(|c| c.subsystem_id = 1), ConfigError::SubsystemId(1));
+        assert_eq!(
+            bad(|c| c.features = 1 << 38 | 1 << 32),
+            ConfigError::Features(1 << 38 | 1 << 32)
+        );
+        assert_eq!(bad(|c| c.features = 1 << 5), ConfigError::Features(1 << 5));
+        assert_eq!(
+            bad(|c| c.max_queue_size = 384),
+            ConfigError::MaxQueueSize(384)
+        );
+        assert_eq!(bad(|c| c.mtu = 0), ConfigError::Mtu(0));
     }
 }

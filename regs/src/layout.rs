@@ -143,9 +143,12 @@ pub const MAX_MMIO_DWS: usize = stream::STRB_WIDTH;
 pub const MSIX_TABLE_OFFSET: u32 = 0x000;
 /// Offset of the MSI-X Pending Bit Array in the MSI-X BAR.
 pub const MSIX_PBA_OFFSET: u32 = 0x800;
-/// Most vectors the table region can hold.
-pub const MAX_MSIX_VECTORS: usize =
-    (MSIX_PBA_OFFSET as usize - MSIX_TABLE_OFFSET as usize) / pci::msix::ENTRY_BYTES;
+/// Most MSI-X vectors an endpoint may have (the width of the mask and
+/// pending registers; the table region could hold 128).
+pub const MAX_MSIX_VECTORS: usize = 64;
+
+/// virtio-net `max_virtqueue_pairs` (one receiveq / transmitq pair).
+pub const NET_MAX_VIRTQUEUE_PAIRS: u16 = 1;
 
 #[cfg(test)]
 mod tests {
@@ -189,5 +192,10 @@ mod tests {
             assert!(off as u64 + REGION_SIZE as u64 <= VIRTIO_BAR_SIZE);
         }
         assert!(MSIX_PBA_OFFSET as u64 + REGION_SIZE as u64 / 2 <= MSIX_BAR_SIZE);
+        let table_end = MSIX_TABLE_OFFSET as usize + MAX_MSIX_VECTORS * pci::msix::ENTRY_BYTES;
+        assert!(
+            table_end <= MSIX_PBA_OFFSET as usize,
+            "table runs into the PBA"
+        );
     }
 }

@@ -166,6 +166,16 @@ pub mod msix {
     pub const CTRL_ENABLE: u16 = 1 << 15;
     /// Size of one MSI-X table entry in bytes.
     pub const ENTRY_BYTES: usize = 16;
+    /// Table entry: Message Address (low DW; bits 1:0 are zero).
+    pub const ENTRY_ADDR_LO: usize = 0;
+    /// Table entry: Message Upper Address.
+    pub const ENTRY_ADDR_HI: usize = 4;
+    /// Table entry: Message Data.
+    pub const ENTRY_DATA: usize = 8;
+    /// Table entry: Vector Control.
+    pub const ENTRY_CTRL: usize = 12;
+    /// Vector Control: Mask Bit (set after reset).
+    pub const CTRL_MASK_BIT: u32 = 1;
 }
 
 /// PCI Express capability (version 2 layout).

@@ -54,8 +54,10 @@ pub mod slot {
     pub const EXP_LNKCTL: usize = 12;
     /// PCI Express Link Control 2 / Link Status 2.
     pub const EXP_LNKCTL2: usize = 13;
+    /// virtio PCI_CFG capability: `pci_cfg_data`.
+    pub const PCI_CFG_DATA: usize = 14;
     /// Number of writable DWs.
-    pub const COUNT: usize = 14;
+    pub const COUNT: usize = 15;
 }
 
 fn dw(byte_offset: usize) -> usize {
@@ -178,6 +180,12 @@ pub fn writable_dws(cfg: &DeviceConfig) -> [WritableDw; slot::COUNT] {
             dw(layout::CAP_EXP + exp::LNKCTL2),
             cfg.link_speed as u32,
             lnkctl2_rw as u32,
+            0,
+        ),
+        w(
+            dw(layout::CAP_PCI_CFG + virtio::cap::PCI_CFG_DATA),
+            0,
+            u32::MAX,
             0,
         ),
     ]

@@ -93,6 +93,8 @@ pub struct CfgSpace {
     pub pci_cfg_offset: Signal<Out, Bits<32>>,
     /// virtio PCI_CFG capability `cap.length`.
     pub pci_cfg_length: Signal<Out, Bits<32>>,
+    /// virtio PCI_CFG capability `pci_cfg_data`.
+    pub pci_cfg_data: Signal<Out, Bits<32>>,
 
     rom_value: ROM<Bits<32>, CFG_DW_BITS>,
     rom_sel: ROM<Bits<5>, CFG_DW_BITS>,
@@ -184,6 +186,7 @@ impl CfgSpace {
             pci_cfg_bar: Default::default(),
             pci_cfg_offset: Default::default(),
             pci_cfg_length: Default::default(),
+            pci_cfg_data: Default::default(),
             rom_value: ROM::new(values),
             rom_sel: ROM::new(sels),
             regs,
@@ -304,6 +307,8 @@ impl Logic for CfgSpace {
         self.pci_cfg_bar.next = self.regs[6].value.val().get_bits::<8>(0);
         self.pci_cfg_offset.next = self.regs[7].value.val();
         self.pci_cfg_length.next = self.regs[8].value.val();
+        // slot::PCI_CFG_DATA = 14
+        self.pci_cfg_data.next = self.regs[14].value.val();
         // slot::MSIX_CTRL = 9
         self.msix_enable.next = (self.regs[9].value.val() & self.msix_enable_bit.val()).any();
         self.msix_function_mask.next = (self.regs[9].value.val() & self.msix_mask_bit.val()).any();

@@ -100,6 +100,9 @@ pub struct Completer {
     /// Write data.
     pub acc_wdata: Signal<Out, Bits<32>>,
 
+    /// Bus and device number captured from CfgWr0 (function 0).
+    pub completer_id: Signal<Out, Bits<16>>,
+
     // Error events (one-cycle pulses).
     /// A poisoned TLP was received.
     pub ev_poisoned: Signal<Out, Bit>,
@@ -124,7 +127,7 @@ pub struct Completer {
     idx: DFF<Bits<8>>,
     last: DFF<Bits<8>>,
     rdata_buf: DFF<Bits<DATA_WIDTH>>,
-    completer_id: DFF<Bits<16>>,
+    own_id: DFF<Bits<16>>,
     status: DFF<Bits<3>>,
     beat_dws: [Signal<Local, Bits<LENGTH_BITS>>; STRB_WIDTH],
     beat_total: Signal<Local, Bits<LENGTH_BITS>>,
@@ -162,6 +165,7 @@ impl Default for Completer {
             acc_write: Default::default(),
             acc_wmask: Default::default(),
             acc_wdata: Default::default(),
+            completer_id: Default::default(),
             ev_poisoned: Default::default(),
             ev_malformed: Default::default(),
             ev_unsupported: Default::default(),
@@ -181,7 +185,7 @@ impl Default for Completer {
             idx: Default::default(),
             last: Default::default(),
             rdata_buf: Default::default(),
-            completer_id: Default::default(),
+            own_id: Default::default(),
             status: Default::default(),
             beat_dws: Default::default(),
             beat_total: Default::default(),
@@ -217,7 +221,7 @@ impl Logic for Completer {
             idx,
             last,
             rdata_buf,
-            completer_id,
+            own_id,
             status
         );
 
@@ -285,7 +289,7 @@ impl Logic for Completer {
                 self.rdata_buf.d.next = 0.into();
                 self.status.d.next = self.status_sc.val();
                 if self.decode.capture_id.val() {
-                    self.completer_id.d.next = (bit_cast::<16, 8>(self.decode.cfg_bus.val()) << 8)
+                    self.own_id.d.next = (bit_cast::<16, 8>(self.decode.cfg_bus.val()) << 8)
                         | (bit_cast::<16, 5>(self.decode.cfg_dev.val()) << 3);
                 }
                 match self.decode.action.val() {
@@ -372,7 +376,8 @@ impl Logic for Completer {
             self.is_read.val() && (self.status.q.val() == self.status_sc.val());
         self.header.length.next = bit_cast::<10, 8>(self.last.q.val()) + 1;
         self.header.status.next = self.status.q.val();
-        self.header.completer_id.next = self.completer_id.q.val();
+        self.header.completer_id.next = self.own_id.q.val();
+        self.completer_id.next = self.own_id.q.val();
         self.header.byte_count.next = self.byte_count.q.val();
         self.header.requester_id.next = self.decode.requester_id.val();
         self.header.tag.next = self.decode.tag.val();
@@ -405,7 +410,7 @@ impl Logic for Completer {
             self.idx.d.next = 0.into();
             self.last.d.next = 0.into();
             self.rdata_buf.d.next = 0.into();
-            self.completer_id.d.next = 0.into();
+            self.own_id.d.next = 0.into();
             self.status.d.next = 0.into();
         }
     }

@@ -1,23 +1,44 @@
 //! The vireo endpoint: top level of the generated Verilog (module `top`).
 //!
 //! ```text
-//!            +-----------+  cfg port  +-----------+
-//!  rx_* ---->| Completer |----------->| CfgSpace  |--> intx
-//!            |           |  bar port  +-----------+
-//!  tx_* <----|           |----------->| BarSpace  |
-//!            +-----------+            +-----------+
+//!          +-----------+ cfg  +-----------+  cfg  +----------+
+//!  rx_* -->| Completer |----->| CfgWindow |------>| CfgSpace |--> intx
+//!          |           |      +-----+-----+       +----------+
+//!          |           |  BAR       | BAR (window)
+//!          |           |-------+----+
+//!          +-----+-----+       v
+//!                |       +-----------+--> CommonCfg (queue table, status)
+//!                |       | BarRouter |--> Isr, NetCfg, Notify --> notify_*
+//!                |       +-----------+--> Msix (table, PBA) --+
+//!                v                                            v
+//!          +-----------+ <------------------------------------+
+//!  tx_* <--| TxArbiter |  completions and MSI-X messages
+//!          +-----------+
 //! ```
 //!
 //! Ports: one clock `clk`, a synchronous active-high reset `rst`, the host ->
 //! device TLP stream `rx_*`, the device -> host TLP stream `tx_*` (both with
 //! a separate 128-bit header, `DATA_WIDTH` bits of DW-aligned payload, one
-//! strobe per DW, sop/eop and valid/ready), and the INTx level `intx`.
-//! Every output is a function of registers only (no combinational path from
-//! an input to an output).
+//! strobe per DW, sop/eop and valid/ready), the INTx level `intx`, and the
+//! network function's `link_up`. Until the virtqueue engine exists, its
+//! interface is brought out: `notify_*` presents available buffer
+//! notifications, `irq_valid`/`irq_queue` request a used buffer
+//! notification, `dev_error` reports an unrecoverable device error.
+//! Every output is a function of registers only, except `tx_*`, which the
+//! arbiter forwards combinationally from registered sources.
 
-use crate::bar_space::BarSpace;
+use crate::bar_router::BarRouter;
 use crate::cfg_space::CfgSpace;
+use crate::cfg_window::CfgWindow;
+use crate::common_cfg::CommonCfg;
 use crate::completer::Completer;
+use crate::isr::Isr;
+use crate::msix::Msix;
+use crate::net_cfg::NetCfg;
+use crate::notify::{Notify, QUEUE_BITS};
+use crate::reg_port::RegMaster;
+use crate::tlp_stream::TlpSource;
+use crate::tx_arbiter::TxArbiter;
 use crate::{DATA_WIDTH, STRB_WIDTH};
 use rust_hdl::prelude::*;
 use vireo_regs::DeviceConfig;
@@ -64,10 +85,33 @@ pub struct Endpoint {
 
     /// Legacy interrupt level (INTA#), for INTx emulation by the hard IP.
     pub intx: Signal<Out, Bit>,
+    /// Link state of the network function.
+    pub link_up: Signal<In, Bit>,
+
+    // Virtqueue engine interface.
+    /// An available buffer notification (one cycle).
+    pub notify_valid: Signal<Out, Bit>,
+    /// Its queue.
+    pub notify_queue: Signal<Out, Bits<QUEUE_BITS>>,
+    /// The value the driver wrote.
+    pub notify_data: Signal<Out, Bits<32>>,
+    /// Request a used buffer notification of `irq_queue` (one cycle).
+    pub irq_valid: Signal<In, Bit>,
+    /// Its queue.
+    pub irq_queue: Signal<In, Bits<QUEUE_BITS>>,
+    /// An unrecoverable device error (one cycle): DEVICE_NEEDS_RESET.
+    pub dev_error: Signal<In, Bit>,
 
     completer: Completer,
+    window: CfgWindow,
     cfg: CfgSpace,
-    bars: BarSpace,
+    router: BarRouter,
+    common: CommonCfg,
+    isr: Isr,
+    net: NetCfg,
+    notify: Notify,
+    msix: Msix,
+    arbiter: TxArbiter,
 }
 
 impl Endpoint {
@@ -91,9 +135,23 @@ impl Endpoint {
             tx_valid: Default::default(),
             tx_ready: Default::default(),
             intx: Default::default(),
+            link_up: Default::default(),
+            notify_valid: Default::default(),
+            notify_queue: Default::default(),
+            notify_data: Default::default(),
+            irq_valid: Default::default(),
+            irq_queue: Default::default(),
+            dev_error: Default::default(),
             completer: Default::default(),
+            window: Default::default(),
             cfg: CfgSpace::new(cfg),
-            bars: Default::default(),
+            router: Default::default(),
+            common: CommonCfg::new(cfg),
+            isr: Default::default(),
+            net: NetCfg::new(cfg),
+            notify: Notify::new(cfg),
+            msix: Msix::new(cfg),
+            arbiter: Default::default(),
         }
     }
 }
@@ -101,12 +159,16 @@ impl Endpoint {
 impl Logic for Endpoint {
     #[hdl_gen]
     fn update(&mut self) {
-        self.completer.clock.next = self.clk.val();
-        self.cfg.clock.next = self.clk.val();
-        self.bars.clock.next = self.clk.val();
+        clock!(self, clk, completer, window, cfg, common, isr, net, notify, msix, arbiter);
         self.completer.rst.next = self.rst.val();
+        self.window.rst.next = self.rst.val();
         self.cfg.rst.next = self.rst.val();
-        self.bars.rst.next = self.rst.val();
+        self.common.rst.next = self.rst.val();
+        self.isr.rst.next = self.rst.val();
+        self.net.rst.next = self.rst.val();
+        self.notify.rst.next = self.rst.val();
+        self.msix.rst.next = self.rst.val();
+        self.arbiter.rst.next = self.rst.val();
 
         // rx -> completer.
         self.completer.rx.hdr.next = self.rx_hdr.val();
@@ -117,14 +179,16 @@ impl Logic for Endpoint {
         self.completer.rx.valid.next = self.rx_valid.val();
         self.rx_ready.next = self.completer.rx.ready.val();
 
-        // completer -> tx.
-        self.tx_hdr.next = self.completer.cpl.hdr.val();
-        self.tx_data.next = self.completer.cpl.data.val();
-        self.tx_strb.next = self.completer.cpl.strb.val();
-        self.tx_sop.next = self.completer.cpl.sop.val();
-        self.tx_eop.next = self.completer.cpl.eop.val();
-        self.tx_valid.next = self.completer.cpl.valid.val();
-        self.completer.cpl.ready.next = self.tx_ready.val();
+        // Completions and MSI-X messages -> tx.
+        TlpSource::join(&mut self.completer.cpl, &mut self.arbiter.a);
+        TlpSource::join(&mut self.msix.msg, &mut self.arbiter.b);
+        self.tx_hdr.next = self.arbiter.out.hdr.val();
+        self.tx_data.next = self.arbiter.out.data.val();
+        self.tx_strb.next = self.arbiter.out.strb.val();
+        self.tx_sop.next = self.arbiter.out.sop.val();
+        self.tx_eop.next = self.arbiter.out.eop.val();
+        self.tx_valid.next = self.arbiter.out.valid.val();
+        self.arbiter.out.ready.next = self.tx_ready.val();
 
         // Configuration state used by the completer.
         self.completer.mem_enable.next = self.cfg.mem_enable.val();
@@ -132,28 +196,83 @@ impl Logic for Endpoint {
         self.completer.bar1.next = self.cfg.bar1.val();
         self.completer.bar2.next = self.cfg.bar2.val();
 
-        // Configuration space port.
-        self.cfg.req.next = self.completer.cfg_req.val();
-        self.cfg.write.next = self.completer.acc_write.val();
-        self.cfg.dw.next = self.completer.cfg_dw.val();
-        self.cfg.wmask.next = self.completer.acc_wmask.val();
-        self.cfg.wdata.next = self.completer.acc_wdata.val();
-        self.completer.cfg_ack.next = self.cfg.ack.val();
-        self.completer.cfg_rdata.next = self.cfg.rdata.val();
+        // Configuration accesses pass the PCI_CFG window.
+        self.window.up_req.next = self.completer.cfg_req.val();
+        self.window.up_write.next = self.completer.acc_write.val();
+        self.window.up_dw.next = self.completer.cfg_dw.val();
+        self.window.up_wmask.next = self.completer.acc_wmask.val();
+        self.window.up_wdata.next = self.completer.acc_wdata.val();
+        self.completer.cfg_ack.next = self.window.up_ack.val();
+        self.completer.cfg_rdata.next = self.window.up_rdata.val();
+        self.cfg.req.next = self.window.cfg_req.val();
+        self.cfg.write.next = self.window.cfg_write.val();
+        self.cfg.dw.next = self.window.cfg_dw.val();
+        self.cfg.wmask.next = self.window.cfg_wmask.val();
+        self.cfg.wdata.next = self.window.cfg_wdata.val();
+        self.window.cfg_ack.next = self.cfg.ack.val();
+        self.window.cfg_rdata.next = self.cfg.rdata.val();
+        self.window.win_bar.next = self.cfg.pci_cfg_bar.val();
+        self.window.win_offset.next = self.cfg.pci_cfg_offset.val();
+        self.window.win_length.next = self.cfg.pci_cfg_length.val();
+        self.window.win_data.next = self.cfg.pci_cfg_data.val();
         self.cfg.ev_poisoned.next = self.completer.ev_poisoned.val();
         self.cfg.ev_malformed.next = self.completer.ev_malformed.val();
         self.cfg.ev_unsupported.next = self.completer.ev_unsupported.val();
-        self.cfg.int_pending.next = false;
+        self.cfg.int_pending.next = self.isr.int_pending.val();
         self.intx.next = self.cfg.intx.val();
 
-        // BAR register port.
-        self.bars.req.next = self.completer.bar_req.val();
-        self.bars.msix.next = self.completer.bar_msix.val();
-        self.bars.offset.next = self.completer.bar_offset.val();
-        self.bars.write.next = self.completer.acc_write.val();
-        self.bars.wmask.next = self.completer.acc_wmask.val();
-        self.bars.wdata.next = self.completer.acc_wdata.val();
-        self.completer.bar_ack.next = self.bars.ack.val();
-        self.completer.bar_rdata.next = self.bars.rdata.val();
+        // BAR accesses: the completer's, or the window's while it is busy.
+        if self.window.busy.val() {
+            self.router.msix.next = self.window.bar_msix.val();
+            self.router.offset.next = self.window.bar_offset.val();
+            self.router.write.next = self.window.bar_write.val();
+            self.router.wmask.next = self.window.bar_wmask.val();
+            self.router.wdata.next = self.window.bar_wdata.val();
+        } else {
+            self.router.msix.next = self.completer.bar_msix.val();
+            self.router.offset.next = self.completer.bar_offset.val();
+            self.router.write.next = self.completer.acc_write.val();
+            self.router.wmask.next = self.completer.acc_wmask.val();
+            self.router.wdata.next = self.completer.acc_wdata.val();
+        }
+        self.router.req.next = self.completer.bar_req.val() || self.window.bar_req.val();
+        self.completer.bar_ack.next = self.router.ack.val() && !self.window.busy.val();
+        self.completer.bar_rdata.next = self.router.rdata.val();
+        self.window.bar_ack.next = self.router.ack.val() && self.window.busy.val();
+        self.window.bar_rdata.next = self.router.rdata.val();
+        RegMaster::join(&mut self.router.common, &mut self.common.regs);
+        RegMaster::join(&mut self.router.isr, &mut self.isr.regs);
+        RegMaster::join(&mut self.router.device, &mut self.net.regs);
+        RegMaster::join(&mut self.router.notify, &mut self.notify.regs);
+        RegMaster::join(&mut self.router.table, &mut self.msix.table);
+        RegMaster::join(&mut self.router.pba, &mut self.msix.pba);
+
+        // Device status, configuration changes and interrupts.
+        self.net.link_up.next = self.link_up.val();
+        self.net.vreset.next = self.common.vreset.val();
+        self.common.generation.next = self.net.generation.val();
+        self.common.cfg_changed.next = self.net.changed.val();
+        self.common.dev_error.next = self.dev_error.val();
+        self.common.drain_done.next = true;
+        self.common.irq_valid.next = self.irq_valid.val();
+        self.common.irq_queue.next = self.irq_queue.val();
+        self.isr.queue_irq.next = self.common.queue_irq.val();
+        self.isr.config_irq.next = self.common.config_irq.val();
+        self.isr.msix_enable.next = self.cfg.msix_enable.val();
+        self.isr.vreset.next = self.common.vreset.val();
+        self.msix.enable.next = self.cfg.msix_enable.val();
+        self.msix.function_mask.next = self.cfg.msix_function_mask.val();
+        self.msix.bus_master.next = self.cfg.bus_master.val();
+        self.msix.requester_id.next = self.completer.completer_id.val();
+        self.msix.vreset.next = self.common.vreset.val();
+        self.msix.queue_irq.next = self.common.queue_irq.val();
+        self.msix.queue_vector.next = self.common.queue_vector.val();
+        self.msix.config_irq.next = self.common.config_irq.val();
+        self.msix.config_vector.next = self.common.config_vector.val();
+
+        // Available buffer notifications out to the virtqueue engine.
+        self.notify_valid.next = self.notify.notify_valid.val();
+        self.notify_queue.next = self.notify.notify_queue.val();
+        self.notify_data.next = self.notify.notify_data.val();
     }
 }

@@ -36,6 +36,7 @@ pub struct ConfigSpace {
     pci_cfg_bar: u8,
     pci_cfg_offset: u32,
     pci_cfg_length: u32,
+    pci_cfg_data: u32,
     /// The function's INTx level (shown in Status.Interrupt).
     pub intx_pending: bool,
 }
@@ -131,6 +132,7 @@ impl ConfigSpace {
             pci_cfg_bar: 0,
             pci_cfg_offset: 0,
             pci_cfg_length: 0,
+            pci_cfg_data: 0,
             intx_pending: false,
         }
     }
@@ -176,9 +178,32 @@ impl ConfigSpace {
         }
     }
 
-    /// The `cap.bar`, `cap.offset`, `cap.length` of the PCI_CFG capability.
-    pub fn pci_cfg_window(&self) -> (u8, u32, u32) {
-        (self.pci_cfg_bar, self.pci_cfg_offset, self.pci_cfg_length)
+    /// The PCI_CFG window as (BAR, offset, length) when it addresses
+    /// 1, 2 or 4 aligned bytes inside BAR 0 or BAR 2.
+    pub fn pci_cfg_window(&self) -> Option<(u8, u32, u32)> {
+        let (bar, offset, len) = (self.pci_cfg_bar, self.pci_cfg_offset, self.pci_cfg_length);
+        let size = match bar {
+            layout::VIRTIO_BAR => layout::VIRTIO_BAR_SIZE,
+            layout::MSIX_BAR => layout::MSIX_BAR_SIZE,
+            _ => return None,
+        };
+        let fits = matches!(len, 1 | 2 | 4) && offset.is_multiple_of(len) && (offset as u64) < size;
+        fits.then_some((bar, offset, len))
+    }
+
+    /// `pci_cfg_data`.
+    pub fn pci_cfg_data(&self) -> u32 {
+        self.pci_cfg_data
+    }
+
+    /// MSI-X Enable.
+    pub fn msix_enabled(&self) -> bool {
+        self.msix_control & pci::msix::CTRL_ENABLE != 0
+    }
+
+    /// MSI-X Function Mask.
+    pub fn msix_masked(&self) -> bool {
+        self.msix_control & pci::msix::CTRL_FUNCTION_MASK != 0
     }
 
     fn status(&self) -> u16 {
@@ -237,6 +262,11 @@ impl ConfigSpace {
                     ),
                     _ => (self.pci_cfg_bar, self.pci_cfg_offset, self.pci_cfg_length),
                 };
+                let tail = if cfg_type == virtio::cfg_type::PCI_CFG {
+                    self.pci_cfg_data
+                } else {
+                    0
+                };
                 match at {
                     0 => head(pci::cap_id::VENDOR, cap.len as u16 | (cfg_type as u16) << 8),
                     virtio::cap::BAR => bar as u32,
@@ -245,6 +275,7 @@ impl ConfigSpace {
                     virtio::cap::NOTIFY_OFF_MULTIPLIER if cfg_type == virtio::cfg_type::NOTIFY => {
                         layout::NOTIFY_OFF_MULTIPLIER
                     }
+                    virtio::cap::PCI_CFG_DATA => tail,
                     _ => 0,
                 }
             }
@@ -329,8 +360,11 @@ impl ConfigSpace {
         let at = off - cap.offset;
         match cap.kind {
             CapKind::Virtio(virtio::cfg_type::PCI_CFG) => {
-                use virtio::cap::{BAR, LENGTH, OFFSET};
-                if at == BAR {
+                use virtio::cap::{BAR, LENGTH, OFFSET, PCI_CFG_DATA};
+                if (PCI_CFG_DATA..PCI_CFG_DATA + 4).contains(&at) {
+                    self.pci_cfg_data =
+                        merge_byte(self.pci_cfg_data, at - PCI_CFG_DATA, v, u32::MAX);
+                } else if at == BAR {
                     self.pci_cfg_bar = v;
                 } else if (OFFSET..OFFSET + 4).contains(&at) {
                     self.pci_cfg_offset = merge_byte(self.pci_cfg_offset, at - OFFSET, v, u32::MAX);

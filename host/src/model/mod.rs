@@ -15,13 +15,20 @@
 //! - every other request is unsupported.
 
 pub mod bar_space;
+pub mod common_cfg;
 pub mod config_space;
+pub mod isr;
+pub mod msix;
+pub mod net_cfg;
 
+use crate::endpoint::DeviceEvent;
 use crate::tlp::Tlp;
 use bar_space::BarSpace;
 use config_space::{ConfigSpace, ErrorEvent};
+use msix::Gate;
 use vireo_regs::layout::{self, MAX_MMIO_DWS};
 use vireo_regs::tlp::{cpl_status, fmt_type};
+use vireo_regs::virtio;
 use vireo_regs::{stream, DeviceConfig};
 
 /// What a request is, from its Fmt/Type.
@@ -77,6 +84,23 @@ pub struct Function {
     /// Registers behind the BARs.
     pub bars: BarSpace,
     completer_id: u16,
+    /// MSI-X messages sent, in order.
+    pub messages: Vec<Tlp>,
+}
+
+/// DW index of `pci_cfg_data`.
+const PCI_CFG_DATA_DW: usize = (layout::CAP_PCI_CFG + virtio::cap::PCI_CFG_DATA) / 4;
+
+/// The bytes enabled by `be` as a bit mask.
+pub fn byte_mask(be: u8) -> u32 {
+    (0..4)
+        .filter(|b| be & (1 << b) != 0)
+        .fold(0, |m, b| m | 0xFF << (8 * b))
+}
+
+/// Byte enables of the first `len` bytes.
+fn first_bytes(len: u32) -> u8 {
+    ((1u16 << len) - 1) as u8
 }
 
 impl Function {
@@ -85,18 +109,59 @@ impl Function {
         Self {
             cfg: cfg.clone(),
             space: ConfigSpace::new(cfg),
-            bars: BarSpace::default(),
+            bars: BarSpace::new(cfg, true),
             completer_id: 0,
+            messages: Vec::new(),
         }
     }
 
-    /// Fundamental reset: everything returns to its power-on state.
+    /// Fundamental reset: everything returns to its power-on state (the
+    /// network link stays as it is; the logs are kept).
     pub fn reset(&mut self) {
-        *self = Self::new(&self.cfg);
+        let notifications = std::mem::take(&mut self.bars.notifications);
+        self.space = ConfigSpace::new(&self.cfg);
+        self.bars = BarSpace::new(&self.cfg, self.bars.net.link_up);
+        self.bars.notifications = notifications;
+        self.completer_id = 0;
+        self.settle();
+    }
+
+    /// The conditions for sending MSI-X messages now.
+    fn gate(&self) -> Gate {
+        Gate {
+            enable: self.space.msix_enabled(),
+            function_mask: self.space.msix_masked(),
+            bus_master: self.space.bus_master(),
+            requester: self.completer_id,
+        }
+    }
+
+    /// After every change: send what may be sent, update the INTx level.
+    fn settle(&mut self) {
+        let gate = self.gate();
+        self.bars.msix.deliver(gate, &mut self.messages);
+        self.space.intx_pending = self.bars.isr.bits != 0 && !self.space.msix_enabled();
+    }
+
+    /// Something outside the host's requests happens to the device.
+    pub fn event(&mut self, event: DeviceEvent) {
+        let gate = self.gate();
+        match event {
+            DeviceEvent::Link(up) => self.bars.set_link(up, gate),
+            DeviceEvent::QueueIrq(q) => self.bars.queue_irq(q, gate),
+            DeviceEvent::DeviceError => self.bars.device_error(gate),
+        }
+        self.settle();
     }
 
     /// Serve one request; returns the completion, if the function sends one.
     pub fn handle(&mut self, tlp: &Tlp) -> Option<Tlp> {
+        let cpl = self.serve(tlp);
+        self.settle();
+        cpl
+    }
+
+    fn serve(&mut self, tlp: &Tlp) -> Option<Tlp> {
         let class = classify(tlp.fmt_type());
         let non_posted = matches!(
             class,
@@ -146,15 +211,34 @@ impl Function {
             return self.refuse(tlp, ErrorEvent::Unsupported, true);
         }
         let dw = tlp.cfg_reg_dw() as usize;
+        let be = tlp.first_be();
         if write {
             // Every Type 0 configuration write carries our bus and device number.
             self.completer_id = target.id();
-            self.space.write_dw(dw, tlp.first_be(), tlp.data[0]);
-            Some(self.completion(tlp, cpl_status::SC, vec![], 4, 0))
-        } else {
-            let value = self.space.read_dw(dw);
-            Some(self.completion(tlp, cpl_status::SC, vec![value], 4, 0))
+            self.space.write_dw(dw, be, tlp.data[0]);
         }
+        let window = self
+            .space
+            .pci_cfg_window()
+            .filter(|_| dw == PCI_CFG_DATA_DW && be != 0);
+        if let Some((bar, offset, len)) = window {
+            // The PCI_CFG window: the access happens on the BAR too.
+            let shift = 8 * (offset % 4);
+            let lanes = first_bytes(len) << (offset % 4);
+            if write {
+                let data = self.space.pci_cfg_data() << shift;
+                self.bars.write(bar, offset & !3, lanes, data);
+            } else {
+                let data = self.bars.read(bar, offset & !3, lanes) >> shift;
+                self.space.write_dw(dw, first_bytes(len), data);
+            }
+        }
+        let data = if write {
+            vec![]
+        } else {
+            vec![self.space.read_dw(dw)]
+        };
+        Some(self.completion(tlp, cpl_status::SC, data, 4, 0))
     }
 
     /// The BAR and offset a request of `len` DWs at `addr` falls in.

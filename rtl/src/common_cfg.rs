@@ -1,0 +1,556 @@
+//! virtio common configuration structure (virtio 4.1.4.3) with the
+//! per-queue table, device status, reset and feature negotiation.
+//!
+//! Global fields are registers; the per-queue fields live in one RAM word per
+//! queue (`Ram`, depth `num_queues`), addressed by `queue_select`:
+//! `[15:0]` queue_size, `[31:16]` queue_msix_vector, `[32]` queue_enable,
+//! `[127:64]` queue_desc, `[191:128]` queue_driver, `[255:192]` queue_device.
+//!
+//! Field rules (docs/ARCHITECTURE.md, "Common configuration"):
+//! - feature windows 0 and 1 hold bits 0..63; other windows read 0; a nonzero
+//!   write to another driver window is remembered and refuses FEATURES_OK;
+//!   driver feature writes are ignored once FEATURES_OK is set;
+//! - FEATURES_OK is refused unless VERSION_1 is accepted and every accepted
+//!   bit is offered; DEVICE_NEEDS_RESET is owned by the device;
+//! - writing 0 to device_status starts a reset: `vreset` pulses, the queue
+//!   table is swept back to its reset values (one cycle per queue), then the
+//!   reset waits for `drain_done`; device_status reads its old value until
+//!   then and 0 after;
+//! - MSI-X vectors beyond the table read back NO_VECTOR;
+//! - queue fields of a queue_select beyond num_queues read 0, writes ignored;
+//!   queue_size takes only a power of two up to the maximum, and only while
+//!   the queue is disabled, as do the ring addresses; queue_enable takes 1
+//!   (0 is ignored); queue_reset (with RING_RESET negotiated) puts the queue
+//!   back to its reset values at once and reads 0.
+//!
+//! Interrupt side bands: `irq_valid`/`irq_queue` (a used buffer notification
+//! of a queue, after DRIVER_OK) looks up the queue's vector and pulses
+//! `queue_irq` with `queue_vector`; a configuration change (`cfg_changed`) or
+//! a device error (`dev_error`, which sets DEVICE_NEEDS_RESET) pulses
+//! `config_irq` when DRIVER_OK is set.
+//!
+//! Timing: register accesses are acknowledged 3 cycles after `req` (latch,
+//! table read, answer); accesses that arrive during the reset sweep wait for
+//! it. One access and one interrupt lookup pending at a time.
+
+use crate::notify::QUEUE_BITS;
+use crate::ram::Ram;
+use crate::reg_port::RegTarget;
+use rust_hdl::prelude::*;
+use vireo_regs::{virtio, DeviceConfig};
+
+/// Address width of the queue table (up to 1024 queues).
+pub const QUEUE_TABLE_BITS: usize = 10;
+
+/// Common configuration state.
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+pub enum CommonState {
+    /// Writing reset values into the queue table.
+    Sweep,
+    /// Waiting for in-flight work to drain before the reset completes.
+    Drain,
+    /// Serving accesses.
+    Idle,
+    /// The queue word of a register access is being read.
+    Access,
+    /// The queue word of an interrupt lookup is being read.
+    Lookup,
+}
+
+/// The common configuration registers and queue table.
+#[derive(LogicBlock)]
+pub struct CommonCfg {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset.
+    pub rst: Signal<In, Bit>,
+    /// Register port.
+    pub regs: RegTarget,
+    /// `config_generation` (owned by the device configuration).
+    pub generation: Signal<In, Bits<8>>,
+    /// The device configuration changed.
+    pub cfg_changed: Signal<In, Bit>,
+    /// A device error that needs a reset.
+    pub dev_error: Signal<In, Bit>,
+    /// In-flight work has drained (a reset may complete).
+    pub drain_done: Signal<In, Bit>,
+    /// A used buffer notification for `irq_queue`.
+    pub irq_valid: Signal<In, Bit>,
+    /// Its queue.
+    pub irq_queue: Signal<In, Bits<QUEUE_BITS>>,
+    /// Virtio reset started (one cycle).
+    pub vreset: Signal<Out, Bit>,
+    /// Queue interrupt (one cycle) for `queue_vector`.
+    pub queue_irq: Signal<Out, Bit>,
+    /// MSI-X vector of the queue interrupt.
+    pub queue_vector: Signal<Out, Bits<16>>,
+    /// Configuration change interrupt (one cycle).
+    pub config_irq: Signal<Out, Bit>,
+    /// `config_msix_vector`.
+    pub config_vector: Signal<Out, Bits<16>>,
+
+    queues: Ram<Bits<256>, QUEUE_TABLE_BITS>,
+    state: DFF<CommonState>,
+    sweep: DFF<Bits<QUEUE_TABLE_BITS>>,
+    pend: DFF<Bit>,
+    pend_write: DFF<Bit>,
+    pend_dw: DFF<Bits<10>>,
+    pend_wmask: DFF<Bits<32>>,
+    pend_wdata: DFF<Bits<32>>,
+    irq_pend: DFF<Bit>,
+    irq_q: DFF<Bits<QUEUE_TABLE_BITS>>,
+    dfselect: DFF<Bits<32>>,
+    drfselect: DFF<Bits<32>>,
+    drf_lo: DFF<Bits<32>>,
+    drf_hi: DFF<Bits<32>>,
+    drf_invalid: DFF<Bit>,
+    cfg_vector: DFF<Bits<16>>,
+    status: DFF<Bits<8>>,
+    qselect: DFF<Bits<16>>,
+    ack: DFF<Bit>,
+    rdata: DFF<Bits<32>>,
+    qirq: DFF<Bit>,
+    qirq_vector: DFF<Bits<16>>,
+    cirq: DFF<Bit>,
+
+    entry: Signal<Local, Bits<256>>,
+    new_entry: Signal<Local, Bits<256>>,
+    q_size: Signal<Local, Bits<16>>,
+    q_vector: Signal<Local, Bits<16>>,
+    entry_write: Signal<Local, Bit>,
+    q_valid: Signal<Local, Bit>,
+    q_enabled: Signal<Local, Bit>,
+    field: Signal<Local, Bits<32>>,
+    merged: Signal<Local, Bits<32>>,
+    written_bits: Signal<Local, Bits<32>>,
+    vector_lo: Signal<Local, Bits<16>>,
+    vector_hi: Signal<Local, Bits<16>>,
+    merged_size: Signal<Local, Bits<16>>,
+    size_ok: Signal<Local, Bit>,
+    features_ok: Signal<Local, Bit>,
+    new_status: Signal<Local, Bits<8>>,
+    status_written: Signal<Local, Bits<8>>,
+    status_kept: Signal<Local, Bits<8>>,
+    entry_shifted: Signal<Local, Bits<256>>,
+    addr_half: Signal<Local, Bits<32>>,
+    addr_shift: Signal<Local, Bits<9>>,
+    field_mask: Signal<Local, Bits<256>>,
+    last_queue: Constant<Bits<QUEUE_TABLE_BITS>>,
+    num_queues: Constant<Bits<16>>,
+    max_size: Constant<Bits<16>>,
+    vectors: Constant<Bits<16>>,
+    no_vector: Constant<Bits<16>>,
+    offered_lo: Constant<Bits<32>>,
+    offered_hi: Constant<Bits<32>>,
+    version_1: Constant<Bits<32>>,
+    ring_reset: Constant<Bits<32>>,
+    reset_entry: Constant<Bits<256>>,
+    st_features_ok: Constant<Bits<8>>,
+    st_driver_ok: Constant<Bits<8>>,
+    st_needs_reset: Constant<Bits<8>>,
+}
+
+impl CommonCfg {
+    /// The common configuration of the device described by `cfg`.
+    pub fn new(cfg: &DeviceConfig) -> Self {
+        let c32 = |v: u64| Constant::new(v.into());
+        let c16 = |v: u16| Constant::new((v as u64).into());
+        let c8 = |v: u8| Constant::new((v as u64).into());
+        let hi_bit = |b: u32| Constant::new((1u64 << (b - 32)).into());
+        let reset_entry: Bits<256> = Bits::<256>::from(cfg.max_queue_size as u64)
+            | (Bits::<256>::from(virtio::NO_VECTOR as u64) << 16);
+        Self {
+            clock: Default::default(),
+            rst: Default::default(),
+            regs: Default::default(),
+            generation: Default::default(),
+            cfg_changed: Default::default(),
+            dev_error: Default::default(),
+            drain_done: Default::default(),
+            irq_valid: Default::default(),
+            irq_queue: Default::default(),
+            vreset: Default::default(),
+            queue_irq: Default::default(),
+            queue_vector: Default::default(),
+            config_irq: Default::default(),
+            config_vector: Default::default(),
+            queues: Ram::new(cfg.num_queues as usize),
+            state: Default::default(),
+            sweep: Default::default(),
+            pend: Default::default(),
+            pend_write: Default::default(),
+            pend_dw: Default::default(),
+            pend_wmask: Default::default(),
+            pend_wdata: Default::default(),
+            irq_pend: Default::default(),
+            irq_q: Default::default(),
+            dfselect: Default::default(),
+            drfselect: Default::default(),
+            drf_lo: Default::default(),
+            drf_hi: Default::default(),
+            drf_invalid: Default::default(),
+            cfg_vector: Default::default(),
+            status: Default::default(),
+            qselect: Default::default(),
+            ack: Default::default(),
+            rdata: Default::default(),
+            qirq: Default::default(),
+            qirq_vector: Default::default(),
+            cirq: Default::default(),
+            entry: Default::default(),
+            new_entry: Default::default(),
+            q_size: Default::default(),
+            q_vector: Default::default(),
+            entry_write: Default::default(),
+            q_valid: Default::default(),
+            q_enabled: Default::default(),
+            field: Default::default(),
+            merged: Default::default(),
+            written_bits: Default::default(),
+            vector_lo: Default::default(),
+            vector_hi: Default::default(),
+            merged_size: Default::default(),
+            size_ok: Default::default(),
+            features_ok: Default::default(),
+            new_status: Default::default(),
+            status_written: Default::default(),
+            status_kept: Default::default(),
+            entry_shifted: Default::default(),
+            addr_half: Default::default(),
+            addr_shift: Default::default(),
+            field_mask: Default::default(),
+            last_queue: Constant::new((cfg.num_queues as u64 - 1).into()),
+            num_queues: c16(cfg.num_queues),
+            max_size: c16(cfg.max_queue_size),
+            vectors: c16(cfg.msix_vectors),
+            no_vector: c16(virtio::NO_VECTOR),
+            offered_lo: c32(cfg.features & 0xFFFF_FFFF),
+            offered_hi: c32(cfg.features >> 32),
+            version_1: hi_bit(virtio::feature::VERSION_1),
+            ring_reset: hi_bit(virtio::feature::RING_RESET),
+            reset_entry: Constant::new(reset_entry),
+            st_features_ok: c8(virtio::status::FEATURES_OK),
+            st_driver_ok: c8(virtio::status::DRIVER_OK),
+            st_needs_reset: c8(virtio::status::DEVICE_NEEDS_RESET),
+        }
+    }
+}
+
+impl Logic for CommonCfg {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            state,
+            sweep,
+            pend,
+            pend_write,
+            pend_dw,
+            pend_wmask,
+            pend_wdata,
+            irq_pend,
+            irq_q,
+            dfselect,
+            drfselect,
+            drf_lo,
+            drf_hi,
+            drf_invalid,
+            cfg_vector,
+            status,
+            qselect,
+            ack,
+            rdata,
+            qirq,
+            qirq_vector,
+            cirq
+        );
+        self.queues.clock.next = self.clock.val();
+        self.queues.read_address.next = self.qselect.q.val().get_bits::<QUEUE_TABLE_BITS>(0);
+        self.queues.write_address.next = self.qselect.q.val().get_bits::<QUEUE_TABLE_BITS>(0);
+        self.queues.write_enable.next = false;
+        self.vreset.next = false;
+        self.ack.d.next = false;
+        self.rdata.d.next = 0.into();
+        self.qirq.d.next = false;
+        self.cirq.d.next = false;
+
+        // Latch requests: one register access and one interrupt lookup.
+        if self.regs.req.val() {
+            self.pend.d.next = true;
+            self.pend_write.d.next = self.regs.write.val();
+            self.pend_dw.d.next = self.regs.offset.val().get_bits::<10>(2);
+            self.pend_wmask.d.next = self.regs.wmask.val();
+            self.pend_wdata.d.next = self.regs.wdata.val();
+        }
+        if self.irq_valid.val()
+            && !self.irq_pend.q.val()
+            && (self.irq_queue.val() < self.num_queues.val())
+            && (self.status.q.val() & self.st_driver_ok.val()).any()
+        {
+            self.irq_pend.d.next = true;
+            self.irq_q.d.next = self.irq_queue.val().get_bits::<QUEUE_TABLE_BITS>(0);
+        }
+
+        // Configuration change and device error notifications.
+        if self.dev_error.val() {
+            self.status.d.next = self.status.q.val() | self.st_needs_reset.val();
+        }
+        self.cirq.d.next = (self.status.q.val() & self.st_driver_ok.val()).any()
+            && (self.cfg_changed.val()
+                || (self.dev_error.val()
+                    && !(self.status.q.val() & self.st_needs_reset.val()).any()));
+
+        // The selected queue's word and the current value of the accessed DW.
+        self.entry.next = self.queues.read_data.val();
+        self.q_valid.next = self.qselect.q.val() < self.num_queues.val();
+        self.q_enabled.next = self.entry.val().get_bit(32);
+        // Ring address halves: DW 8..13 are entry bits 64 + 32 * (dw - 8).
+        self.addr_shift.next = (bit_cast::<9, 10>(self.pend_dw.q.val()) << 5) - 192;
+        self.entry_shifted.next = self.entry.val() >> self.addr_shift.val();
+        self.addr_half.next = self.entry_shifted.val().get_bits::<32>(0);
+        self.field.next = 0.into();
+        match self.pend_dw.q.val().index() {
+            0 => self.field.next = self.dfselect.q.val(),
+            1 => {
+                if !self.dfselect.q.val().any() {
+                    self.field.next = self.offered_lo.val();
+                } else if self.dfselect.q.val() == 1 {
+                    self.field.next = self.offered_hi.val();
+                }
+            }
+            2 => self.field.next = self.drfselect.q.val(),
+            3 => {
+                if !self.drfselect.q.val().any() {
+                    self.field.next = self.drf_lo.q.val();
+                } else if self.drfselect.q.val() == 1 {
+                    self.field.next = self.drf_hi.q.val();
+                }
+            }
+            4 => {
+                self.field.next = bit_cast::<32, 16>(self.cfg_vector.q.val())
+                    | (bit_cast::<32, 16>(self.num_queues.val()) << 16);
+            }
+            5 => {
+                self.field.next = bit_cast::<32, 8>(self.status.q.val())
+                    | (bit_cast::<32, 8>(self.generation.val()) << 8)
+                    | (bit_cast::<32, 16>(self.qselect.q.val()) << 16);
+            }
+            6 => {
+                if self.q_valid.val() {
+                    self.field.next = self.entry.val().get_bits::<32>(0);
+                }
+            }
+            7 => {
+                if self.q_valid.val() {
+                    self.field.next = bit_cast::<32, 1>(self.entry.val().get_bits::<1>(32))
+                        | (bit_cast::<32, 16>(self.qselect.q.val()) << 16);
+                }
+            }
+            _ => {
+                if self.q_valid.val() && (self.pend_dw.q.val() >= 8) && (self.pend_dw.q.val() <= 13)
+                {
+                    self.field.next = self.addr_half.val();
+                }
+            }
+        }
+
+        // The written value merged into it, and what the rules make of it.
+        self.merged.next = (self.field.val() & !self.pend_wmask.q.val())
+            | (self.pend_wdata.q.val() & self.pend_wmask.q.val());
+        self.merged_size.next = self.merged.val().get_bits::<16>(0);
+        self.size_ok.next = self.merged_size.val().any()
+            && !(self.merged_size.val() & (self.merged_size.val() - 1)).any()
+            && (self.merged_size.val() <= self.max_size.val());
+        self.vector_lo.next = self.merged.val().get_bits::<16>(0);
+        if (self.vector_lo.val() >= self.vectors.val())
+            && (self.vector_lo.val() != self.no_vector.val())
+        {
+            self.vector_lo.next = self.no_vector.val();
+        }
+        self.vector_hi.next = self.merged.val().get_bits::<16>(16);
+        if (self.vector_hi.val() >= self.vectors.val())
+            && (self.vector_hi.val() != self.no_vector.val())
+        {
+            self.vector_hi.next = self.no_vector.val();
+        }
+        self.features_ok.next = (self.drf_hi.q.val() & self.version_1.val()).any()
+            && !(self.drf_lo.q.val() & !self.offered_lo.val()).any()
+            && !(self.drf_hi.q.val() & !self.offered_hi.val()).any()
+            && !self.drf_invalid.q.val();
+        self.status_written.next = self.pend_wdata.q.val().get_bits::<8>(0);
+        self.status_kept.next = self.status.q.val() & self.st_needs_reset.val();
+        self.new_status.next =
+            (self.status_written.val() & !self.st_needs_reset.val()) | self.status_kept.val();
+        if (self.status_written.val() & self.st_features_ok.val()).any()
+            && !(self.status.q.val() & self.st_features_ok.val()).any()
+            && !self.features_ok.val()
+        {
+            self.new_status.next = (self.status_written.val()
+                & !(self.st_needs_reset.val() | self.st_features_ok.val()))
+                | self.status_kept.val();
+        }
+        // queue_size / queue_msix_vector after a write of DW 6.
+        self.q_size.next = self.entry.val().get_bits::<16>(0);
+        if self.pend_wmask.q.val().get_bits::<16>(0).any()
+            && self.size_ok.val()
+            && !self.q_enabled.val()
+        {
+            self.q_size.next = self.merged_size.val();
+        }
+        self.q_vector.next = self.entry.val().get_bits::<16>(16);
+        if self.pend_wmask.q.val().get_bits::<16>(16).any() {
+            self.q_vector.next = self.vector_hi.val();
+        }
+        self.field_mask.next =
+            bit_cast::<256, 32>(bits::<32>(0xFFFF_FFFF_u64)) << self.addr_shift.val();
+        self.written_bits.next = self.pend_wdata.q.val() & self.pend_wmask.q.val();
+
+        // The queue word after a write to a queue field.
+        self.new_entry.next = self.entry.val();
+        self.entry_write.next = false;
+        if self.pend_write.q.val() && self.q_valid.val() {
+            match self.pend_dw.q.val().index() {
+                6 => {
+                    self.entry_write.next = true;
+                    self.new_entry.next = (self.entry.val() & !bits::<256>(0xFFFF_FFFF_u64))
+                        | bit_cast::<256, 16>(self.q_size.val())
+                        | (bit_cast::<256, 16>(self.q_vector.val()) << 16);
+                }
+                7 => {
+                    if self.written_bits.val().get_bit(0) {
+                        self.entry_write.next = true;
+                        self.new_entry.next = self.entry.val() | (bits::<256>(1) << 32);
+                    }
+                }
+                14 => {
+                    if self.written_bits.val().get_bit(16)
+                        && (self.drf_hi.q.val() & self.ring_reset.val()).any()
+                        && (self.status.q.val() & self.st_features_ok.val()).any()
+                    {
+                        self.entry_write.next = true;
+                        self.new_entry.next = self.reset_entry.val();
+                    }
+                }
+                _ => {
+                    if (self.pend_dw.q.val() >= 8)
+                        && (self.pend_dw.q.val() <= 13)
+                        && !self.q_enabled.val()
+                    {
+                        self.entry_write.next = true;
+                        self.new_entry.next = (self.entry.val() & !self.field_mask.val())
+                            | (bit_cast::<256, 32>(self.merged.val()) << self.addr_shift.val());
+                    }
+                }
+            }
+        }
+
+        self.queues.write_data.next = self.new_entry.val();
+        match self.state.q.val() {
+            CommonState::Sweep => {
+                self.queues.write_address.next = self.sweep.q.val();
+                self.queues.write_data.next = self.reset_entry.val();
+                self.queues.write_enable.next = true;
+                self.sweep.d.next = self.sweep.q.val() + 1;
+                if self.sweep.q.val() == self.last_queue.val() {
+                    self.state.d.next = CommonState::Drain;
+                }
+            }
+            CommonState::Drain => {
+                if self.drain_done.val() {
+                    self.status.d.next = 0.into();
+                    self.state.d.next = CommonState::Idle;
+                }
+            }
+            CommonState::Idle => {
+                if self.pend.q.val() {
+                    self.state.d.next = CommonState::Access;
+                } else if self.irq_pend.q.val() {
+                    self.queues.read_address.next = self.irq_q.q.val();
+                    self.state.d.next = CommonState::Lookup;
+                }
+            }
+            CommonState::Lookup => {
+                self.irq_pend.d.next = false;
+                self.qirq.d.next = true;
+                self.qirq_vector.d.next = self.entry.val().get_bits::<16>(16);
+                self.state.d.next = CommonState::Idle;
+            }
+            CommonState::Access => {
+                self.pend.d.next = false;
+                self.ack.d.next = true;
+                self.rdata.d.next = self.field.val();
+                self.state.d.next = CommonState::Idle;
+                self.queues.write_enable.next = self.entry_write.val();
+                if self.pend_write.q.val() {
+                    match self.pend_dw.q.val().index() {
+                        0 => self.dfselect.d.next = self.merged.val(),
+                        2 => self.drfselect.d.next = self.merged.val(),
+                        3 => {
+                            if !(self.status.q.val() & self.st_features_ok.val()).any() {
+                                if !self.drfselect.q.val().any() {
+                                    self.drf_lo.d.next = self.merged.val();
+                                } else if self.drfselect.q.val() == 1 {
+                                    self.drf_hi.d.next = self.merged.val();
+                                } else if self.written_bits.val().any() {
+                                    self.drf_invalid.d.next = true;
+                                }
+                            }
+                        }
+                        4 => self.cfg_vector.d.next = self.vector_lo.val(),
+                        5 => {
+                            self.qselect.d.next = self.merged.val().get_bits::<16>(16);
+                            if self.pend_wmask.q.val().get_bits::<8>(0).any() {
+                                if self.status_written.val().any() {
+                                    self.status.d.next = self.new_status.val();
+                                } else {
+                                    self.vreset.next = true;
+                                    self.sweep.d.next = 0.into();
+                                    self.state.d.next = CommonState::Sweep;
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {
+                self.state.d.next = CommonState::Idle;
+            }
+        }
+
+        if self.rst.val() {
+            self.state.d.next = CommonState::Sweep;
+            self.sweep.d.next = 0.into();
+            self.pend.d.next = false;
+            self.pend_write.d.next = false;
+            self.pend_dw.d.next = 0.into();
+            self.pend_wmask.d.next = 0.into();
+            self.pend_wdata.d.next = 0.into();
+            self.irq_pend.d.next = false;
+            self.irq_q.d.next = 0.into();
+            self.status.d.next = 0.into();
+            self.ack.d.next = false;
+            self.rdata.d.next = 0.into();
+            self.qirq.d.next = false;
+            self.qirq_vector.d.next = 0.into();
+            self.cirq.d.next = false;
+        }
+        if self.rst.val() || self.vreset.val() {
+            self.dfselect.d.next = 0.into();
+            self.drfselect.d.next = 0.into();
+            self.drf_lo.d.next = 0.into();
+            self.drf_hi.d.next = 0.into();
+            self.drf_invalid.d.next = false;
+            self.cfg_vector.d.next = self.no_vector.val();
+            self.qselect.d.next = 0.into();
+        }
+
+        self.regs.ack.next = self.ack.q.val();
+        self.regs.rdata.next = self.rdata.q.val();
+        self.queue_irq.next = self.qirq.q.val();
+        self.queue_vector.next = self.qirq_vector.q.val();
+        self.config_irq.next = self.cirq.q.val();
+        self.config_vector.next = self.cfg_vector.q.val();
+    }
+}
