@@ -7,11 +7,14 @@
 //! - [`model`]: the golden model; [`endpoint`]: the common interface.
 //! - [`lockstep`]: RTL and model compared on every request.
 //! - [`probe`]: enumeration as Linux does it; [`lspci`]: config space dump.
+//! - [`driver`]: virtio device initialisation as the Linux driver does it.
 //! - [`scenario`], [`fuzz`], [`regress`]: what the regression runs.
 //! - [`synth`]: Yosys resource counts.
 #![deny(missing_docs)]
 
 pub mod bfm;
+pub mod driver;
+
 pub mod endpoint;
 pub mod fuzz;
 pub mod host;

@@ -54,6 +54,23 @@ pub struct VirtioCap {
     pub length: u32,
 }
 
+/// The MSI-X capability.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MsixCap {
+    /// Offset of the capability.
+    pub at: u16,
+    /// Number of vectors (Table Size + 1).
+    pub vectors: u16,
+    /// BAR of the table.
+    pub table_bar: u8,
+    /// Offset of the table in its BAR.
+    pub table_offset: u32,
+    /// BAR of the PBA.
+    pub pba_bar: u8,
+    /// Offset of the PBA in its BAR.
+    pub pba_offset: u32,
+}
+
 /// What enumeration found.
 #[derive(Clone, Debug)]
 pub struct Probed {
@@ -81,6 +98,8 @@ pub struct Probed {
     pub device_cfg: Option<VirtioCap>,
     /// PCI configuration access window.
     pub pci_cfg: VirtioCap,
+    /// MSI-X capability.
+    pub msix: Option<MsixCap>,
 }
 
 impl Probed {
@@ -245,6 +264,10 @@ pub fn probe<E: Endpoint>(host: &mut Host<E>, place: Placement) -> Result<Probed
     let isr = need(virtio::cfg_type::ISR, "ISR_CFG")?;
     let pci_cfg = need(virtio::cfg_type::PCI_CFG, "PCI_CFG")?;
     let device_cfg = first(virtio::cfg_type::DEVICE);
+    let msix = match caps.iter().find(|c| c.1 == pci::cap_id::MSIX) {
+        Some(&(at, _)) => Some(read_msix_cap(host, at, &bars)?),
+        None => None,
+    };
 
     // The checks of vp_modern_map_capability: minimum length and alignment.
     let common_min = virtio::common::QUEUE_NOTIF_CONFIG_DATA as u32;
@@ -287,7 +310,37 @@ pub fn probe<E: Endpoint>(host: &mut Host<E>, place: Placement) -> Result<Probed
         isr,
         device_cfg,
         pci_cfg,
+        msix,
     })
+}
+
+fn read_msix_cap<E: Endpoint>(
+    host: &mut Host<E>,
+    at: u16,
+    bars: &[Bar],
+) -> Result<MsixCap, ProbeError> {
+    let ctrl = host.cfg_read_ok(at + pci::msix::MSG_CTRL as u16, 2)?;
+    let table = host.cfg_read_ok(at + pci::msix::TABLE as u16, 4)?;
+    let pba = host.cfg_read_ok(at + pci::msix::PBA as u16, 4)?;
+    let cap = MsixCap {
+        at,
+        vectors: (ctrl as u16 & pci::msix::CTRL_TABLE_SIZE_MASK) + 1,
+        table_bar: (table & 7) as u8,
+        table_offset: table & !7,
+        pba_bar: (pba & 7) as u8,
+        pba_offset: pba & !7,
+    };
+    let inside = |bar: u8, offset: u32, len: u64| {
+        bars.iter()
+            .any(|b| b.index == bar && offset as u64 + len <= b.size)
+    };
+    let table_len = cap.vectors as u64 * pci::msix::ENTRY_BYTES as u64;
+    if !inside(cap.table_bar, cap.table_offset, table_len)
+        || !inside(cap.pba_bar, cap.pba_offset, 8)
+    {
+        return refuse(format!("MSI-X table or PBA outside its BAR: {cap:x?}"));
+    }
+    Ok(cap)
 }
 
 fn read_virtio_cap<E: Endpoint>(host: &mut Host<E>, at: u16) -> Result<VirtioCap, ProbeError> {

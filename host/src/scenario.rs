@@ -11,11 +11,19 @@
 //! mem_read  0xfe000000 4 expect ur        # absolute address
 //! set_bar 0 0x1_0000_0000                 # move a BAR (both halves of a 64-bit BAR)
 //! tlp 0x04000001 0x0000000f 0x01000000 expect ur   # raw header DWs [data DW...]
+//! init                                    # virtio driver initialisation (MSI-X)
+//! link down                               # device events
+//! queue_irq 1
+//! device_error
+//! count_msix 0xfee00000 0x4002 expect 1   # MSI-X messages so far with this address/data
+//! count_notify 0 expect 2                 # notifications of queue 0 so far
+//! intx expect 1                           # INTx level
 //! wait 100
 //! reset
 //! ```
 
-use crate::endpoint::{Endpoint, HostError};
+use crate::driver::{self, Driver, DriverOptions};
+use crate::endpoint::{DeviceEvent, Endpoint, HostError};
 use crate::host::{Host, Outcome};
 use crate::probe::{self, Placement, ProbeError, Probed};
 use crate::tlp::{status_name, Completion, Tlp};
@@ -117,6 +125,24 @@ pub enum OpKind {
     Wait(u64),
     /// Fundamental reset.
     Reset,
+    /// Initialise the device as the virtio driver does (MSI-X or INTx).
+    Init {
+        /// Use MSI-X.
+        msix: bool,
+    },
+    /// Something happens to the device.
+    Event(DeviceEvent),
+    /// How many MSI-X messages with this address and data were sent so far.
+    CountMsix {
+        /// Message Address.
+        addr: u64,
+        /// Message Data.
+        data: u32,
+    },
+    /// How many available buffer notifications of a queue arrived so far.
+    CountNotify(u16),
+    /// The INTx level (1 or 0).
+    Intx,
 }
 
 /// An expected result.
@@ -334,6 +360,30 @@ fn parse_line(text: &str) -> Result<Option<(OpKind, Option<Expect>)>, String> {
             let bar = t.number("a BAR index", 5)? as u8;
             OpKind::SetBar { bar, base: t.number("a base address", u64::MAX)? }
         }
+                "init" => match t.peek() {
+            Some("intx") => {
+                t.pos += 1;
+                OpKind::Init { msix: false }
+            }
+            Some("msix") => {
+                t.pos += 1;
+                OpKind::Init { msix: true }
+            }
+            _ => OpKind::Init { msix: true },
+        },
+        "link" => match t.next("up or down")? {
+            "up" => OpKind::Event(DeviceEvent::Link(true)),
+            "down" => OpKind::Event(DeviceEvent::Link(false)),
+            other => return Err(format!("expected up or down, found '{other}'")),
+        },
+        "queue_irq" => OpKind::Event(DeviceEvent::QueueIrq(t.number("a queue index", 0xFFFF)? as u16)),
+        "device_error" => OpKind::Event(DeviceEvent::DeviceError),
+        "count_msix" => {
+            let addr = t.number("a message address", u64::MAX)?;
+            OpKind::CountMsix { addr, data: t.number("message data", u32::MAX as u64)? as u32 }
+        }
+        "count_notify" => OpKind::CountNotify(t.number("a queue index", 0xFFFF)? as u16),
+        "intx" => OpKind::Intx,
         "tlp" => {
             let mut hdr = Vec::new();
             let mut data = Vec::new();
@@ -358,7 +408,8 @@ fn parse_line(text: &str) -> Result<Option<(OpKind, Option<Expect>)>, String> {
         }
         v => {
             return Err(format!(
-                "unknown operation '{v}' (expected probe, cfg_read, cfg_write, mem_read, mem_write, set_bar, tlp, wait or reset)"
+                "unknown operation '{v}' (expected probe, init, cfg_read, cfg_write, mem_read, mem_write, set_bar, tlp, \
+                 link, queue_irq, device_error, count_msix, count_notify, intx, wait or reset)"
             ))
         }
     };
@@ -424,6 +475,8 @@ pub struct Runner<E: Endpoint> {
     pub host: Host<E>,
     /// What the last `probe` found (BAR bases follow `set_bar`).
     pub probed: Option<Probed>,
+    /// What the last `init` set up.
+    pub driver: Option<Driver>,
 }
 
 fn check(expect: Option<Expect>, got: Outcome) -> Result<(), String> {
@@ -461,6 +514,7 @@ impl<E: Endpoint> Runner<E> {
         Self {
             host: Host::new(ep),
             probed: None,
+            driver: None,
         }
     }
 
@@ -490,6 +544,38 @@ impl<E: Endpoint> Runner<E> {
                 return self.host.ep.reset().map_err(host_err);
             }
             OpKind::Wait(n) => return self.host.ep.idle(*n).map_err(host_err),
+            OpKind::Init { msix } => {
+                let probed = self.probed.clone().ok_or("init needs a probe first")?;
+                let opts = DriverOptions {
+                    msix: *msix,
+                    ..DriverOptions::default()
+                };
+                let d = driver::init(&mut self.host, &probed, opts).map_err(|e| e.to_string())?;
+                self.driver = Some(d);
+                return Ok(());
+            }
+            OpKind::Event(e) => return self.host.ep.event(*e).map_err(host_err),
+            OpKind::CountMsix { addr, data } => {
+                let n = self
+                    .host
+                    .ep
+                    .messages()
+                    .iter()
+                    .filter(|m| m.address() == *addr && m.data == [*data])
+                    .count();
+                Ok(Outcome::Done(n as u64))
+            }
+            OpKind::CountNotify(q) => {
+                let n = self
+                    .host
+                    .ep
+                    .notifications()
+                    .iter()
+                    .filter(|n| n.queue == *q)
+                    .count();
+                Ok(Outcome::Done(n as u64))
+            }
+            OpKind::Intx => Ok(Outcome::Done(self.host.ep.intx() as u64)),
             OpKind::SetBar { bar, base } => {
                 let probed = self.probed.as_mut().ok_or("set_bar needs a probe first")?;
                 let b = probed
