@@ -58,6 +58,22 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "express_cap.scn",
         include_str!("../scenarios/express_cap.scn"),
     ),
+    (
+        "common_cfg.scn",
+        include_str!("../scenarios/common_cfg.scn"),
+    ),
+    (
+        "device_status.scn",
+        include_str!("../scenarios/device_status.scn"),
+    ),
+    (
+        "queue_reset.scn",
+        include_str!("../scenarios/queue_reset.scn"),
+    ),
+    ("isr_intx.scn", include_str!("../scenarios/isr_intx.scn")),
+    ("msix.scn", include_str!("../scenarios/msix.scn")),
+    ("notify.scn", include_str!("../scenarios/notify.scn")),
+    ("net_cfg.scn", include_str!("../scenarios/net_cfg.scn")),
 ];
 
 /// The stream timing of `seed`.
