@@ -31,6 +31,9 @@ pub struct BfmConfig {
     pub timeout_cycles: u64,
     /// Quiet cycles after the last request before a batch is complete.
     pub settle_cycles: u64,
+    /// Most cycles a batch (or an event) may take in all, however busy the
+    /// device keeps the streams: a device that never goes quiet fails.
+    pub batch_cycles: u64,
 }
 
 impl Default for BfmConfig {
@@ -40,6 +43,7 @@ impl Default for BfmConfig {
             tx_ready_percent: 100,
             timeout_cycles: 10_000,
             settle_cycles: 32,
+            batch_cycles: 1_000_000,
         }
     }
 }
@@ -224,7 +228,13 @@ impl RootComplex {
     /// to be sent) for `settle_cycles`.
     fn settle(&mut self) -> Result<(), HostError> {
         let (mut quiet, mut waited) = (0, 0);
-        while quiet < self.cfg.settle_cycles {
+        for total in 0.. {
+            if quiet >= self.cfg.settle_cycles {
+                break;
+            }
+            if total > self.cfg.batch_cycles {
+                return Err(HostError::NeverQuiet { cycles: total });
+            }
             self.cycle()?;
             if let Some(tlp) = self.take_received().pop() {
                 return Err(HostError::Unexpected { tlp });
@@ -315,7 +325,12 @@ impl Endpoint for RootComplex {
             self.queue(r);
         }
         let (mut waited, mut quiet) = (0u64, 0u64);
+        let mut total = 0;
         loop {
+            total += 1;
+            if total > self.cfg.batch_cycles {
+                return Err(HostError::NeverQuiet { cycles: total });
+            }
             self.cycle()?;
             for tlp in self.take_received() {
                 let Some(c) = Completion::parse(&tlp) else {

@@ -27,6 +27,11 @@ pub enum HostError {
         /// Cycles without progress.
         cycles: u64,
     },
+    /// The device kept the streams busy without end.
+    NeverQuiet {
+        /// Cycles run.
+        cycles: u64,
+    },
     /// The device sent a TLP nobody asked for.
     Unexpected {
         /// The TLP.
@@ -85,6 +90,12 @@ impl fmt::Display for HostError {
                 write!(
                     f,
                     "the device took no request beat for {cycles} cycles ({beats} beats waiting)"
+                )
+            }
+            HostError::NeverQuiet { cycles } => {
+                write!(
+                    f,
+                    "the device was still busy after {cycles} cycles (sending without end?)"
                 )
             }
             HostError::Unexpected { tlp } => write!(f, "unexpected TLP from the device: {tlp}"),

@@ -2,11 +2,17 @@
 //!
 //! Seeded batches of configuration reads and writes over the whole 4 KiB
 //! (biased to the implemented header and capabilities), memory reads and
-//! writes near and inside the BARs with random lengths and byte enables, and
-//! broken TLPs (unknown types, wrong lengths, poisoned, other functions).
-//! Requests of a batch are in flight together; every completion is compared.
+//! writes near and inside the BARs with random lengths and byte enables,
+//! field-sized accesses to the virtio structures and the MSI-X table with
+//! values that mean something (status steps, offered features, powers of
+//! two, valid vectors), and broken TLPs (unknown types, wrong lengths,
+//! poisoned, other functions). Between batches: device events (link changes,
+//! queue interrupts, device errors), and now and then a reset or a full
+//! driver initialisation. Requests of a batch are in flight together; every
+//! completion, notification, MSI-X message and the INTx level are compared.
 
-use crate::endpoint::Endpoint;
+use crate::driver::{self, DriverOptions};
+use crate::endpoint::{DeviceEvent, Endpoint};
 use crate::host::Host;
 use crate::lockstep::Lockstep;
 use crate::probe::{probe, Placement, ProbeError};
@@ -50,15 +56,91 @@ fn mem_addr(rng: &mut Rng, host: &Host<Lockstep>) -> u64 {
     base.wrapping_add(off)
 }
 
+/// A field-sized access to a virtio structure or the MSI-X table/PBA.
+fn register_access(rng: &mut Rng, host: &mut Host<Lockstep>) -> Tlp {
+    use vireo_regs::virtio::{common, status};
+    let space = &host.ep.model.function.space;
+    let bar0 = space.bar_base(layout::VIRTIO_BAR) & !(layout::VIRTIO_BAR_SIZE - 1);
+    let bar2 = space.bar_base(layout::MSIX_BAR) & !(layout::MSIX_BAR_SIZE - 1);
+    let (addr, size) = match rng.below(10) {
+        0..=4 => (
+            bar0 + layout::COMMON_OFFSET as u64 + rng.below(0x44),
+            *rng.pick(&[1, 2, 2, 4, 4, 8]),
+        ),
+        5 => (bar0 + layout::ISR_OFFSET as u64 + rng.below(4), 1),
+        6 => (
+            bar0 + layout::DEVICE_OFFSET as u64 + rng.below(0x10),
+            *rng.pick(&[1, 2, 4]),
+        ),
+        7 => (
+            bar0 + layout::NOTIFY_OFFSET as u64 + 4 * rng.below(3),
+            *rng.pick(&[1, 2, 4]),
+        ),
+        8 => (bar2 + layout::MSIX_TABLE_OFFSET as u64 + rng.below(0x34), 4),
+        _ => (
+            bar2 + layout::MSIX_PBA_OFFSET as u64 + rng.below(0x10),
+            *rng.pick(&[4, 8]),
+        ),
+    };
+    let addr = addr & !(size as u64 - 1);
+    let value = match addr.wrapping_sub(bar0) as usize {
+        common::DEVICE_STATUS => {
+            let steps = [
+                status::ACKNOWLEDGE,
+                status::DRIVER,
+                status::FEATURES_OK,
+                status::DRIVER_OK,
+            ];
+            let upto = rng.below(steps.len() as u64 + 1) as usize;
+            steps[..upto].iter().fold(0u8, |s, b| s | b) as u64
+                | *rng.pick(&[0, 0, status::FAILED, status::DEVICE_NEEDS_RESET]) as u64
+        }
+        common::DRIVER_FEATURE => {
+            let offered = vireo_sim::device_config().features;
+            let random = rng.next_u32();
+            *rng.pick(&[offered as u32, (offered >> 32) as u32, 1, random]) as u64
+        }
+        common::QUEUE_SIZE => 1 << rng.below(11),
+        common::CONFIG_MSIX_VECTOR | common::QUEUE_MSIX_VECTOR => *rng.pick(&[0, 1, 2, 3, 0xFFFF]),
+        common::QUEUE_ENABLE | common::QUEUE_SELECT | common::QUEUE_RESET => rng.below(3),
+        _ if addr >= bar2 && rng.percent(50) => rng.below(2),
+        _ => rng.next_u64(),
+    };
+    let id = host.next_id();
+    let (len, first, last) = if size == 8 {
+        (2, 0xF, 0xF)
+    } else {
+        (1, crate::host::size_be(addr, size), 0)
+    };
+
+    if rng.percent(50) {
+        Tlp::mem_rd(id, addr & !3, len, first, last)
+    } else {
+        let v = if size == 8 {
+            value
+        } else {
+            value << (8 * (addr % 4))
+        };
+        Tlp::mem_wr(
+            id,
+            addr & !3,
+            (0..len).map(|i| (v >> (32 * i)) as u32).collect(),
+            first,
+            last,
+        )
+    }
+}
+
 /// One random request.
 fn request(rng: &mut Rng, host: &mut Host<Lockstep>) -> Tlp {
     let id = host.next_id();
     let target = host.target;
     let be = |rng: &mut Rng| rng.below(16) as u8;
     match rng.below(100) {
-        0..=34 => Tlp::cfg_rd0(id, target, cfg_dw(rng), be(rng)),
-        35..=54 => Tlp::cfg_wr0(id, target, cfg_dw(rng), be(rng), value(rng)),
-        55..=79 => {
+        0..=24 => Tlp::cfg_rd0(id, target, cfg_dw(rng), be(rng)),
+        25..=39 => Tlp::cfg_wr0(id, target, cfg_dw(rng), be(rng), value(rng)),
+        40..=64 => register_access(rng, host),
+        65..=84 => {
             let addr = mem_addr(rng, host);
             let len = 1 + rng.below(6) as u32;
             let (first, last) = match (len, rng.below(5)) {
@@ -151,6 +233,14 @@ pub struct FuzzStats {
     pub silent: u64,
     /// Resets.
     pub resets: u64,
+    /// Device events.
+    pub events: u64,
+    /// Driver initialisations.
+    pub inits: u64,
+    /// MSI-X messages the device sent.
+    pub messages: u64,
+    /// Available buffer notifications the device took.
+    pub notifications: u64,
 }
 
 impl FuzzStats {
@@ -162,6 +252,10 @@ impl FuzzStats {
         self.refused += o.refused;
         self.silent += o.silent;
         self.resets += o.resets;
+        self.events += o.events;
+        self.inits += o.inits;
+        self.messages += o.messages;
+        self.notifications += o.notifications;
     }
 }
 
@@ -177,6 +271,29 @@ pub fn run(host: &mut Host<Lockstep>, rng: &mut Rng, ops: u64) -> Result<FuzzSta
             stats.resets += 1;
             continue;
         }
+        if rng.percent(1) {
+            // A full initialisation (it may fail when random writes left the
+            // BARs elsewhere; the comparison is what counts).
+            let opts = DriverOptions {
+                msix: rng.percent(70),
+                ..DriverOptions::default()
+            };
+            let probed = probe(host, Placement::default())?;
+            match driver::init(host, &probed, opts) {
+                Err(driver::DriverError::Host(e)) => return Err(e.into()),
+                _ => stats.inits += 1,
+            }
+            continue;
+        }
+        if rng.percent(10) {
+            let event = match rng.below(10) {
+                0..=3 => DeviceEvent::Link(rng.percent(50)),
+                4..=8 => DeviceEvent::QueueIrq(rng.below(3) as u16),
+                _ => DeviceEvent::DeviceError,
+            };
+            host.ep.event(event)?;
+            stats.events += 1;
+        }
         let n = (1 + rng.below(8)).min(ops - stats.requests);
         let batch: Vec<Tlp> = (0..n).map(|_| request(rng, host)).collect();
         for cpl in host.ep.transact(&batch)? {
@@ -189,5 +306,7 @@ pub fn run(host: &mut Host<Lockstep>, rng: &mut Rng, ops: u64) -> Result<FuzzSta
         stats.requests += n;
         stats.batches += 1;
     }
+    stats.messages = host.ep.messages().len() as u64;
+    stats.notifications = host.ep.notifications().len() as u64;
     Ok(stats)
 }

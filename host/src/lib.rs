@@ -7,7 +7,8 @@
 //! - [`model`]: the golden model; [`endpoint`]: the common interface.
 //! - [`lockstep`]: RTL and model compared on every request.
 //! - [`probe`]: enumeration as Linux does it; [`lspci`]: config space dump.
-//! - [`driver`]: virtio device initialisation as the Linux driver does it.
+//! - [`driver`]: virtio device initialisation as the Linux driver does it;
+//!   [`regs_view`]: the virtio registers as named fields.
 //! - [`scenario`], [`fuzz`], [`regress`]: what the regression runs.
 //! - [`synth`]: Yosys resource counts.
 #![deny(missing_docs)]
@@ -23,6 +24,8 @@ pub mod lspci;
 pub mod model;
 pub mod probe;
 pub mod regress;
+pub mod regs_view;
+
 pub mod rng;
 pub mod scenario;
 pub mod synth;

@@ -5,11 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 use vireo_host::bfm::{BfmConfig, RootComplex};
+use vireo_host::driver::{self, DriverOptions};
 use vireo_host::endpoint::{Endpoint, ModelEndpoint};
 use vireo_host::host::Host;
 use vireo_host::lspci;
 use vireo_host::probe::{probe, Placement};
 use vireo_host::regress::{self, Item};
+use vireo_host::regs_view;
 use vireo_host::scenario::Scenario;
 use vireo_host::synth::{self, Target};
 
@@ -43,6 +45,16 @@ enum Cmd {
         /// Output file (default: standard output).
         #[arg(short, long)]
         output: Option<PathBuf>,
+    },
+    /// Enumerate and initialise the device as the virtio driver does, then
+    /// print the common and device-specific configuration as named fields.
+    Regs {
+        /// Read the golden model instead of the RTL.
+        #[arg(long)]
+        model: bool,
+        /// Use INTx instead of MSI-X.
+        #[arg(long)]
+        intx: bool,
     },
     /// Run scenario files against the RTL and the golden model in lockstep.
     Run {
@@ -146,6 +158,24 @@ fn dump(model: bool) -> Result<String, String> {
     }
 }
 
+fn regs(model: bool, intx: bool) -> Result<String, String> {
+    fn init_and_show<E: Endpoint>(ep: E, msix: bool) -> Result<String, String> {
+        let mut host = Host::new(ep);
+        let probed = probe(&mut host, Placement::default()).map_err(|e| e.to_string())?;
+        let opts = DriverOptions {
+            msix,
+            ..DriverOptions::default()
+        };
+        let driver = driver::init(&mut host, &probed, opts).map_err(|e| e.to_string())?;
+        regs_view::show(&mut host, &driver).map_err(|e| e.to_string())
+    }
+    if model {
+        init_and_show(ModelEndpoint::new(&vireo_sim::device_config()), !intx)
+    } else {
+        init_and_show(RootComplex::new(0, BfmConfig::default()), !intx)
+    }
+}
+
 fn run(files: &[PathBuf], seed: u64, trace: Option<&PathBuf>) -> Result<(), String> {
     let mut parsed = Vec::new();
     for f in files {
@@ -194,8 +224,9 @@ fn regress_cmd(seeds: u64, first: u64, ops: u64, trace: Option<&PathBuf>) -> Res
             );
             let r = &t.random;
             println!(
-                "         random traffic: {} successful, {} refused (UR), {} without completion, {} resets",
-                r.successful, r.refused, r.silent, r.resets
+                                                "         random traffic: {} successful, {} refused (UR), {} without completion, {} resets, \
+                 {} device events, {} driver inits, {} MSI-X messages, {} notifications",
+                r.successful, r.refused, r.silent, r.resets, r.events, r.inits, r.messages, r.notifications
             );
             Ok(())
         }
@@ -248,6 +279,7 @@ fn main() -> ExitCode {
         Cmd::Gen { output } => verilog().and_then(|v| write_out(output, &v)),
         Cmd::Lint => lint(),
         Cmd::Lspci { model, output } => dump(*model).and_then(|d| write_out(output, &d)),
+        Cmd::Regs { model, intx } => regs(*model, *intx).map(|r| print!("{r}")),
         Cmd::Run {
             scenarios,
             seed,

@@ -217,3 +217,22 @@ pub fn regress(
     }
     Ok(total)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_scenario_is_built_in() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".scn"))
+            .collect();
+        files.sort();
+        let mut names: Vec<String> = BUILTIN.iter().map(|(n, _)| n.to_string()).collect();
+        names.sort();
+        assert_eq!(files, names);
+    }
+}

@@ -139,3 +139,22 @@ fn synth_reports_resources() {
         .contains("\"target\": \"generic\""));
     std::fs::remove_file(json).unwrap();
 }
+
+#[test]
+fn regs_shows_an_initialised_device() {
+    for args in [&["regs"][..], &["regs", "--model", "--intx"][..]] {
+        let (ok, out, err) = vireo(args);
+        assert!(ok, "{err}");
+        for needle in [
+            "device_status        0x0f  ACKNOWLEDGE DRIVER FEATURES_OK DRIVER_OK",
+            "num_queues           2",
+            "VERSION_1",
+            "queue 1: size 256",
+            "mac                  02:56:49:52:45:4f",
+            "status               0x0001  LINK_UP",
+            "mtu                  1500",
+        ] {
+            assert!(out.contains(needle), "`{needle}` missing from:\n{out}");
+        }
+    }
+}
