@@ -96,3 +96,40 @@ fn pipelined_requests_complete_in_order_under_backpressure() {
     assert_eq!(vendor, 0x1041_1AF4);
     assert!(cpls.iter().all(Option::is_some));
 }
+
+#[test]
+fn every_field_at_every_width_matches_the_model() {
+    use vireo_host::driver::{self, DriverOptions};
+    use vireo_host::probe::{probe, Placement};
+    use vireo_regs::layout;
+    for seed in [0, 3] {
+        let mut host = Host::new(regress::lockstep(seed, None).unwrap());
+        let probed = probe(&mut host, Placement::default()).unwrap();
+        driver::init(&mut host, &probed, DriverOptions::default()).unwrap();
+        let bar0 = probed.bar(layout::VIRTIO_BAR).unwrap().base;
+        let bar2 = probed.bar(layout::MSIX_BAR).unwrap().base;
+        let regions = [
+            (bar0 + layout::COMMON_OFFSET as u64, 0x48),
+            (bar0 + layout::ISR_OFFSET as u64, 0x8),
+            (bar0 + layout::DEVICE_OFFSET as u64, 0x10),
+            (bar0 + layout::NOTIFY_OFFSET as u64, 0x10),
+            (bar2 + layout::MSIX_TABLE_OFFSET as u64, 0x40),
+            (bar2 + layout::MSIX_PBA_OFFSET as u64, 0x10),
+        ];
+        for queue in 0..3u64 {
+            host.mem_write(bar0 + 0x16, 2, queue).unwrap();
+            for (base, len) in regions {
+                for size in [1u8, 2, 4, 8] {
+                    for off in (0..len).step_by(size as usize) {
+                        if let Err(e) = host.mem_read(base + off, size) {
+                            panic!(
+                                "seed {seed}, queue_select {queue}: {size}-byte read at {:#x}: {e}",
+                                base + off
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -14,10 +14,9 @@
 //!   `acc_write`, `acc_wmask`, `acc_wdata`; the target answers with its
 //!   `*_ack` strobe and `*_rdata`, after any number of cycles.
 //!
-//! Timing: one request at a time. A 1-DW configuration read presents its
-//! completion 5 cycles after the header beat is taken (decide, issue, two
-//! cycles of configuration space, respond); each further DW of a memory
-//! request adds 2 cycles plus the target's latency.
+//! Timing: one request at a time. The completion is presented
+//! 3 + L cycles after the header beat is taken (decide, issue, the target's
+//! latency L, respond); each further DW of a memory request adds 1 + L.
 //! `rx.ready` is low from the header beat's eop until the completion has
 //! been accepted (back-pressure on the completion stream stalls rx).
 //!

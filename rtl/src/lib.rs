@@ -44,3 +44,50 @@ pub fn generate_verilog(cfg: &DeviceConfig) -> Result<String, String> {
     check_all(&top).map_err(|e| format!("RustHDL design check failed: {e:?}"))?;
     Ok(generate_verilog_unchecked(&top))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_configurations_elaborate() {
+        let configs = [
+            DeviceConfig {
+                num_queues: 1,
+                msix_vectors: 1,
+                max_queue_size: 2,
+                ..Default::default()
+            },
+            DeviceConfig {
+                num_queues: 3,
+                msix_vectors: 4,
+                max_queue_size: 1024,
+                ..Default::default()
+            },
+            DeviceConfig {
+                num_queues: 1024,
+                msix_vectors: 64,
+                max_queue_size: 32768,
+                ..Default::default()
+            },
+        ];
+        for cfg in configs {
+            let v = generate_verilog(&cfg).unwrap_or_else(|e| panic!("{cfg:?}: {e}"));
+            assert!(
+                v.contains(&format!("mem [0:{}]", cfg.num_queues - 1)),
+                "queue table sized to the queues"
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_configurations_are_refused_before_elaboration() {
+        let cfg = DeviceConfig {
+            msix_vectors: 65,
+            ..Default::default()
+        };
+        assert!(generate_verilog(&cfg)
+            .unwrap_err()
+            .contains("msix_vectors = 65"));
+    }
+}

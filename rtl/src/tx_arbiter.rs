@@ -83,8 +83,12 @@ mod tests {
         assert!(simulate(uut, 100));
         let a = uut.a.valid.val() && uut.a.ready.val();
         let b = uut.b.valid.val() && uut.b.ready.val();
-        let out = (uut.out.valid.val() && uut.out.ready.val())
-            .then(|| (uut.out.hdr.val().get_bits::<64>(0).to_u64(), uut.out.eop.val()));
+        let out = (uut.out.valid.val() && uut.out.ready.val()).then(|| {
+            (
+                uut.out.hdr.val().get_bits::<64>(0).to_u64(),
+                uut.out.eop.val(),
+            )
+        });
         uut.clock.next = Clock::from(true);
         assert!(simulate(uut, 100));
         (a, b, out)
@@ -117,7 +121,11 @@ mod tests {
             seen.extend(out);
         }
         // Beats of one TLP stay together; TLPs alternate a, b, a, b.
-        let tlps: Vec<u64> = seen.iter().filter(|(_, eop)| *eop).map(|(h, _)| *h).collect();
+        let tlps: Vec<u64> = seen
+            .iter()
+            .filter(|(_, eop)| *eop)
+            .map(|(h, _)| *h)
+            .collect();
         assert_eq!(&tlps[..4], &[0xA0, 0xB0, 0xA1, 0xB1]);
         for w in seen.windows(2) {
             if !w[0].1 {
