@@ -35,6 +35,7 @@
 
 use crate::notify::QUEUE_BITS;
 use crate::ram::Ram;
+use crate::reg_latch::RegLatch;
 use crate::reg_port::RegTarget;
 use rust_hdl::prelude::*;
 use vireo_regs::{virtio, DeviceConfig};
@@ -92,11 +93,7 @@ pub struct CommonCfg {
     queues: Ram<Bits<256>, QUEUE_TABLE_BITS>,
     state: DFF<CommonState>,
     sweep: DFF<Bits<QUEUE_TABLE_BITS>>,
-    pend: DFF<Bit>,
-    pend_write: DFF<Bit>,
-    pend_dw: DFF<Bits<10>>,
-    pend_wmask: DFF<Bits<32>>,
-    pend_wdata: DFF<Bits<32>>,
+    latch: RegLatch,
     irq_pend: DFF<Bit>,
     irq_q: DFF<Bits<QUEUE_TABLE_BITS>>,
     dfselect: DFF<Bits<32>>,
@@ -113,6 +110,7 @@ pub struct CommonCfg {
     qirq_vector: DFF<Bits<16>>,
     cirq: DFF<Bit>,
 
+    dw: Signal<Local, Bits<10>>,
     entry: Signal<Local, Bits<256>>,
     new_entry: Signal<Local, Bits<256>>,
     q_size: Signal<Local, Bits<16>>,
@@ -121,8 +119,6 @@ pub struct CommonCfg {
     q_valid: Signal<Local, Bit>,
     q_enabled: Signal<Local, Bit>,
     field: Signal<Local, Bits<32>>,
-    merged: Signal<Local, Bits<32>>,
-    written_bits: Signal<Local, Bits<32>>,
     vector_lo: Signal<Local, Bits<16>>,
     vector_hi: Signal<Local, Bits<16>>,
     merged_size: Signal<Local, Bits<16>>,
@@ -177,11 +173,7 @@ impl CommonCfg {
             queues: Ram::new(cfg.num_queues as usize),
             state: Default::default(),
             sweep: Default::default(),
-            pend: Default::default(),
-            pend_write: Default::default(),
-            pend_dw: Default::default(),
-            pend_wmask: Default::default(),
-            pend_wdata: Default::default(),
+            latch: Default::default(),
             irq_pend: Default::default(),
             irq_q: Default::default(),
             dfselect: Default::default(),
@@ -197,6 +189,7 @@ impl CommonCfg {
             qirq: Default::default(),
             qirq_vector: Default::default(),
             cirq: Default::default(),
+            dw: Default::default(),
             entry: Default::default(),
             new_entry: Default::default(),
             q_size: Default::default(),
@@ -205,8 +198,6 @@ impl CommonCfg {
             q_valid: Default::default(),
             q_enabled: Default::default(),
             field: Default::default(),
-            merged: Default::default(),
-            written_bits: Default::default(),
             vector_lo: Default::default(),
             vector_hi: Default::default(),
             merged_size: Default::default(),
@@ -244,11 +235,6 @@ impl Logic for CommonCfg {
             clock,
             state,
             sweep,
-            pend,
-            pend_write,
-            pend_dw,
-            pend_wmask,
-            pend_wdata,
             irq_pend,
             irq_q,
             dfselect,
@@ -276,13 +262,15 @@ impl Logic for CommonCfg {
         self.cirq.d.next = false;
 
         // Latch requests: one register access and one interrupt lookup.
-        if self.regs.req.val() {
-            self.pend.d.next = true;
-            self.pend_write.d.next = self.regs.write.val();
-            self.pend_dw.d.next = self.regs.offset.val().get_bits::<10>(2);
-            self.pend_wmask.d.next = self.regs.wmask.val();
-            self.pend_wdata.d.next = self.regs.wdata.val();
-        }
+        self.latch.clock.next = self.clock.val();
+        self.latch.rst.next = self.rst.val();
+        self.latch.req.next = self.regs.req.val();
+        self.latch.req_write.next = self.regs.write.val();
+        self.latch.req_offset.next = self.regs.offset.val();
+        self.latch.req_wmask.next = self.regs.wmask.val();
+        self.latch.req_wdata.next = self.regs.wdata.val();
+        self.latch.take.next = self.state.q.val() == CommonState::Access;
+        self.dw.next = self.latch.offset.val().get_bits::<10>(2);
         if self.irq_valid.val()
             && !self.irq_pend.q.val()
             && (self.irq_queue.val() < self.num_queues.val())
@@ -306,11 +294,11 @@ impl Logic for CommonCfg {
         self.q_valid.next = self.qselect.q.val() < self.num_queues.val();
         self.q_enabled.next = self.entry.val().get_bit(32);
         // Ring address halves: DW 8..13 are entry bits 64 + 32 * (dw - 8).
-        self.addr_shift.next = (bit_cast::<9, 10>(self.pend_dw.q.val()) << 5) - 192;
+        self.addr_shift.next = (bit_cast::<9, 10>(self.dw.val()) << 5) - 192;
         self.entry_shifted.next = self.entry.val() >> self.addr_shift.val();
         self.addr_half.next = self.entry_shifted.val().get_bits::<32>(0);
         self.field.next = 0.into();
-        match self.pend_dw.q.val().index() {
+        match self.dw.val().index() {
             0 => self.field.next = self.dfselect.q.val(),
             1 => {
                 if !self.dfselect.q.val().any() {
@@ -348,27 +336,25 @@ impl Logic for CommonCfg {
                 }
             }
             _ => {
-                if self.q_valid.val() && (self.pend_dw.q.val() >= 8) && (self.pend_dw.q.val() <= 13)
-                {
+                if self.q_valid.val() && (self.dw.val() >= 8) && (self.dw.val() <= 13) {
                     self.field.next = self.addr_half.val();
                 }
             }
         }
 
         // The written value merged into it, and what the rules make of it.
-        self.merged.next = (self.field.val() & !self.pend_wmask.q.val())
-            | (self.pend_wdata.q.val() & self.pend_wmask.q.val());
-        self.merged_size.next = self.merged.val().get_bits::<16>(0);
+        self.latch.current.next = self.field.val();
+        self.merged_size.next = self.latch.merged.val().get_bits::<16>(0);
         self.size_ok.next = self.merged_size.val().any()
             && !(self.merged_size.val() & (self.merged_size.val() - 1)).any()
             && (self.merged_size.val() <= self.max_size.val());
-        self.vector_lo.next = self.merged.val().get_bits::<16>(0);
+        self.vector_lo.next = self.latch.merged.val().get_bits::<16>(0);
         if (self.vector_lo.val() >= self.vectors.val())
             && (self.vector_lo.val() != self.no_vector.val())
         {
             self.vector_lo.next = self.no_vector.val();
         }
-        self.vector_hi.next = self.merged.val().get_bits::<16>(16);
+        self.vector_hi.next = self.latch.merged.val().get_bits::<16>(16);
         if (self.vector_hi.val() >= self.vectors.val())
             && (self.vector_hi.val() != self.no_vector.val())
         {
@@ -378,7 +364,7 @@ impl Logic for CommonCfg {
             && !(self.drf_lo.q.val() & !self.offered_lo.val()).any()
             && !(self.drf_hi.q.val() & !self.offered_hi.val()).any()
             && !self.drf_invalid.q.val();
-        self.status_written.next = self.pend_wdata.q.val().get_bits::<8>(0);
+        self.status_written.next = self.latch.written.val().get_bits::<8>(0);
         self.status_kept.next = self.status.q.val() & self.st_needs_reset.val();
         self.new_status.next =
             (self.status_written.val() & !self.st_needs_reset.val()) | self.status_kept.val();
@@ -392,25 +378,24 @@ impl Logic for CommonCfg {
         }
         // queue_size / queue_msix_vector after a write of DW 6.
         self.q_size.next = self.entry.val().get_bits::<16>(0);
-        if self.pend_wmask.q.val().get_bits::<16>(0).any()
+        if self.latch.wmask.val().get_bits::<16>(0).any()
             && self.size_ok.val()
             && !self.q_enabled.val()
         {
             self.q_size.next = self.merged_size.val();
         }
         self.q_vector.next = self.entry.val().get_bits::<16>(16);
-        if self.pend_wmask.q.val().get_bits::<16>(16).any() {
+        if self.latch.wmask.val().get_bits::<16>(16).any() {
             self.q_vector.next = self.vector_hi.val();
         }
         self.field_mask.next =
             bit_cast::<256, 32>(bits::<32>(0xFFFF_FFFF_u64)) << self.addr_shift.val();
-        self.written_bits.next = self.pend_wdata.q.val() & self.pend_wmask.q.val();
 
         // The queue word after a write to a queue field.
         self.new_entry.next = self.entry.val();
         self.entry_write.next = false;
-        if self.pend_write.q.val() && self.q_valid.val() {
-            match self.pend_dw.q.val().index() {
+        if self.latch.write.val() && self.q_valid.val() {
+            match self.dw.val().index() {
                 6 => {
                     self.entry_write.next = true;
                     self.new_entry.next = (self.entry.val() & !bits::<256>(0xFFFF_FFFF_u64))
@@ -418,13 +403,13 @@ impl Logic for CommonCfg {
                         | (bit_cast::<256, 16>(self.q_vector.val()) << 16);
                 }
                 7 => {
-                    if self.written_bits.val().get_bit(0) {
+                    if self.latch.written.val().get_bit(0) {
                         self.entry_write.next = true;
                         self.new_entry.next = self.entry.val() | (bits::<256>(1) << 32);
                     }
                 }
                 14 => {
-                    if self.written_bits.val().get_bit(16)
+                    if self.latch.written.val().get_bit(16)
                         && (self.drf_hi.q.val() & self.ring_reset.val()).any()
                         && (self.status.q.val() & self.st_features_ok.val()).any()
                     {
@@ -433,13 +418,11 @@ impl Logic for CommonCfg {
                     }
                 }
                 _ => {
-                    if (self.pend_dw.q.val() >= 8)
-                        && (self.pend_dw.q.val() <= 13)
-                        && !self.q_enabled.val()
-                    {
+                    if (self.dw.val() >= 8) && (self.dw.val() <= 13) && !self.q_enabled.val() {
                         self.entry_write.next = true;
                         self.new_entry.next = (self.entry.val() & !self.field_mask.val())
-                            | (bit_cast::<256, 32>(self.merged.val()) << self.addr_shift.val());
+                            | (bit_cast::<256, 32>(self.latch.merged.val())
+                                << self.addr_shift.val());
                     }
                 }
             }
@@ -463,7 +446,7 @@ impl Logic for CommonCfg {
                 }
             }
             CommonState::Idle => {
-                if self.pend.q.val() {
+                if self.latch.pending.val() {
                     self.state.d.next = CommonState::Access;
                 } else if self.irq_pend.q.val() {
                     self.queues.read_address.next = self.irq_q.q.val();
@@ -477,30 +460,29 @@ impl Logic for CommonCfg {
                 self.state.d.next = CommonState::Idle;
             }
             CommonState::Access => {
-                self.pend.d.next = false;
                 self.ack.d.next = true;
                 self.rdata.d.next = self.field.val();
                 self.state.d.next = CommonState::Idle;
                 self.queues.write_enable.next = self.entry_write.val();
-                if self.pend_write.q.val() {
-                    match self.pend_dw.q.val().index() {
-                        0 => self.dfselect.d.next = self.merged.val(),
-                        2 => self.drfselect.d.next = self.merged.val(),
+                if self.latch.write.val() {
+                    match self.dw.val().index() {
+                        0 => self.dfselect.d.next = self.latch.merged.val(),
+                        2 => self.drfselect.d.next = self.latch.merged.val(),
                         3 => {
                             if !(self.status.q.val() & self.st_features_ok.val()).any() {
                                 if !self.drfselect.q.val().any() {
-                                    self.drf_lo.d.next = self.merged.val();
+                                    self.drf_lo.d.next = self.latch.merged.val();
                                 } else if self.drfselect.q.val() == 1 {
-                                    self.drf_hi.d.next = self.merged.val();
-                                } else if self.written_bits.val().any() {
+                                    self.drf_hi.d.next = self.latch.merged.val();
+                                } else if self.latch.written.val().any() {
                                     self.drf_invalid.d.next = true;
                                 }
                             }
                         }
                         4 => self.cfg_vector.d.next = self.vector_lo.val(),
                         5 => {
-                            self.qselect.d.next = self.merged.val().get_bits::<16>(16);
-                            if self.pend_wmask.q.val().get_bits::<8>(0).any() {
+                            self.qselect.d.next = self.latch.merged.val().get_bits::<16>(16);
+                            if self.latch.wmask.val().get_bits::<8>(0).any() {
                                 if self.status_written.val().any() {
                                     self.status.d.next = self.new_status.val();
                                 } else {
@@ -522,11 +504,6 @@ impl Logic for CommonCfg {
         if self.rst.val() {
             self.state.d.next = CommonState::Sweep;
             self.sweep.d.next = 0.into();
-            self.pend.d.next = false;
-            self.pend_write.d.next = false;
-            self.pend_dw.d.next = 0.into();
-            self.pend_wmask.d.next = 0.into();
-            self.pend_wdata.d.next = 0.into();
             self.irq_pend.d.next = false;
             self.irq_q.d.next = 0.into();
             self.status.d.next = 0.into();

@@ -24,6 +24,7 @@ pub mod msix;
 pub mod net_cfg;
 pub mod notify;
 pub mod ram;
+pub mod reg_latch;
 #[allow(missing_docs)] // LogicInterface derives an undocumented `join()`.
 pub mod reg_port;
 pub mod req_decode;

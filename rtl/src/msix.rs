@@ -23,6 +23,7 @@
 //! cycles; accesses wait for the sweep.
 
 use crate::ram::Ram;
+use crate::reg_latch::RegLatch;
 use crate::reg_port::RegTarget;
 use crate::tlp_stream::TlpSource;
 use rust_hdl::prelude::*;
@@ -86,11 +87,7 @@ pub struct Msix {
     masks: DFF<Bits<64>>,
     pending: DFF<Bits<64>>,
     ptr: DFF<Bits<VECTOR_BITS>>,
-    pend: DFF<Bit>,
-    pend_write: DFF<Bit>,
-    pend_offset: DFF<Bits<11>>,
-    pend_wmask: DFF<Bits<32>>,
-    pend_wdata: DFF<Bits<32>>,
+    latch: RegLatch,
     ack: DFF<Bit>,
     rdata: DFF<Bits<32>>,
     pba_ack: DFF<Bit>,
@@ -102,7 +99,6 @@ pub struct Msix {
     vector_ok: Signal<Local, Bit>,
     entry: Signal<Local, Bits<96>>,
     field: Signal<Local, Bits<32>>,
-    merged: Signal<Local, Bits<32>>,
     new_entry: Signal<Local, Bits<96>>,
     queue_set: Signal<Local, Bits<64>>,
     config_set: Signal<Local, Bits<64>>,
@@ -146,11 +142,7 @@ impl Msix {
             masks: Default::default(),
             pending: Default::default(),
             ptr: Default::default(),
-            pend: Default::default(),
-            pend_write: Default::default(),
-            pend_offset: Default::default(),
-            pend_wmask: Default::default(),
-            pend_wdata: Default::default(),
+            latch: Default::default(),
             ack: Default::default(),
             rdata: Default::default(),
             pba_ack: Default::default(),
@@ -161,7 +153,6 @@ impl Msix {
             vector_ok: Default::default(),
             entry: Default::default(),
             field: Default::default(),
-            merged: Default::default(),
             new_entry: Default::default(),
             queue_set: Default::default(),
             config_set: Default::default(),
@@ -185,23 +176,7 @@ impl Logic for Msix {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self,
-            clock,
-            state,
-            masks,
-            pending,
-            ptr,
-            pend,
-            pend_write,
-            pend_offset,
-            pend_wmask,
-            pend_wdata,
-            ack,
-            rdata,
-            pba_ack,
-            pba_rdata,
-            hdr,
-            data
+            self, clock, state, masks, pending, ptr, ack, rdata, pba_ack, pba_rdata, hdr, data
         );
         self.entries.clock.next = self.clock.val();
         self.entries.write_enable.next = false;
@@ -209,13 +184,14 @@ impl Logic for Msix {
         self.rdata.d.next = 0.into();
 
         // Table accesses wait in a latch; PBA reads answer at once.
-        if self.table.req.val() {
-            self.pend.d.next = true;
-            self.pend_write.d.next = self.table.write.val();
-            self.pend_offset.d.next = self.table.offset.val().get_bits::<11>(0);
-            self.pend_wmask.d.next = self.table.wmask.val();
-            self.pend_wdata.d.next = self.table.wdata.val();
-        }
+        self.latch.clock.next = self.clock.val();
+        self.latch.rst.next = self.rst.val();
+        self.latch.req.next = self.table.req.val();
+        self.latch.req_write.next = self.table.write.val();
+        self.latch.req_offset.next = self.table.offset.val();
+        self.latch.req_wmask.next = self.table.wmask.val();
+        self.latch.req_wdata.next = self.table.wdata.val();
+        self.latch.take.next = self.state.q.val() == MsixState::Access;
         self.pba_ack.d.next = self.pba.req.val();
         self.pba_rdata.d.next = 0.into();
         if self.pba.req.val() {
@@ -245,33 +221,32 @@ impl Logic for Msix {
         self.pending.d.next = self.pending.q.val() | self.sets.val();
 
         // The accessed entry, and what a write makes of it.
-        self.vector.next = self.pend_offset.q.val().get_bits::<VECTOR_BITS>(4);
+        self.vector.next = self.latch.offset.val().get_bits::<VECTOR_BITS>(4);
         self.vector_ok.next =
-            bit_cast::<16, 7>(self.pend_offset.q.val().get_bits::<7>(4)) < self.vectors.val();
+            bit_cast::<16, 7>(self.latch.offset.val().get_bits::<7>(4)) < self.vectors.val();
         self.entry.next = self.entries.read_data.val();
         self.vector_mask.next = self.masks.q.val() >> self.vector.val();
         self.field.next = 0.into();
-        match self.pend_offset.q.val().get_bits::<2>(2).index() {
+        match self.latch.offset.val().get_bits::<2>(2).index() {
             0 => self.field.next = self.entry.val().get_bits::<32>(0),
             1 => self.field.next = self.entry.val().get_bits::<32>(32),
             2 => self.field.next = self.entry.val().get_bits::<32>(64),
             _ => self.field.next = bit_cast::<32, 1>(self.vector_mask.val().get_bits::<1>(0)),
         }
-        self.merged.next = (self.field.val() & !self.pend_wmask.q.val())
-            | (self.pend_wdata.q.val() & self.pend_wmask.q.val());
+        self.latch.current.next = self.field.val();
         self.new_entry.next = self.entry.val();
-        match self.pend_offset.q.val().get_bits::<2>(2).index() {
+        match self.latch.offset.val().get_bits::<2>(2).index() {
             0 => {
                 self.new_entry.next = (self.entry.val() & !bits::<96>(0xFFFF_FFFF_u64))
-                    | bit_cast::<96, 32>(self.merged.val() & !bits::<32>(3));
+                    | bit_cast::<96, 32>(self.latch.merged.val() & !bits::<32>(3));
             }
             1 => {
                 self.new_entry.next = (self.entry.val() & !(bits::<96>(0xFFFF_FFFF_u64) << 32))
-                    | (bit_cast::<96, 32>(self.merged.val()) << 32);
+                    | (bit_cast::<96, 32>(self.latch.merged.val()) << 32);
             }
             2 => {
                 self.new_entry.next = (self.entry.val() & !(bits::<96>(0xFFFF_FFFF_u64) << 64))
-                    | (bit_cast::<96, 32>(self.merged.val()) << 64);
+                    | (bit_cast::<96, 32>(self.latch.merged.val()) << 64);
             }
             _ => {}
         }
@@ -309,7 +284,7 @@ impl Logic for Msix {
                 }
             }
             MsixState::Idle => {
-                if self.pend.q.val() {
+                if self.latch.pending.val() {
                     self.state.d.next = MsixState::Access;
                 } else if self.sendable.val() {
                     self.entries.read_address.next = self.ptr.q.val();
@@ -323,15 +298,14 @@ impl Logic for Msix {
                 }
             }
             MsixState::Access => {
-                self.pend.d.next = false;
                 self.ack.d.next = true;
                 self.state.d.next = MsixState::Idle;
                 if self.vector_ok.val() {
                     self.rdata.d.next = self.field.val();
-                    if self.pend_write.q.val() {
-                        if self.pend_offset.q.val().get_bits::<2>(2) == 3 {
-                            if self.pend_wmask.q.val().get_bit(0) {
-                                if self.pend_wdata.q.val().get_bit(0) {
+                    if self.latch.write.val() {
+                        if self.latch.offset.val().get_bits::<2>(2) == 3 {
+                            if self.latch.wmask.val().get_bit(0) {
+                                if self.latch.written.val().get_bit(0) {
                                     self.masks.d.next =
                                         self.masks.q.val() | (bits::<64>(1) << self.vector.val());
                                 } else {
@@ -376,11 +350,6 @@ impl Logic for Msix {
             self.state.d.next = MsixState::Sweep;
             self.masks.d.next = bits::<64>(0xFFFF_FFFF_FFFF_FFFF_u64);
             self.ptr.d.next = 0.into();
-            self.pend.d.next = false;
-            self.pend_write.d.next = false;
-            self.pend_offset.d.next = 0.into();
-            self.pend_wmask.d.next = 0.into();
-            self.pend_wdata.d.next = 0.into();
             self.ack.d.next = false;
             self.rdata.d.next = 0.into();
             self.pba_ack.d.next = false;
