@@ -3,7 +3,8 @@
 //! scenario files and the regression.
 //!
 //! - [`tlp`]: request/completion packets; [`host`]: accesses as a CPU sees them.
-//! - [`bfm`]: the root complex driving the RTL cycle by cycle.
+//! - [`bfm`]: the root complex driving the RTL cycle by cycle; [`dma_server`]:
+//!   its side of device DMA; [`memory`]: host memory and the containment map.
 //! - [`model`]: the golden model; [`endpoint`]: the common interface.
 //! - [`lockstep`]: RTL and model compared on every request.
 //! - [`probe`]: enumeration as Linux does it; [`lspci`]: config space dump.
@@ -14,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod bfm;
+pub mod dma_server;
 pub mod driver;
 
 pub mod endpoint;
@@ -21,6 +23,7 @@ pub mod fuzz;
 pub mod host;
 pub mod lockstep;
 pub mod lspci;
+pub mod memory;
 pub mod model;
 pub mod probe;
 pub mod regress;

@@ -145,6 +145,75 @@ pub mod feature {
     pub const RING_RESET: u32 = 40;
 }
 
+/// Split virtqueue layout (virtio 2.7).
+pub mod ring {
+    /// Size of a descriptor (`struct virtq_desc`).
+    pub const DESC_SIZE: u64 = 16;
+    /// Descriptor: `addr` (le64).
+    pub const DESC_ADDR: u64 = 0;
+    /// Descriptor: `len` (le32).
+    pub const DESC_LEN: u64 = 8;
+    /// Descriptor: `flags` (le16).
+    pub const DESC_FLAGS: u64 = 12;
+    /// Descriptor: `next` (le16).
+    pub const DESC_NEXT: u64 = 14;
+    /// Descriptor flag: the chain continues at `next`.
+    pub const F_NEXT: u16 = 1;
+    /// Descriptor flag: device-writable.
+    pub const F_WRITE: u16 = 2;
+    /// Descriptor flag: the buffer is a table of descriptors.
+    pub const F_INDIRECT: u16 = 4;
+    /// Available ring: `flags` (le16).
+    pub const AVAIL_FLAGS: u64 = 0;
+    /// Available ring: `idx` (le16).
+    pub const AVAIL_IDX: u64 = 2;
+    /// Available ring: `ring[]` (le16 each).
+    pub const AVAIL_RING: u64 = 4;
+    /// Available ring flag: the driver does not want used buffer notifications.
+    pub const AVAIL_F_NO_INTERRUPT: u16 = 1;
+    /// Used ring: `flags` (le16).
+    pub const USED_FLAGS: u64 = 0;
+    /// Used ring: `idx` (le16).
+    pub const USED_IDX: u64 = 2;
+    /// Used ring: `ring[]` (`struct virtq_used_elem`, 8 bytes each).
+    pub const USED_RING: u64 = 4;
+    /// Size of a used element (le32 id, le32 len).
+    pub const USED_ELEM_SIZE: u64 = 8;
+    /// Used ring flag: the device does not want available buffer notifications.
+    pub const USED_F_NO_NOTIFY: u16 = 1;
+
+    /// Bytes of a descriptor table of `size` entries.
+    pub fn desc_bytes(size: u16) -> u64 {
+        DESC_SIZE * size as u64
+    }
+
+    /// Bytes of an available ring with `used_event`.
+    pub fn avail_bytes(size: u16) -> u64 {
+        AVAIL_RING + 2 * size as u64 + 2
+    }
+
+    /// Offset of `used_event` in the available ring.
+    pub fn used_event_offset(size: u16) -> u64 {
+        AVAIL_RING + 2 * size as u64
+    }
+
+    /// Bytes of a used ring with `avail_event`.
+    pub fn used_bytes(size: u16) -> u64 {
+        USED_RING + USED_ELEM_SIZE * size as u64 + 2
+    }
+
+    /// Offset of `avail_event` in the used ring.
+    pub fn avail_event_offset(size: u16) -> u64 {
+        USED_RING + USED_ELEM_SIZE * size as u64
+    }
+
+    /// `vring_need_event`: a notification is due when `event` lies in
+    /// [`old`, `new`) (modulo 2^16).
+    pub fn need_event(event: u16, new: u16, old: u16) -> bool {
+        new.wrapping_sub(event).wrapping_sub(1) < new.wrapping_sub(old)
+    }
+}
+
 /// virtio-net feature bits and configuration layout.
 pub mod net {
     /// Feature: the device reports its maximum MTU.
@@ -169,4 +238,17 @@ pub mod net {
 
     /// `status`: the link is up.
     pub const S_LINK_UP: u16 = 1;
+
+    /// Size of `struct virtio_net_hdr` without hash reporting or tunnels.
+    pub const HDR_LEN: usize = 12;
+    /// `virtio_net_hdr.flags`.
+    pub const HDR_FLAGS: usize = 0;
+    /// `virtio_net_hdr.gso_type`.
+    pub const HDR_GSO_TYPE: usize = 1;
+    /// `virtio_net_hdr.num_buffers` (le16).
+    pub const HDR_NUM_BUFFERS: usize = 10;
+    /// Receiveq of queue pair 1.
+    pub const RECEIVEQ: u16 = 0;
+    /// Transmitq of queue pair 1.
+    pub const TRANSMITQ: u16 = 1;
 }
