@@ -10,10 +10,13 @@
 //! its completion. Memory writes from the device (MSI-X messages) are
 //! recorded; the network link is up unless an event takes it down.
 
+use crate::dma_server::{DmaConfig, DmaServer};
 use crate::endpoint::{DeviceEvent, Endpoint, HostError, Notification};
+use crate::memory::{Access, HostMemory};
 use crate::rng::Rng;
 use crate::tlp::{Completion, Tlp};
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::path::Path;
 use vireo_regs::stream::{beats, STRB_WIDTH};
 use vireo_sim::Dut;
@@ -34,6 +37,8 @@ pub struct BfmConfig {
     /// Most cycles a batch (or an event) may take in all, however busy the
     /// device keeps the streams: a device that never goes quiet fails.
     pub batch_cycles: u64,
+    /// How the root complex completes the device's reads.
+    pub dma: DmaConfig,
 }
 
 impl Default for BfmConfig {
@@ -44,6 +49,7 @@ impl Default for BfmConfig {
             timeout_cycles: 10_000,
             settle_cycles: 32,
             batch_cycles: 1_000_000,
+            dma: DmaConfig::default(),
         }
     }
 }
@@ -54,6 +60,7 @@ impl BfmConfig {
         Self {
             rx_gap_percent: *rng.pick(&[0, 0, 10, 50, 90]),
             tx_ready_percent: *rng.pick(&[100, 100, 70, 30, 5]),
+            dma: DmaConfig::random(rng),
             ..Self::default()
         }
     }
@@ -87,7 +94,7 @@ pub struct RootComplex {
     progress: bool,
     busy: bool,
     notifications: Vec<Notification>,
-    messages: Vec<Tlp>,
+    dma: DmaServer,
 }
 
 impl RootComplex {
@@ -104,7 +111,7 @@ impl RootComplex {
             progress: false,
             busy: false,
             notifications: Vec::new(),
-            messages: Vec::new(),
+            dma: DmaServer::new(cfg.dma, Rng::new(seed ^ 0xD3A)),
         };
         rc.dut.set_link_up(1);
         rc.dut.reset(4);
@@ -119,6 +126,11 @@ impl RootComplex {
     /// Clock cycles simulated so far.
     pub fn cycles(&self) -> u64 {
         self.dut.cycles()
+    }
+
+    /// Host memory, for the comparison.
+    pub fn memory_mut(&mut self) -> &mut HostMemory {
+        &mut self.dma.memory
     }
 
     /// The Verilated endpoint.
@@ -205,7 +217,10 @@ impl RootComplex {
             self.rx_presenting = false;
         }
         self.progress = rx_taken || tx_taken;
-        self.busy = self.progress || tx_valid || !self.rx_queue.is_empty();
+        self.busy = self.progress || tx_valid || !self.rx_queue.is_empty() || self.dma.busy();
+        for c in self.dma.completions(self.dut.cycles()) {
+            self.queue(&c);
+        }
         if let Some((hdr, data, strb, sop, eop)) = tx_beat {
             self.take_tx_beat(hdr, data, strb, sop, eop)?;
         }
@@ -214,14 +229,16 @@ impl RootComplex {
 
     /// Sort out the TLPs the device sent: MSI-X messages (memory writes) are
     /// recorded, everything else is returned.
-    fn take_received(&mut self) -> Vec<Tlp> {
-        let (writes, others): (Vec<Tlp>, Vec<Tlp>) = std::mem::take(&mut self.received)
-            .into_iter()
-            .partition(|t| {
-                t.fmt_type() & !vireo_regs::tlp::FMT_4DW == vireo_regs::tlp::fmt_type::MWR32
-            });
-        self.messages.extend(writes);
-        others
+    fn take_received(&mut self) -> Result<Vec<Tlp>, HostError> {
+        let mut completions = Vec::new();
+        for tlp in std::mem::take(&mut self.received) {
+            if tlp.is_completion() {
+                completions.push(tlp);
+            } else {
+                self.dma.device_request(&tlp, self.dut.cycles())?;
+            }
+        }
+        Ok(completions)
     }
 
     /// Run until the device has been idle (nothing moving, nothing waiting
@@ -236,7 +253,7 @@ impl RootComplex {
                 return Err(HostError::NeverQuiet { cycles: total });
             }
             self.cycle()?;
-            if let Some(tlp) = self.take_received().pop() {
+            if let Some(tlp) = self.take_received()?.pop() {
                 return Err(HostError::Unexpected { tlp });
             }
             quiet = if self.busy { 0 } else { quiet + 1 };
@@ -322,6 +339,7 @@ impl Endpoint for RootComplex {
                 "tag {:#x} used twice in one batch",
                 r.tag()
             );
+            self.dma.snoop(r);
             self.queue(r);
         }
         let (mut waited, mut quiet) = (0u64, 0u64);
@@ -332,7 +350,7 @@ impl Endpoint for RootComplex {
                 return Err(HostError::NeverQuiet { cycles: total });
             }
             self.cycle()?;
-            for tlp in self.take_received() {
+            for tlp in self.take_received()? {
                 let Some(c) = Completion::parse(&tlp) else {
                     return Err(HostError::Unexpected { tlp });
                 };
@@ -373,6 +391,7 @@ impl Endpoint for RootComplex {
         self.rx_queue.clear();
         self.rx_presenting = false;
         self.tx_partial = None;
+        self.dma.reset();
         self.dut.set_rx_valid(0);
         self.dut.reset(4);
         Ok(())
@@ -381,7 +400,7 @@ impl Endpoint for RootComplex {
     fn idle(&mut self, cycles: u64) -> Result<(), HostError> {
         for _ in 0..cycles {
             self.cycle()?;
-            if let Some(tlp) = self.take_received().pop() {
+            if let Some(tlp) = self.take_received()?.pop() {
                 return Err(HostError::Unexpected { tlp });
             }
         }
@@ -409,6 +428,22 @@ impl Endpoint for RootComplex {
     }
 
     fn messages(&self) -> &[Tlp] {
-        &self.messages
+        &self.dma.messages
+    }
+
+    fn memory(&self) -> &HostMemory {
+        &self.dma.memory
+    }
+
+    fn memory_write(&mut self, addr: u64, data: &[u8]) {
+        self.dma.memory.write(addr, data);
+    }
+
+    fn grant(&mut self, range: Range<u64>, access: Access) {
+        self.dma.containment.grant(range, access);
+    }
+
+    fn revoke(&mut self, range: Range<u64>, access: Access) {
+        self.dma.containment.revoke(range, access);
     }
 }

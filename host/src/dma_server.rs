@@ -61,7 +61,10 @@ pub struct DmaConfig {
 
 impl Default for DmaConfig {
     fn default() -> Self {
-        Self { latency: Latency::Fixed(250), split: Split::Rcb }
+        Self {
+            latency: Latency::Fixed(250),
+            split: Split::Rcb,
+        }
     }
 }
 
@@ -73,7 +76,10 @@ impl DmaConfig {
             1 => Latency::Uniform(0, 50),
             _ => Latency::Uniform(150, 600),
         };
-        Self { latency, split: *rng.pick(&[Split::Whole, Split::Rcb, Split::Random]) }
+        Self {
+            latency,
+            split: *rng.pick(&[Split::Whole, Split::Rcb, Split::Random]),
+        }
     }
 }
 
@@ -84,7 +90,7 @@ struct Pending {
     tag: u8,
     /// Address of the next byte to return.
     addr: u64,
-        /// Bytes still to return, starting at `addr`.
+    /// Bytes still to return, starting at `addr`.
     data: Vec<u8>,
     due: u64,
 }
@@ -99,7 +105,11 @@ struct Snooped {
 
 impl Default for Snooped {
     fn default() -> Self {
-        Self { bus_master: false, max_payload: 128, max_read: 512 }
+        Self {
+            bus_master: false,
+            max_payload: 128,
+            max_read: 512,
+        }
     }
 }
 
@@ -119,7 +129,10 @@ pub struct DmaServer {
 }
 
 fn malformed(tlp: &Tlp, reason: String) -> HostError {
-    HostError::Malformed { tlp: tlp.clone(), reason }
+    HostError::Malformed {
+        tlp: tlp.clone(),
+        reason,
+    }
 }
 
 impl DmaServer {
@@ -157,7 +170,8 @@ impl DmaServer {
             self.snooped.bus_master = value & pci::command::BUS_MASTER as u32 != 0;
         }
         if dw == layout::CAP_EXP + pci::exp::DEVCTL {
-            let field = |shift: u16| 128u64 << ((value >> shift) & pci::exp::SIZE_FIELD_MASK as u32);
+            let field =
+                |shift: u16| 128u64 << ((value >> shift) & pci::exp::SIZE_FIELD_MASK as u32);
             if be & 1 != 0 {
                 self.snooped.max_payload = field(pci::exp::DEVCTL_MPS_SHIFT);
             }
@@ -178,26 +192,46 @@ impl DmaServer {
     /// address, byte count).
     fn check_request(&self, tlp: &Tlp, limit: u64) -> Result<(u64, u64), HostError> {
         if !self.snooped.bus_master {
-            return Err(malformed(tlp, "request while Bus Master Enable is clear".into()));
+            return Err(malformed(
+                tlp,
+                "request while Bus Master Enable is clear".into(),
+            ));
         }
         let addr = tlp.address();
         if addr >> 32 == 0 && tlp.fmt_type() & FMT_4DW != 0 {
-            return Err(malformed(tlp, "4-DW header for an address below 4 GiB".into()));
+            return Err(malformed(
+                tlp,
+                "4-DW header for an address below 4 GiB".into(),
+            ));
         }
         let len = tlp.length_dw() as u64;
         let (first, last) = (tlp.first_be(), tlp.last_be());
-        let be_ok = if len == 1 { last == 0 } else { first != 0 && last != 0 };
+        let be_ok = if len == 1 {
+            last == 0
+        } else {
+            first != 0 && last != 0
+        };
         if !be_ok || (len == 1 && first == 0) {
-            return Err(malformed(tlp, format!("byte enables {last:x}/{first:x} for {len} DWs")));
+            return Err(malformed(
+                tlp,
+                format!("byte enables {last:x}/{first:x} for {len} DWs"),
+            ));
         }
         if len * 4 > limit {
-            return Err(malformed(tlp, format!("{} bytes, more than the {limit} allowed", len * 4)));
+            return Err(malformed(
+                tlp,
+                format!("{} bytes, more than the {limit} allowed", len * 4),
+            ));
         }
         if addr / 4096 != (addr + len * 4 - 1) / 4096 {
             return Err(malformed(tlp, "crosses a 4 KiB boundary".into()));
         }
         let skip = first.trailing_zeros() as u64;
-        let end_skip = if len == 1 { (first.leading_zeros() - 4) as u64 } else { (last.leading_zeros() - 4) as u64 };
+        let end_skip = if len == 1 {
+            (first.leading_zeros() - 4) as u64
+        } else {
+            (last.leading_zeros() - 4) as u64
+        };
         Ok((addr + skip, len * 4 - skip - end_skip))
     }
 
@@ -209,27 +243,47 @@ impl DmaServer {
             let (start, count) = self.check_request(tlp, self.snooped.max_read)?;
             self.containment
                 .check(start, count, Access::Read)
-                .map_err(|at| malformed(tlp, format!("read of {at:#x}, which the device may not read")))?;
-                        let due = now + self.latency();
+                .map_err(|at| {
+                    malformed(
+                        tlp,
+                        format!("read of {at:#x}, which the device may not read"),
+                    )
+                })?;
+            let due = now + self.latency();
             let data = self.memory.read(start, count as usize);
-            self.pending.push(Pending { requester: tlp.requester_id(), tag: tlp.tag(), addr: start, data, due });
+            self.pending.push(Pending {
+                requester: tlp.requester_id(),
+                tag: tlp.tag(),
+                addr: start,
+                data,
+                due,
+            });
             return Ok(());
         }
         if ft == fmt_type::MWR32 {
             let (start, count) = self.check_request(tlp, self.snooped.max_payload)?;
             if MSI_WINDOWS.iter().any(|w| w.contains(&start)) {
                 if tlp.length_dw() != 1 || tlp.first_be() != 0xF {
-                    return Err(malformed(tlp, "an interrupt message is one whole DW".into()));
+                    return Err(malformed(
+                        tlp,
+                        "an interrupt message is one whole DW".into(),
+                    ));
                 }
                 self.messages.push(tlp.clone());
                 return Ok(());
             }
             self.containment
                 .check(start, count, Access::Write)
-                .map_err(|at| malformed(tlp, format!("write of {at:#x}, which the device may not write")))?;
+                .map_err(|at| {
+                    malformed(
+                        tlp,
+                        format!("write of {at:#x}, which the device may not write"),
+                    )
+                })?;
             let bytes: Vec<u8> = tlp.data.iter().flat_map(|d| d.to_le_bytes()).collect();
             let skip = (start - tlp.address()) as usize;
-            self.memory.write(start, &bytes[skip..skip + count as usize]);
+            self.memory
+                .write(start, &bytes[skip..skip + count as usize]);
             return Ok(());
         }
         Err(HostError::Unexpected { tlp: tlp.clone() })
@@ -238,7 +292,9 @@ impl DmaServer {
     /// Completions due at cycle `now`, at most one per pending read,
     /// in random order across reads.
     pub fn completions(&mut self, now: u64) -> Vec<Tlp> {
-        let mut due: Vec<usize> = (0..self.pending.len()).filter(|&i| self.pending[i].due <= now).collect();
+        let mut due: Vec<usize> = (0..self.pending.len())
+            .filter(|&i| self.pending[i].due <= now)
+            .collect();
         // Random order across tags.
         for i in (1..due.len()).rev() {
             let j = self.rng.below(i as u64 + 1) as usize;
@@ -263,13 +319,20 @@ impl DmaServer {
             let mut payload = vec![0u8; (p.addr - dw_base) as usize];
             payload.extend(&bytes);
             payload.resize(payload.len().div_ceil(4) * 4, 0);
-            let data: Vec<u32> = payload.chunks(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+            let data: Vec<u32> = payload
+                .chunks(4)
+                .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+                .collect();
             let dw0 = (fmt_type::CPLD as u32) << 24 | (data.len() as u32 & 0x3FF);
             let byte_count = (remaining & 0xFFF) as u32;
-            let dw1 = (Bdf::default().id() as u32) << 16 | (cpl_status::SC as u32) << 13 | byte_count;
+            let dw1 =
+                (Bdf::default().id() as u32) << 16 | (cpl_status::SC as u32) << 13 | byte_count;
             let dw2 = (p.requester as u32) << 16 | (p.tag as u32) << 8 | (p.addr & 0x7F) as u32;
-            out.push(Tlp { hdr: [dw0, dw1, dw2, 0], data });
-                        p.addr += take;
+            out.push(Tlp {
+                hdr: [dw0, dw1, dw2, 0],
+                data,
+            });
+            p.addr += take;
             p.due = now + 1;
         }
         self.pending.retain(|p| !p.data.is_empty());
@@ -283,7 +346,13 @@ mod tests {
     use crate::tlp::{Completion, ReqId};
 
     fn server(split: Split) -> DmaServer {
-        let mut s = DmaServer::new(DmaConfig { latency: Latency::Fixed(5), split }, Rng::new(1));
+        let mut s = DmaServer::new(
+            DmaConfig {
+                latency: Latency::Fixed(5),
+                split,
+            },
+            Rng::new(1),
+        );
         s.snooped.bus_master = true;
         s.memory.write(0x1000, &(0..=255).collect::<Vec<u8>>());
         s.containment.grant(0x1000..0x1100, Access::Read);
@@ -292,14 +361,24 @@ mod tests {
     }
 
     fn read(at: u64, dws: u32, first: u8, last: u8) -> Tlp {
-        Tlp::mem_rd(ReqId { requester: 0x0100, tag: 3 }, at, dws, first, last)
+        Tlp::mem_rd(
+            ReqId {
+                requester: 0x0100,
+                tag: 3,
+            },
+            at,
+            dws,
+            first,
+            last,
+        )
     }
 
     #[test]
     fn reads_complete_after_the_latency_split_at_the_rcb() {
         let mut s = server(Split::Rcb);
         // 100 bytes from 0x1032: DWs 0x1030..0x1098, bytes 2..=3 of the first DW skipped.
-        s.device_request(&read(0x1030, 26, 0b1100, 0b0011), 0).unwrap();
+        s.device_request(&read(0x1030, 26, 0b1100, 0b0011), 0)
+            .unwrap();
         assert!(s.completions(4).is_empty());
         let c1 = s.completions(5);
         assert_eq!(c1.len(), 1);
@@ -320,10 +399,22 @@ mod tests {
     #[test]
     fn requests_that_break_the_rules_fail() {
         let mut s = server(Split::Whole);
-        assert!(s.device_request(&read(0x10F0, 8, 0xF, 0xF), 0).is_err(), "beyond the grant");
-        assert!(s.device_request(&read(0x1FFC, 2, 0xF, 0xF), 0).is_err(), "crosses 4 KiB");
-        assert!(s.device_request(&read(0x1000, 129, 0xF, 0xF), 0).is_err(), "more than MRRS");
-        assert!(s.device_request(&read(0x1000, 1, 0xF, 0x1), 0).is_err(), "last BE on 1 DW");
+        assert!(
+            s.device_request(&read(0x10F0, 8, 0xF, 0xF), 0).is_err(),
+            "beyond the grant"
+        );
+        assert!(
+            s.device_request(&read(0x1FFC, 2, 0xF, 0xF), 0).is_err(),
+            "crosses 4 KiB"
+        );
+        assert!(
+            s.device_request(&read(0x1000, 129, 0xF, 0xF), 0).is_err(),
+            "more than MRRS"
+        );
+        assert!(
+            s.device_request(&read(0x1000, 1, 0xF, 0x1), 0).is_err(),
+            "last BE on 1 DW"
+        );
         let w = Tlp::mem_wr(ReqId::default(), 0x2004, vec![0xAABB_CCDD], 0b0110, 0);
         s.device_request(&w, 0).unwrap();
         assert_eq!(s.memory.read(0x2004, 4), vec![0, 0xCC, 0xBB, 0]);
@@ -333,6 +424,9 @@ mod tests {
         s.device_request(&msi, 0).unwrap();
         assert_eq!(s.messages.len(), 1);
         s.snooped.bus_master = false;
-        assert!(s.device_request(&read(0x1000, 1, 0xF, 0), 0).is_err(), "Bus Master Enable clear");
+        assert!(
+            s.device_request(&read(0x1000, 1, 0xF, 0), 0).is_err(),
+            "Bus Master Enable clear"
+        );
     }
 }

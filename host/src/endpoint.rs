@@ -5,9 +5,11 @@
 //! ([`ModelEndpoint`]) and by the two in lockstep
 //! ([`crate::lockstep::Lockstep`]).
 
+use crate::memory::{Access, Containment, HostMemory};
 use crate::model::Function;
 use crate::tlp::Tlp;
 use std::fmt;
+use std::ops::Range;
 use vireo_regs::DeviceConfig;
 
 /// Why a transaction could not be completed or compared.
@@ -66,6 +68,15 @@ pub enum HostError {
         rtl_only: Vec<Tlp>,
         /// Model messages not sent by the RTL (or sent more often).
         model_only: Vec<Tlp>,
+    },
+    /// Host memory written by the RTL differs from the model's.
+    MemoryMismatch {
+        /// The first differing address.
+        addr: u64,
+        /// The RTL's byte.
+        rtl: u8,
+        /// The model's byte.
+        model: u8,
     },
     /// The RTL's INTx level differs from the model's.
     IntxMismatch {
@@ -151,6 +162,12 @@ impl fmt::Display for HostError {
                 }
                 Ok(())
             }
+            HostError::MemoryMismatch { addr, rtl, model } => {
+                write!(
+                    f,
+                    "host memory differs at {addr:#x}: rtl wrote {rtl:#04x}, model {model:#04x}"
+                )
+            }
             HostError::IntxMismatch { rtl, model } => {
                 write!(f, "INTx level: rtl {rtl}, model {model}")
             }
@@ -206,13 +223,28 @@ pub trait Endpoint {
     fn notifications(&self) -> &[Notification];
     /// Every MSI-X message (device memory write) so far, in order.
     fn messages(&self) -> &[Tlp];
+    /// Host memory (of the RTL, for the lockstep pair).
+    fn memory(&self) -> &HostMemory;
+    /// The host CPU writes its memory.
+    fn memory_write(&mut self, addr: u64, data: &[u8]);
+    /// Let the device `access` a host range.
+    fn grant(&mut self, range: Range<u64>, access: Access);
+    /// Withdraw a grant.
+    fn revoke(&mut self, range: Range<u64>, access: Access);
+    /// Host ranges whose contents are not yet defined (the device-writable
+    /// buffers of chains it has not returned): comparisons skip them.
+    fn set_unsettled(&mut self, _ranges: Vec<Range<u64>>) {}
 }
 
-/// The golden model as an [`Endpoint`].
+/// The golden model as an [`Endpoint`], with its own host memory.
 #[derive(Clone, Debug)]
 pub struct ModelEndpoint {
     /// The modelled function.
     pub function: Function,
+    /// Host memory.
+    pub memory: HostMemory,
+    /// What the device may touch.
+    pub containment: Containment,
 }
 
 impl ModelEndpoint {
@@ -220,6 +252,8 @@ impl ModelEndpoint {
     pub fn new(cfg: &DeviceConfig) -> Self {
         Self {
             function: Function::new(cfg),
+            memory: HostMemory::default(),
+            containment: Containment::default(),
         }
     }
 }
@@ -253,5 +287,21 @@ impl Endpoint for ModelEndpoint {
 
     fn messages(&self) -> &[Tlp] {
         &self.function.messages
+    }
+
+    fn memory(&self) -> &HostMemory {
+        &self.memory
+    }
+
+    fn memory_write(&mut self, addr: u64, data: &[u8]) {
+        self.memory.write(addr, data);
+    }
+
+    fn grant(&mut self, range: Range<u64>, access: Access) {
+        self.containment.grant(range, access);
+    }
+
+    fn revoke(&mut self, range: Range<u64>, access: Access) {
+        self.containment.revoke(range, access);
     }
 }

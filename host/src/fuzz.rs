@@ -11,6 +11,7 @@
 //! driver initialisation. Requests of a batch are in flight together; every
 //! completion, notification, MSI-X message and the INTx level are compared.
 
+use crate::dma_server;
 use crate::driver::{self, DriverOptions};
 use crate::endpoint::{DeviceEvent, Endpoint};
 use crate::host::Host;
@@ -103,7 +104,15 @@ fn register_access(rng: &mut Rng, host: &mut Host<Lockstep>) -> Tlp {
         common::QUEUE_SIZE => 1 << rng.below(11),
         common::CONFIG_MSIX_VECTOR | common::QUEUE_MSIX_VECTOR => *rng.pick(&[0, 1, 2, 3, 0xFFFF]),
         common::QUEUE_ENABLE | common::QUEUE_SELECT | common::QUEUE_RESET => rng.below(3),
-        _ if addr >= bar2 && rng.percent(50) => rng.below(2),
+        // MSI-X table: addresses in the platform's doorbell windows.
+        _ if addr >= bar2 && addr < bar2 + layout::MSIX_PBA_OFFSET as u64 => {
+            match (addr - bar2) % 16 {
+                0 => dma_server::MSI_WINDOWS[0].start + 4 * rng.below(16),
+                4 => rng.below(2),
+                12 => rng.below(2),
+                _ => rng.next_u64(),
+            }
+        }
         _ => rng.next_u64(),
     };
     let id = host.next_id();

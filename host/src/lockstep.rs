@@ -9,8 +9,13 @@
 
 use crate::bfm::RootComplex;
 use crate::endpoint::{DeviceEvent, Endpoint, HostError, ModelEndpoint, Notification};
+use crate::memory::{Access, HostMemory};
 use crate::tlp::Tlp;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+/// Bytes per page of host memory.
+const PAGE: u64 = 4096;
 
 /// A TLP as an ordered key.
 type TlpKey = ([u32; 4], Vec<u32>);
@@ -26,6 +31,8 @@ pub struct Lockstep {
     notifications_checked: usize,
     messages_seen: (usize, usize),
     message_balance: BTreeMap<TlpKey, i64>,
+    unsettled: Vec<Range<u64>>,
+    recheck: BTreeSet<u64>,
 }
 
 impl Lockstep {
@@ -38,6 +45,35 @@ impl Lockstep {
             notifications_checked: 0,
             messages_seen: (0, 0),
             message_balance: BTreeMap::new(),
+            unsettled: Vec::new(),
+            recheck: BTreeSet::new(),
+        }
+    }
+
+    /// Compare host memory where either side wrote since the last check;
+    /// pages that hold unsettled bytes are compared again later.
+    fn check_memory(&mut self) -> Result<(), HostError> {
+        let mut pages = std::mem::take(&mut self.recheck);
+        pages.extend(self.rtl.memory_mut().take_dirty());
+        pages.extend(self.model.memory.take_dirty());
+        let page_range = |p: u64| p * PAGE..(p + 1) * PAGE;
+        for &p in &pages {
+            let r = page_range(p);
+            if self
+                .unsettled
+                .iter()
+                .any(|u| u.start < r.end && r.start < u.end)
+            {
+                self.recheck.insert(p);
+            }
+        }
+        match self
+            .rtl
+            .memory()
+            .first_difference(&self.model.memory, pages, &self.unsettled)
+        {
+            Some((addr, rtl, model)) => Err(HostError::MemoryMismatch { addr, rtl, model }),
+            None => Ok(()),
         }
     }
 
@@ -69,6 +105,7 @@ impl Lockstep {
             }
             *seen = log.len();
         }
+        self.check_memory()?;
         self.message_balance.retain(|_, n| *n != 0);
         if !self.message_balance.is_empty() {
             let side = |sign: i64| -> Vec<Tlp> {
@@ -137,5 +174,28 @@ impl Endpoint for Lockstep {
 
     fn messages(&self) -> &[Tlp] {
         self.rtl.messages()
+    }
+
+    fn memory(&self) -> &HostMemory {
+        self.rtl.memory()
+    }
+
+    fn memory_write(&mut self, addr: u64, data: &[u8]) {
+        self.rtl.memory_write(addr, data);
+        self.model.memory_write(addr, data);
+    }
+
+    fn grant(&mut self, range: Range<u64>, access: Access) {
+        self.rtl.grant(range.clone(), access);
+        self.model.grant(range, access);
+    }
+
+    fn revoke(&mut self, range: Range<u64>, access: Access) {
+        self.rtl.revoke(range.clone(), access);
+        self.model.revoke(range, access);
+    }
+
+    fn set_unsettled(&mut self, ranges: Vec<Range<u64>>) {
+        self.unsettled = ranges;
     }
 }

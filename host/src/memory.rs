@@ -7,15 +7,17 @@
 //! complex checks every device request against it, so a stray DMA fails the
 //! run with its address.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 
 const PAGE: u64 = 4096;
 
-/// Sparse host memory.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Sparse host memory. Pages written since the last [`HostMemory::take_dirty`]
+/// are remembered, so that two memories can be compared where they changed.
+#[derive(Clone, Debug, Default)]
 pub struct HostMemory {
     pages: HashMap<u64, Box<[u8; PAGE as usize]>>,
+    dirty: BTreeSet<u64>,
 }
 
 impl HostMemory {
@@ -24,7 +26,9 @@ impl HostMemory {
         (0..len as u64)
             .map(|i| {
                 let a = addr.wrapping_add(i);
-                self.pages.get(&(a / PAGE)).map_or(0, |p| p[(a % PAGE) as usize])
+                self.pages
+                    .get(&(a / PAGE))
+                    .map_or(0, |p| p[(a % PAGE) as usize])
             })
             .collect()
     }
@@ -33,8 +37,16 @@ impl HostMemory {
     pub fn write(&mut self, addr: u64, data: &[u8]) {
         for (i, &b) in data.iter().enumerate() {
             let a = addr.wrapping_add(i as u64);
-            self.pages.entry(a / PAGE).or_insert_with(|| Box::new([0; PAGE as usize]))[(a % PAGE) as usize] = b;
+            self.pages
+                .entry(a / PAGE)
+                .or_insert_with(|| Box::new([0; PAGE as usize]))[(a % PAGE) as usize] = b;
+            self.dirty.insert(a / PAGE);
         }
+    }
+
+    /// The pages written since the last call (page numbers).
+    pub fn take_dirty(&mut self) -> BTreeSet<u64> {
+        std::mem::take(&mut self.dirty)
     }
 
     /// Read a little-endian u16.
@@ -67,12 +79,14 @@ impl HostMemory {
         self.write(addr, &v.to_le_bytes());
     }
 
-    /// The first address where `self` and `other` differ, outside `skip`,
-    /// with both bytes.
-    pub fn first_difference(&self, other: &HostMemory, skip: &[Range<u64>]) -> Option<(u64, u8, u8)> {
-        let mut pages: Vec<u64> = self.pages.keys().chain(other.pages.keys()).copied().collect();
-        pages.sort_unstable();
-        pages.dedup();
+    /// The first address where `self` and `other` differ in `pages`
+    /// (page numbers), outside `skip`, with both bytes.
+    pub fn first_difference(
+        &self,
+        other: &HostMemory,
+        pages: impl IntoIterator<Item = u64>,
+        skip: &[Range<u64>],
+    ) -> Option<(u64, u8, u8)> {
         let zero = [0u8; PAGE as usize];
         for p in pages {
             let a = self.pages.get(&p).map_or(&zero, |b| b);
@@ -110,7 +124,10 @@ impl Containment {
         if range.is_empty() {
             return;
         }
-        *self.grants.entry((range.start, range.end, access == Access::Write)).or_default() += 1;
+        *self
+            .grants
+            .entry((range.start, range.end, access == Access::Write))
+            .or_default() += 1;
     }
 
     /// Withdraw one grant made with the same range and access.
@@ -162,10 +179,12 @@ mod tests {
         assert_eq!(m.read(0xFFE, 4), vec![1, 2, 3, 4]);
         assert_eq!(m.read_u16(0x1000), 0x0403);
         let mut other = m.clone();
-        assert_eq!(m.first_difference(&other, &[]), None);
+        other.take_dirty();
+        assert_eq!(m.first_difference(&other, [0, 1, 2], &[]), None);
         other.write(0x2000, &[9]);
-        assert_eq!(m.first_difference(&other, &[]), Some((0x2000, 0, 9)));
-        assert_eq!(m.first_difference(&other, &[(0x2000..0x2001)]), None);
+        assert_eq!(other.take_dirty().into_iter().collect::<Vec<_>>(), vec![2]);
+        assert_eq!(m.first_difference(&other, [2], &[]), Some((0x2000, 0, 9)));
+        assert_eq!(m.first_difference(&other, [2], &[(0x2000..0x2001)]), None);
     }
 
     #[test]
@@ -178,7 +197,11 @@ mod tests {
         assert_eq!(c.check(0x1000, 4, Access::Write), Err(0x1000));
         c.grant(0x1000..0x1010, Access::Read);
         c.revoke(0x1000..0x1010, Access::Read);
-        assert_eq!(c.check(0x1000, 4, Access::Read), Ok(()), "one grant is left");
+        assert_eq!(
+            c.check(0x1000, 4, Access::Read),
+            Ok(()),
+            "one grant is left"
+        );
         c.revoke(0x1000..0x1010, Access::Read);
         assert_eq!(c.check(0x1000, 4, Access::Read), Err(0x1000));
     }
