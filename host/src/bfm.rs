@@ -339,7 +339,7 @@ impl Endpoint for RootComplex {
                 "tag {:#x} used twice in one batch",
                 r.tag()
             );
-            self.dma.snoop(r);
+            self.dma.sent(r);
             self.queue(r);
         }
         let (mut waited, mut quiet) = (0u64, 0u64);
@@ -358,7 +358,10 @@ impl Endpoint for RootComplex {
                     .iter()
                     .position(|r| r.tag() as u16 == c.tag && r.requester_id() == c.requester_id);
                 match owner {
-                    Some(i) if results[i].is_none() => results[i] = Some(tlp),
+                    Some(i) if results[i].is_none() => {
+                        self.dma.completed(c.requester_id, c.tag as u8, c.ok());
+                        results[i] = Some(tlp);
+                    }
                     _ => return Err(HostError::Unexpected { tlp }),
                 }
             }

@@ -9,10 +9,11 @@
 //! interrupt message instead.
 //!
 //! Every device request is checked: Bus Master Enable must be set (the
-//! server learns it, and MPS/MRRS, by watching the host's configuration
-//! writes), a read must not exceed MRRS, a write MPS, neither may cross a
-//! 4 KiB boundary, the byte enables must follow the rules, and every byte
-//! must be inside a range the containment map grants.
+//! server learns it, and MPS/MRRS, from the host's configuration writes: a
+//! write in flight allows the more permissive of the old and new setting, a
+//! completed one settles it), a read must not exceed MRRS, a write MPS,
+//! neither may cross a 4 KiB boundary, the byte enables must follow the
+//! rules, and every byte must be inside a range the containment map grants.
 
 use crate::endpoint::HostError;
 use crate::memory::{Access, Containment, HostMemory};
@@ -103,6 +104,28 @@ struct Snooped {
     max_read: u64,
 }
 
+impl Snooped {
+    /// The state after the configuration write `tlp` takes effect.
+    fn after(self, tlp: &Tlp) -> Snooped {
+        let mut s = self;
+        let (dw, be, value) = (tlp.cfg_reg_dw() as usize * 4, tlp.first_be(), tlp.data[0]);
+        if dw == pci::hdr::COMMAND && be & 1 != 0 {
+            s.bus_master = value & pci::command::BUS_MASTER as u32 != 0;
+        }
+        if dw == layout::CAP_EXP + pci::exp::DEVCTL {
+            let field =
+                |shift: u16| 128u64 << ((value >> shift) & pci::exp::SIZE_FIELD_MASK as u32);
+            if be & 1 != 0 {
+                s.max_payload = field(pci::exp::DEVCTL_MPS_SHIFT);
+            }
+            if be & 2 != 0 {
+                s.max_read = field(pci::exp::DEVCTL_MRRS_SHIFT);
+            }
+        }
+        s
+    }
+}
+
 impl Default for Snooped {
     fn default() -> Self {
         Self {
@@ -124,6 +147,7 @@ pub struct DmaServer {
     rng: Rng,
     pending: Vec<Pending>,
     snooped: Snooped,
+    in_flight: Vec<Tlp>,
     /// Interrupt messages, in arrival order.
     pub messages: Vec<Tlp>,
 }
@@ -145,6 +169,7 @@ impl DmaServer {
             rng,
             pending: Vec::new(),
             snooped: Snooped::default(),
+            in_flight: Vec::new(),
             messages: Vec::new(),
         }
     }
@@ -157,28 +182,42 @@ impl DmaServer {
     /// The function was reset: forget what was learnt and what was pending.
     pub fn reset(&mut self) {
         self.snooped = Snooped::default();
+        self.in_flight.clear();
         self.pending.clear();
     }
 
-    /// Watch a request the host sends to the function.
-    pub fn snoop(&mut self, tlp: &Tlp) {
-        if tlp.fmt_type() != fmt_type::CFGWR0 || tlp.cfg_target().func != 0 {
-            return;
+    /// The host sent `tlp` to the function.
+    pub fn sent(&mut self, tlp: &Tlp) {
+        if tlp.fmt_type() == fmt_type::CFGWR0 && tlp.cfg_target().func == 0 {
+            self.in_flight.push(tlp.clone());
         }
-        let (dw, be, value) = (tlp.cfg_reg_dw() as usize * 4, tlp.first_be(), tlp.data[0]);
-        if dw == pci::hdr::COMMAND && be & 1 != 0 {
-            self.snooped.bus_master = value & pci::command::BUS_MASTER as u32 != 0;
-        }
-        if dw == layout::CAP_EXP + pci::exp::DEVCTL {
-            let field =
-                |shift: u16| 128u64 << ((value >> shift) & pci::exp::SIZE_FIELD_MASK as u32);
-            if be & 1 != 0 {
-                self.snooped.max_payload = field(pci::exp::DEVCTL_MPS_SHIFT);
+    }
+
+    /// The function completed the request with `tag`; `ok` if successfully.
+    pub fn completed(&mut self, requester: u16, tag: u8, ok: bool) {
+        if let Some(i) = self
+            .in_flight
+            .iter()
+            .position(|t| t.tag() == tag && t.requester_id() == requester)
+        {
+            let t = self.in_flight.remove(i);
+            if ok {
+                self.snooped = self.snooped.after(&t);
             }
-            if be & 2 != 0 {
-                self.snooped.max_read = field(pci::exp::DEVCTL_MRRS_SHIFT);
-            }
         }
+    }
+
+    /// What the device may do now: the settled state, or what a write in
+    /// flight makes of it, whichever allows more.
+    fn allowed(&self) -> Snooped {
+        self.in_flight
+            .iter()
+            .map(|t| self.snooped.after(t))
+            .fold(self.snooped, |a, b| Snooped {
+                bus_master: a.bus_master || b.bus_master,
+                max_payload: a.max_payload.max(b.max_payload),
+                max_read: a.max_read.max(b.max_read),
+            })
     }
 
     fn latency(&mut self) -> u64 {
@@ -191,7 +230,7 @@ impl DmaServer {
     /// Check the rules every device request follows; returns (first byte
     /// address, byte count).
     fn check_request(&self, tlp: &Tlp, limit: u64) -> Result<(u64, u64), HostError> {
-        if !self.snooped.bus_master {
+        if !self.allowed().bus_master {
             return Err(malformed(
                 tlp,
                 "request while Bus Master Enable is clear".into(),
@@ -240,7 +279,7 @@ impl DmaServer {
     pub fn device_request(&mut self, tlp: &Tlp, now: u64) -> Result<(), HostError> {
         let ft = tlp.fmt_type() & !FMT_4DW;
         if ft == fmt_type::MRD32 {
-            let (start, count) = self.check_request(tlp, self.snooped.max_read)?;
+            let (start, count) = self.check_request(tlp, self.allowed().max_read)?;
             self.containment
                 .check(start, count, Access::Read)
                 .map_err(|at| {
@@ -261,7 +300,7 @@ impl DmaServer {
             return Ok(());
         }
         if ft == fmt_type::MWR32 {
-            let (start, count) = self.check_request(tlp, self.snooped.max_payload)?;
+            let (start, count) = self.check_request(tlp, self.allowed().max_payload)?;
             if MSI_WINDOWS.iter().any(|w| w.contains(&start)) {
                 if tlp.length_dw() != 1 || tlp.first_be() != 0xF {
                     return Err(malformed(
@@ -428,5 +467,54 @@ mod tests {
             s.device_request(&read(0x1000, 1, 0xF, 0), 0).is_err(),
             "Bus Master Enable clear"
         );
+    }
+
+    #[test]
+    fn bus_master_enable_follows_config_writes_in_flight_and_completed() {
+        let mut s = server(Split::Whole);
+        s.snooped.bus_master = false;
+        let dev = Bdf {
+            bus: 1,
+            dev: 0,
+            func: 0,
+        };
+        let enable = Tlp::cfg_wr0(
+            ReqId {
+                requester: 0,
+                tag: 9,
+            },
+            dev,
+            1,
+            0x1,
+            0x6,
+        );
+        let rd = read(0x1000, 1, 0xF, 0);
+        assert!(s.device_request(&rd, 0).is_err());
+        s.sent(&enable);
+        s.device_request(&rd, 0)
+            .expect("the enabling write may already have taken effect");
+        s.completed(0, 9, false);
+        assert!(
+            s.device_request(&rd, 0).is_err(),
+            "a refused write changes nothing"
+        );
+        s.sent(&enable);
+        s.completed(0, 9, true);
+        s.device_request(&rd, 0).expect("settled");
+        let disable = Tlp::cfg_wr0(
+            ReqId {
+                requester: 0,
+                tag: 10,
+            },
+            dev,
+            1,
+            0x1,
+            0x2,
+        );
+        s.sent(&disable);
+        s.device_request(&rd, 0)
+            .expect("issued before the write took effect");
+        s.completed(0, 10, true);
+        assert!(s.device_request(&rd, 0).is_err());
     }
 }

@@ -184,7 +184,11 @@ mod tests {
         other.write(0x2000, &[9]);
         assert_eq!(other.take_dirty().into_iter().collect::<Vec<_>>(), vec![2]);
         assert_eq!(m.first_difference(&other, [2], &[]), Some((0x2000, 0, 9)));
-        assert_eq!(m.first_difference(&other, [2], &[(0x2000..0x2001)]), None);
+        let skip = 0x2000..0x2001;
+        assert_eq!(
+            m.first_difference(&other, [2], std::slice::from_ref(&skip)),
+            None
+        );
     }
 
     #[test]
