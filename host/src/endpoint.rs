@@ -6,6 +6,7 @@
 //! ([`crate::lockstep::Lockstep`]).
 
 use crate::memory::{Access, Containment, HostMemory};
+use crate::model::net::{Dma, Stop};
 use crate::model::Function;
 use crate::tlp::Tlp;
 use std::fmt;
@@ -84,6 +85,13 @@ pub enum HostError {
         rtl: bool,
         /// Model level.
         model: bool,
+    },
+    /// The golden model reached host memory outside its grants.
+    OutOfBounds {
+        /// The first byte outside.
+        addr: u64,
+        /// What it tried.
+        access: Access,
     },
     /// A scenario expectation failed.
     Expectation(String),
@@ -170,6 +178,12 @@ impl fmt::Display for HostError {
             }
             HostError::IntxMismatch { rtl, model } => {
                 write!(f, "INTx level: rtl {rtl}, model {model}")
+            }
+            HostError::OutOfBounds { addr, access } => {
+                write!(
+                    f,
+                    "the model's DMA {access:?} of {addr:#x} is outside the grants"
+                )
             }
             HostError::Expectation(s) => write!(f, "{s}"),
             HostError::Io(e) => write!(f, "{e}"),
@@ -258,9 +272,43 @@ impl ModelEndpoint {
     }
 }
 
+/// Host memory as the model's engine reaches it: through the grants.
+struct ModelDma<'a> {
+    memory: &'a mut HostMemory,
+    containment: &'a Containment,
+}
+
+impl ModelDma<'_> {
+    fn check(&self, addr: u64, len: usize, access: Access) -> Result<(), Stop> {
+        self.containment
+            .check(addr, len as u64, access)
+            .map_err(|addr| Stop::Host(HostError::OutOfBounds { addr, access }))
+    }
+}
+
+impl Dma for ModelDma<'_> {
+    fn read(&mut self, addr: u64, len: usize) -> Result<Vec<u8>, Stop> {
+        self.check(addr, len, Access::Read)?;
+        Ok(self.memory.read(addr, len))
+    }
+
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Stop> {
+        self.check(addr, data.len(), Access::Write)?;
+        self.memory.write(addr, data);
+        Ok(())
+    }
+}
+
 impl Endpoint for ModelEndpoint {
     fn transact(&mut self, requests: &[Tlp]) -> Result<Vec<Option<Tlp>>, HostError> {
-        Ok(requests.iter().map(|r| self.function.handle(r)).collect())
+        let mut dma = ModelDma {
+            memory: &mut self.memory,
+            containment: &self.containment,
+        };
+        requests
+            .iter()
+            .map(|r| self.function.handle(r, &mut dma))
+            .collect()
     }
 
     fn reset(&mut self) -> Result<(), HostError> {

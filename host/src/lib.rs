@@ -33,3 +33,5 @@ pub mod rng;
 pub mod scenario;
 pub mod synth;
 pub mod tlp;
+pub mod traffic;
+pub mod virtq;

@@ -27,6 +27,7 @@ use crate::endpoint::{DeviceEvent, Endpoint, HostError};
 use crate::host::{Host, Outcome};
 use crate::probe::{self, Placement, ProbeError, Probed};
 use crate::tlp::{status_name, Completion, Tlp};
+use crate::virtq::SplitQueue;
 use std::fmt;
 use vireo_regs::tlp::cpl_status;
 
@@ -551,6 +552,10 @@ impl<E: Endpoint> Runner<E> {
                     ..DriverOptions::default()
                 };
                 let d = driver::init(&mut self.host, &probed, opts).map_err(|e| e.to_string())?;
+                // Empty rings the device may read (and write the used ring).
+                for q in &d.queues {
+                    SplitQueue::new(q).setup(&mut self.host.ep);
+                }
                 self.driver = Some(d);
                 return Ok(());
             }

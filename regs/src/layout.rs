@@ -150,6 +150,12 @@ pub const MAX_MSIX_VECTORS: usize = 64;
 /// virtio-net `max_virtqueue_pairs` (one receiveq / transmitq pair).
 pub const NET_MAX_VIRTQUEUE_PAIRS: u16 = 1;
 
+/// Offset in the device-specific region (past the virtio-net configuration
+/// the DEVICE_CFG capability describes) of the read-only count of frames
+/// dropped because the receive chain was too small (32 bits, wrapping;
+/// cleared by device reset).
+pub const NET_RX_DROPPED: u32 = 0x100;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@
 //! disabled.
 
 use super::byte_mask;
-use super::common_cfg::CommonCfg;
+use super::common_cfg::{CommonCfg, WriteEffect};
 use super::isr::{self, Isr};
 use super::msix::{Gate, Msix};
 use super::net_cfg::NetCfg;
@@ -73,19 +73,21 @@ impl BarSpace {
         }
     }
 
-    /// Write the bytes of `value` enabled in `be` to the DW at `offset` of BAR `bar`.
-    pub fn write(&mut self, bar: u8, offset: u32, be: u8, value: u32) {
+    /// Write the bytes of `value` enabled in `be` to the DW at `offset` of
+    /// BAR `bar`; returns what the write asks of the virtqueue engine.
+    pub fn write(&mut self, bar: u8, offset: u32, be: u8, value: u32) -> WriteEffect {
         let inner = offset % layout::REGION_SIZE;
+        let mut effect = WriteEffect::default();
         if bar == layout::MSIX_BAR {
             if offset < layout::MSIX_PBA_OFFSET {
                 self.msix
                     .write_table(offset - layout::MSIX_TABLE_OFFSET, be, value);
             }
-            return;
+            return effect;
         }
         match Self::region(offset) {
             layout::COMMON_OFFSET => {
-                let effect = self.common.write(inner, be, value);
+                effect = self.common.write(inner, be, value);
                 if effect.reset {
                     // The rest of the device resets with the common configuration.
                     self.isr.bits = 0;
@@ -101,10 +103,12 @@ impl BarSpace {
                         queue: queue as u16,
                         data,
                     });
+                    effect.notified = true;
                 }
             }
             _ => {}
         }
+        effect
     }
 
     fn driver_ok(&self) -> bool {

@@ -30,6 +30,22 @@ pub struct Queue {
 pub struct WriteEffect {
     /// 0 was written to device_status: reset the device.
     pub reset: bool,
+
+    /// A queue was reset through queue_reset.
+    pub queue_reset: Option<u16>,
+    /// An available buffer notification arrived.
+    pub notified: bool,
+}
+
+impl WriteEffect {
+    /// The effects of two writes.
+    pub fn merge(self, other: WriteEffect) -> WriteEffect {
+        WriteEffect {
+            reset: self.reset || other.reset,
+            queue_reset: self.queue_reset.or(other.queue_reset),
+            notified: self.notified || other.notified,
+        }
+    }
 }
 
 /// The common configuration state.
@@ -264,7 +280,8 @@ impl CommonCfg {
                     off::QUEUE_MSIX_VECTOR => q.vector = vector,
                     off::QUEUE_ENABLE if written & 1 != 0 => q.enabled = true,
                     off::QUEUE_RESET if written & 1 != 0 && ring_reset => {
-                        *q = Self::reset_queue(&cfg)
+                        *q = Self::reset_queue(&cfg);
+                        effect.queue_reset = Some(select as u16);
                     }
                     _ if q.enabled => {}
                     a if (off::QUEUE_DESC..off::QUEUE_DESC + 8).contains(&a) => {
@@ -302,6 +319,7 @@ impl CommonCfg {
         if sets_features_ok && !self.features_acceptable() {
             new &= !status::FEATURES_OK;
         }
+
         self.status = new;
     }
 

@@ -19,16 +19,19 @@ pub mod common_cfg;
 pub mod config_space;
 pub mod isr;
 pub mod msix;
+pub mod net;
 pub mod net_cfg;
 
-use crate::endpoint::DeviceEvent;
+use crate::endpoint::{DeviceEvent, HostError};
 use crate::tlp::Tlp;
 use bar_space::BarSpace;
+use common_cfg::WriteEffect;
 use config_space::{ConfigSpace, ErrorEvent};
 use msix::Gate;
+use net::{Dma, NetEngine};
 use vireo_regs::layout::{self, MAX_MMIO_DWS};
 use vireo_regs::tlp::{cpl_status, fmt_type};
-use vireo_regs::virtio;
+use vireo_regs::virtio::{self, status};
 use vireo_regs::{stream, DeviceConfig};
 
 /// What a request is, from its Fmt/Type.
@@ -86,6 +89,12 @@ pub struct Function {
     completer_id: u16,
     /// MSI-X messages sent, in order.
     pub messages: Vec<Tlp>,
+    /// The virtqueue engine and network loopback.
+    pub engine: NetEngine,
+    /// A notification arrived that the engine has not acted on.
+    kicked: bool,
+    /// What the writes of the current request asked of the engine.
+    effect: WriteEffect,
 }
 
 /// DW index of `pci_cfg_data`.
@@ -112,6 +121,9 @@ impl Function {
             bars: BarSpace::new(cfg, true),
             completer_id: 0,
             messages: Vec::new(),
+            engine: NetEngine::default(),
+            kicked: false,
+            effect: WriteEffect::default(),
         }
     }
 
@@ -123,6 +135,8 @@ impl Function {
         self.bars = BarSpace::new(&self.cfg, self.bars.net.link_up);
         self.bars.notifications = notifications;
         self.completer_id = 0;
+        self.engine.reset();
+        self.kicked = false;
         self.settle();
     }
 
@@ -154,11 +168,41 @@ impl Function {
         self.settle();
     }
 
-    /// Serve one request; returns the completion, if the function sends one.
-    pub fn handle(&mut self, tlp: &Tlp) -> Option<Tlp> {
+    /// Serve one request, then let the engine process what it can;
+    /// returns the completion, if the function sends one.
+    pub fn handle(&mut self, tlp: &Tlp, dma: &mut dyn Dma) -> Result<Option<Tlp>, HostError> {
         let cpl = self.serve(tlp);
+        let effect = std::mem::take(&mut self.effect);
+        if effect.reset {
+            self.engine.reset();
+            self.kicked = false;
+        }
+        if let Some(q) = effect.queue_reset {
+            self.engine.reset_queue(q);
+        }
+        let common = &self.bars.common;
+        self.kicked |= effect.notified && common.has_status(status::DRIVER_OK);
+        let running = !common.has_status(status::DEVICE_NEEDS_RESET) && self.space.bus_master();
+        if self.kicked && running {
+            self.kicked = false;
+            let outcome = self.engine.run(dma, common)?;
+            let gate = self.gate();
+            self.bars.net.rx_dropped = self.bars.net.rx_dropped.wrapping_add(outcome.dropped);
+            for q in outcome.notify {
+                self.bars.queue_irq(q, gate);
+            }
+            if outcome.fault.is_some() {
+                self.bars.device_error(gate);
+            }
+        }
         self.settle();
-        cpl
+        Ok(cpl)
+    }
+
+    /// Write a DW behind a BAR, remembering what it asks of the engine.
+    fn bar_write(&mut self, bar: u8, offset: u32, be: u8, value: u32) {
+        let effect = self.bars.write(bar, offset, be, value);
+        self.effect = self.effect.merge(effect);
     }
 
     fn serve(&mut self, tlp: &Tlp) -> Option<Tlp> {
@@ -227,7 +271,7 @@ impl Function {
             let lanes = first_bytes(len) << (offset % 4);
             if write {
                 let data = self.space.pci_cfg_data() << shift;
-                self.bars.write(bar, offset & !3, lanes, data);
+                self.bar_write(bar, offset & !3, lanes, data);
             } else {
                 let data = self.bars.read(bar, offset & !3, lanes) >> shift;
                 self.space.write_dw(dw, first_bytes(len), data);
@@ -284,7 +328,7 @@ impl Function {
         if !read {
             for (i, &value) in tlp.data.iter().enumerate() {
                 let be = dw_be(i as u32, len, first_be, last_be);
-                self.bars.write(bar, offset + 4 * i as u32, be, value);
+                self.bar_write(bar, offset + 4 * i as u32, be, value);
             }
             return None;
         }

@@ -15,6 +15,8 @@ pub struct NetCfg {
     dirty: bool,
     /// `config_generation`.
     pub generation: u8,
+    /// Frames dropped for want of receive buffer space.
+    pub rx_dropped: u32,
 }
 
 impl NetCfg {
@@ -26,13 +28,15 @@ impl NetCfg {
             link_up,
             dirty: false,
             generation: 0,
+            rx_dropped: 0,
         }
     }
 
-    /// Device reset: the generation starts again.
+    /// Device reset: the generation and the drop count start again.
     pub fn reset(&mut self) {
         self.dirty = false;
         self.generation = 0;
+        self.rx_dropped = 0;
     }
 
     fn image(&self) -> [u8; virtio::net::CFG_LEN] {
@@ -54,6 +58,9 @@ impl NetCfg {
     pub fn read(&mut self, offset: u32, be: u8) -> u32 {
         let image = self.image();
         let at = offset as usize;
+        if offset == layout::NET_RX_DROPPED {
+            return self.rx_dropped;
+        }
         if at >= image.len() {
             return 0;
         }
