@@ -50,6 +50,8 @@ pub struct TrafficOptions {
     pub small_rx_percent: u8,
     /// Chance of a buffer below 4 GiB (3-DW request headers).
     pub low_percent: u8,
+    /// Chance of a frame larger than the device's frame buffer.
+    pub oversize_percent: u8,
 }
 
 impl Default for TrafficOptions {
@@ -60,6 +62,7 @@ impl Default for TrafficOptions {
             max_frame: HDR_LEN + 1514,
             small_rx_percent: 5,
             low_percent: 20,
+            oversize_percent: 1,
         }
     }
 }
@@ -100,6 +103,7 @@ pub struct Traffic {
     event_idx: bool,
     indirect: bool,
     opts: TrafficOptions,
+    frame_buffer: usize,
     rng: Rng,
     heap: [u64; 2],
     tables: u64,
@@ -135,11 +139,13 @@ fn ring_error(e: VirtqError) -> HostError {
 }
 
 impl Traffic {
-    /// The data path of an initialised driver; rings zeroed and granted.
+    /// The data path of an initialised driver of a device with a frame
+    /// buffer of `frame_buffer` bytes; rings zeroed and granted.
     pub fn new<E: Endpoint>(
         host: &mut Host<E>,
         driver: &Driver,
         opts: TrafficOptions,
+        frame_buffer: usize,
         rng: Rng,
     ) -> Self {
         let setup = |q: u16| driver.queues.iter().find(|s| s.index == q).copied();
@@ -164,6 +170,7 @@ impl Traffic {
             event_idx: driver.features >> feature::RING_EVENT_IDX & 1 != 0,
             indirect: driver.features >> feature::RING_INDIRECT_DESC & 1 != 0,
             opts,
+            frame_buffer,
             rng,
             heap: [BUFFER_BASE, LOW_BUFFER_BASE],
             tables: INDIRECT_BASE,
@@ -233,7 +240,11 @@ impl Traffic {
     pub fn send<E: Endpoint>(&mut self, host: &mut Host<E>, k: usize) -> Result<usize, HostError> {
         let mut posted = 0;
         while posted < k && Self::has_room(&self.tx, 1, self.opts.max_segments) {
-            let len = HDR_LEN as u64 + self.rng.below((self.opts.max_frame - HDR_LEN) as u64 + 1);
+            let len = if self.rng.percent(self.opts.oversize_percent) {
+                (self.frame_buffer + 1) as u64 + self.rng.below(4096)
+            } else {
+                HDR_LEN as u64 + self.rng.below((self.opts.max_frame - HDR_LEN) as u64 + 1)
+            };
             let bytes: Vec<u8> = (0..len).map(|_| self.rng.next_u32() as u8).collect();
             let mut segments = Vec::new();
             let mut at = 0usize;
@@ -290,11 +301,17 @@ impl Traffic {
         Ok(posted)
     }
 
-    /// Pair frames with receive chains as the device will.
+    /// Pair frames with receive chains as the device will: a frame larger
+    /// than the frame buffer is dropped on its own, any other takes the
+    /// next receive chain or is dropped if that chain is too small.
     fn pair(&mut self) {
-        while let (Some(frame), Some(&(rx_head, room))) =
-            (self.unpaired.front(), self.rx_free.front())
-        {
+        while let Some(frame) = self.unpaired.front() {
+            let oversize = frame.bytes.len() > self.frame_buffer;
+            let (rx_head, room) = match self.rx_free.front() {
+                _ if oversize => (0, 0),
+                Some(&chain) => chain,
+                None => return,
+            };
             let dropped = frame.bytes.len() as u64 > room;
             let tx_head = frame.tx_head;
             let slot = self
@@ -507,7 +524,14 @@ mod tests {
         let mut host = Host::new(ModelEndpoint::new(&DeviceConfig::default()));
         let probed = probe::probe(&mut host, Placement::default()).unwrap();
         let d = driver::init(&mut host, &probed, opts).unwrap();
-        let mut t = Traffic::new(&mut host, &d, TrafficOptions::default(), Rng::new(seed));
+        let cfg = DeviceConfig::default();
+        let mut t = Traffic::new(
+            &mut host,
+            &d,
+            TrafficOptions::default(),
+            cfg.frame_buffer as usize,
+            Rng::new(seed),
+        );
         for _ in 0..steps {
             t.step(&mut host).unwrap();
         }

@@ -79,6 +79,10 @@ pub struct DeviceConfig {
     pub mac: [u8; 6],
     /// virtio-net `mtu`.
     pub mtu: u16,
+    /// Bytes of the loopback's frame buffer: frames read from the
+    /// transmitq and not yet delivered (a power of two, 4096 ..= 65536,
+    /// room for an MTU-sized frame with its Ethernet and virtio headers).
+    pub frame_buffer: u32,
 }
 
 impl Default for DeviceConfig {
@@ -96,6 +100,7 @@ impl Default for DeviceConfig {
             max_queue_size: 256,
             mac: [0x02, 0x56, 0x49, 0x52, 0x45, 0x4F],
             mtu: 1500,
+            frame_buffer: 16384,
         }
     }
 }
@@ -119,6 +124,9 @@ pub enum ConfigError {
     MaxQueueSize(u16),
     /// `mtu` is below the 68 bytes of IPv4.
     Mtu(u16),
+    /// `frame_buffer` is not a power of two in 4096 ..= 65536, or too
+    /// small for an MTU-sized frame.
+    FrameBuffer(u32),
 }
 
 impl fmt::Display for ConfigError {
@@ -154,7 +162,11 @@ impl fmt::Display for ConfigError {
                 f,
                 "max_queue_size = {n}: must be a power of two in 2 ..= 32768"
             ),
-            ConfigError::Mtu(n) => write!(f, "mtu = {n}: must be at least 68"),
+                        ConfigError::Mtu(n) => write!(f, "mtu = {n}: must be at least 68"),
+            ConfigError::FrameBuffer(n) => write!(
+                f,
+                "frame_buffer = {n}: must be a power of two in 4096 ..= 65536 that holds an MTU-sized frame"
+            ),
         }
     }
 }
@@ -191,6 +203,11 @@ impl DeviceConfig {
         }
         if self.mtu < 68 {
             return Err(ConfigError::Mtu(self.mtu));
+        }
+        let fb = self.frame_buffer;
+        let largest = self.mtu as u32 + virtio::net::ETH_HLEN + virtio::net::HDR_LEN as u32;
+        if !(4096..=65536).contains(&fb) || !fb.is_power_of_two() || fb < largest {
+            return Err(ConfigError::FrameBuffer(fb));
         }
         Ok(())
     }
@@ -278,5 +295,14 @@ mod tests {
             ConfigError::MaxQueueSize(384)
         );
         assert_eq!(bad(|c| c.mtu = 0), ConfigError::Mtu(0));
+        assert_eq!(
+            bad(|c| c.frame_buffer = 6000),
+            ConfigError::FrameBuffer(6000)
+        );
+        assert_eq!(
+            bad(|c| c.mtu = 20000),
+            ConfigError::FrameBuffer(16384),
+            "a jumbo MTU needs a larger frame buffer"
+        );
     }
 }

@@ -239,6 +239,8 @@ pub mod net {
     /// `status`: the link is up.
     pub const S_LINK_UP: u16 = 1;
 
+    /// Bytes of an Ethernet header (destination, source, EtherType).
+    pub const ETH_HLEN: u32 = 14;
     /// Size of `struct virtio_net_hdr` without hash reporting or tunnels.
     pub const HDR_LEN: usize = 12;
     /// `virtio_net_hdr.flags`.

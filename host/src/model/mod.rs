@@ -121,7 +121,7 @@ impl Function {
             bars: BarSpace::new(cfg, true),
             completer_id: 0,
             messages: Vec::new(),
-            engine: NetEngine::default(),
+            engine: NetEngine::new(cfg.frame_buffer as usize),
             kicked: false,
             effect: WriteEffect::default(),
         }
@@ -182,7 +182,10 @@ impl Function {
         }
         let common = &self.bars.common;
         self.kicked |= effect.notified && common.has_status(status::DRIVER_OK);
-        let running = !common.has_status(status::DEVICE_NEEDS_RESET) && self.space.bus_master();
+        // The loopback needs its receiveq and transmitq.
+        let running = !common.has_status(status::DEVICE_NEEDS_RESET)
+            && self.space.bus_master()
+            && self.cfg.num_queues > virtio::net::TRANSMITQ;
         if self.kicked && running {
             self.kicked = false;
             let outcome = self.engine.run(dma, common)?;

@@ -3,25 +3,34 @@
 //! can to completion.
 //!
 //! A frame is the bytes of a transmitq chain (virtio_net_hdr and packet, in
-//! any segmentation). It comes back in the next receiveq chain with the
-//! header's `flags` and `gso_type` cleared and `num_buffers` set to 1 (as
-//! virtio 5.1.6.4 requires without MRG_RXBUF, GUEST_CSUM or GUEST_GSO); the
-//! transmitq chain is used with length 0, the receiveq chain with the frame
-//! length. Without a receive buffer the frame waits (the transmitq stalls).
-//! A receive chain too small for the frame: the frame is dropped and
-//! counted, nothing is written, the receive chain stays available.
+//! any segmentation). The device takes transmit chains in ring order into
+//! its frame buffer while the frames it holds fit (a chain that does not
+//! fit stays in the ring until delivered frames make room); a chain longer
+//! than the whole buffer is taken and dropped. Held frames leave in order:
+//! each goes into the next receiveq chain with the header's `flags` and
+//! `gso_type` cleared and `num_buffers` set to 1 (virtio 5.1.6.4.1, without
+//! MRG_RXBUF, GUEST_CSUM or GUEST_GSO), the receiveq chain used with the
+//! frame length and then the transmitq chain with length 0. Without a
+//! receive chain the frames wait. A receive chain too small for the frame:
+//! the frame is dropped, nothing is written, the chain stays available.
+//! Dropped frames (too large, or no room) are counted and their transmit
+//! chains used with length 0, in order.
 //!
 //! Notifications: after a run, a queue whose used index moved notifies the
 //! driver unless suppressed (`used_event` with EVENT_IDX, else the available
 //! ring's NO_INTERRUPT flag); with EVENT_IDX the device publishes
-//! `avail_event` = the next available index it will look at.
+//! `avail_event` = the next available index it will take.
 //!
-//! A malformed chain or ring (see [`Fault`]) sets DEVICE_NEEDS_RESET: the
-//! chains before it complete, nothing after it is done, and the engine does
-//! no DMA until the device is reset.
+//! A malformed chain or ring, or a failed read (see [`Fault`]), stops the
+//! side it happened on: a transmit fault stops taking chains, and the
+//! frames held before it are still delivered; a receive fault stops the
+//! delivery. When nothing more can move the device sets
+//! DEVICE_NEEDS_RESET (after the notifications the completed chains are
+//! owed) and does no DMA until it is reset.
 
 use super::common_cfg::{CommonCfg, Queue};
 use crate::endpoint::HostError;
+use std::collections::VecDeque;
 use vireo_regs::virtio::feature;
 use vireo_regs::virtio::net::{HDR_FLAGS, HDR_GSO_TYPE, HDR_NUM_BUFFERS, RECEIVEQ, TRANSMITQ};
 use vireo_regs::virtio::ring::{self, *};
@@ -63,7 +72,8 @@ pub enum Fault {
     AvailTooFar,
     /// A descriptor index beyond the table.
     BadIndex,
-    /// A chain longer than its table (a loop).
+    /// A chain longer than the queue size (a loop, or an indirect table
+    /// with more entries than the queue).
     TooLong,
     /// INDIRECT without RING_INDIRECT_DESC negotiated.
     IndirectNotNegotiated,
@@ -98,18 +108,21 @@ struct Ring {
     notified_from: u16,
 }
 
-/// A frame waiting for a receive buffer.
+/// A frame held in the frame buffer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Frame {
+    /// Head of its transmit chain.
     head: u16,
-    bytes: Vec<u8>,
+    /// The bytes; `None` for a frame too large for the buffer.
+    bytes: Option<Vec<u8>>,
 }
 
 /// The engine and loopback.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct NetEngine {
+    capacity: usize,
     rings: [Ring; 2],
-    waiting: Option<Frame>,
+    held: VecDeque<Frame>,
     dropped: u32,
 }
 
@@ -180,6 +193,9 @@ fn walk(dma: &mut dyn Dma, q: &Queue, head: u16, indirect_ok: bool) -> Result<Ve
                 return Err(f.into());
             }
             (table, entries, idx) = (b.addr, b.len / DESC_SIZE as u32, 0);
+            if entries > q.size as u32 {
+                return Err(Fault::TooLong.into());
+            }
             (nested, steps) = (true, 0);
             continue;
         }
@@ -195,20 +211,38 @@ fn walk(dma: &mut dyn Dma, q: &Queue, head: u16, indirect_ok: bool) -> Result<Ve
 }
 
 impl NetEngine {
-    /// Device reset: the rings start again, a waiting frame is gone.
-    pub fn reset(&mut self) {
-        *self = Self::default();
+    /// An idle engine with a frame buffer of `capacity` bytes.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            rings: Default::default(),
+            held: VecDeque::new(),
+            dropped: 0,
+        }
     }
 
-    /// Queue reset of `q`: its ring starts again; a frame taken from the
-    /// transmitq is gone with it.
+    /// Device reset: the rings start again, held frames are gone.
+    pub fn reset(&mut self) {
+        *self = Self::new(self.capacity);
+    }
+
+    /// Queue reset of `q`: its ring starts again; frames taken from the
+    /// transmitq are gone with it.
     pub fn reset_queue(&mut self, q: u16) {
         if let Some(ring) = self.rings.get_mut(q as usize) {
             *ring = Ring::default();
         }
         if q == TRANSMITQ {
-            self.waiting = None;
+            self.held.clear();
         }
+    }
+
+    /// Bytes of the held frames.
+    fn held_bytes(&self) -> usize {
+        self.held
+            .iter()
+            .map(|f| f.bytes.as_ref().map_or(0, Vec::len))
+            .sum()
     }
 
     /// The head of the next available chain of queue `n`, without taking it.
@@ -321,7 +355,8 @@ impl NetEngine {
         }
     }
 
-    /// Take transmit chains and deliver their frames while possible.
+    /// Take transmit chains and deliver held frames while either moves;
+    /// a transmit fault lets the held frames go first.
     fn move_frames(
         &mut self,
         dma: &mut dyn Dma,
@@ -329,38 +364,85 @@ impl NetEngine {
         txq: &Queue,
         indirect_ok: bool,
     ) -> Result<(), Stop> {
+        let mut tx_fault = None;
         loop {
-            if self.waiting.is_none() && txq.enabled {
-                let Some(head) = self.peek(dma, txq, TRANSMITQ)? else {
-                    return Ok(());
-                };
-                let buffers = walk(dma, txq, head, indirect_ok)?;
-                if buffers.iter().any(|b| b.write) {
-                    return Err(Fault::WrongDirection.into());
+            let mut progress = false;
+            if tx_fault.is_none() && txq.enabled {
+                match self.take_frame(dma, txq, indirect_ok) {
+                    Ok(took) => progress |= took,
+                    Err(Stop::Fault(f)) => tx_fault = Some(f),
+                    Err(e) => return Err(e),
                 }
-                let mut bytes = Vec::new();
-                for b in &buffers {
-                    bytes.extend(dma.read(b.addr, b.len as usize)?);
-                }
-                self.take(TRANSMITQ);
-                self.waiting = Some(Frame { head, bytes });
             }
-            let Some(frame) = self.waiting.take() else {
-                return Ok(());
-            };
-            let Some(head) = (if rxq.enabled {
-                self.peek(dma, rxq, RECEIVEQ)?
-            } else {
-                None
-            }) else {
-                self.waiting = Some(frame);
-                return Ok(());
-            };
-            if self.deliver(dma, rxq, head, frame.bytes, indirect_ok)? {
-                self.take(RECEIVEQ);
+            progress |= self.deliver_front(dma, rxq, txq, indirect_ok)?;
+            if !progress {
+                return tx_fault.map_or(Ok(()), |f| Err(f.into()));
             }
-            self.put_used(dma, txq, TRANSMITQ, frame.head, 0)?;
         }
+    }
+
+    /// Take the next transmit chain into the frame buffer if it fits (or
+    /// as a dropped frame if it never can); returns whether one was taken.
+    fn take_frame(
+        &mut self,
+        dma: &mut dyn Dma,
+        txq: &Queue,
+        indirect_ok: bool,
+    ) -> Result<bool, Stop> {
+        let Some(head) = self.peek(dma, txq, TRANSMITQ)? else {
+            return Ok(false);
+        };
+        let buffers = walk(dma, txq, head, indirect_ok)?;
+        if buffers.iter().any(|b| b.write) {
+            return Err(Fault::WrongDirection.into());
+        }
+        let len: u64 = buffers.iter().map(|b| b.len as u64).sum();
+        let bytes = if len > self.capacity as u64 {
+            None
+        } else if self.held_bytes() as u64 + len > self.capacity as u64 {
+            return Ok(false);
+        } else {
+            let mut bytes = Vec::new();
+            for b in &buffers {
+                bytes.extend(dma.read(b.addr, b.len as usize)?);
+            }
+            Some(bytes)
+        };
+        self.take(TRANSMITQ);
+        self.held.push_back(Frame { head, bytes });
+        Ok(true)
+    }
+
+    /// Deliver (or drop) the oldest held frame if a receive chain allows;
+    /// returns whether a frame left.
+    fn deliver_front(
+        &mut self,
+        dma: &mut dyn Dma,
+        rxq: &Queue,
+        txq: &Queue,
+        indirect_ok: bool,
+    ) -> Result<bool, Stop> {
+        let Some(frame) = self.held.front().cloned() else {
+            return Ok(false);
+        };
+        match frame.bytes {
+            None => self.dropped += 1,
+            Some(bytes) => {
+                let Some(head) = (if rxq.enabled {
+                    self.peek(dma, rxq, RECEIVEQ)?
+                } else {
+                    None
+                }) else {
+                    return Ok(false);
+                };
+                if self.deliver(dma, rxq, head, bytes, indirect_ok)? {
+                    self.take(RECEIVEQ);
+                }
+            }
+        }
+        self.held.pop_front();
+        self.put_used(dma, txq, TRANSMITQ, frame.head, 0)?;
+        Ok(true)
     }
 
     /// Deliver a frame into the receive chain at `head`, or drop it if the
