@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod dma;
 pub mod layout;
 pub mod pci;
 pub mod stream;

@@ -10,6 +10,7 @@
 
 pub mod bar_decode;
 pub mod bar_router;
+pub mod byte_buffer;
 pub mod byte_mask;
 pub mod cfg_dword;
 pub mod cfg_image;
@@ -18,16 +19,22 @@ pub mod cfg_window;
 pub mod common_cfg;
 pub mod completer;
 pub mod cpl_header;
+#[allow(missing_docs)] // LogicInterface derives an undocumented `join()`.
+pub mod dma_port;
+pub mod dma_read;
 pub mod endpoint;
 pub mod isr;
+pub mod lane_ram;
 pub mod msix;
 pub mod net_cfg;
 pub mod notify;
 pub mod ram;
+pub mod read_order;
 pub mod reg_latch;
 #[allow(missing_docs)] // LogicInterface derives an undocumented `join()`.
 pub mod reg_port;
 pub mod req_decode;
+pub mod rx_demux;
 #[allow(missing_docs)] // LogicInterface derives an undocumented `join()`.
 pub mod tlp_stream;
 pub mod tx_arbiter;

@@ -1,0 +1,8 @@
+//! Parameters of the device's DMA engines that the host side needs too.
+
+/// Memory read tags the device uses (0 ..= READ_TAGS - 1).
+pub const READ_TAGS: usize = 32;
+
+/// Cycles after which an uncompleted memory read request fails (Completion
+/// Timeout; 262 us at 250 MHz, inside PCIe's default range A).
+pub const COMPLETION_TIMEOUT_CYCLES: u64 = 1 << 16;
