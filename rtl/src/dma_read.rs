@@ -681,7 +681,7 @@ mod tests {
         b
     }
 
-        /// A `done` report: port, cookie, failed.
+    /// A `done` report: port, cookie, failed.
     type Done = (usize, u64, bool);
 
     /// A memory read the bench owes completions for: bytes addr..end.
@@ -739,7 +739,7 @@ mod tests {
         commands: &[(usize, u64, u64, u64)],
         max_read: u64,
         fail: Option<usize>,
-        ) -> (BTreeMap<u64, u8>, Vec<Done>) {
+    ) -> (BTreeMap<u64, u8>, Vec<Done>) {
         let mut uut = DmaRead::default();
         uut.connect_all();
         let mut rng = Rng(0xDEAD_BEEF);

@@ -22,6 +22,7 @@ pub mod cpl_header;
 #[allow(missing_docs)] // LogicInterface derives an undocumented `join()`.
 pub mod dma_port;
 pub mod dma_read;
+pub mod dma_write;
 pub mod endpoint;
 pub mod isr;
 pub mod lane_ram;

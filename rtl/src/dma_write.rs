@@ -1,0 +1,581 @@
+//! DMA write engine: turns write commands of two clients into memory write
+//! requests.
+//!
+//! A command is cut at Max_Payload_Size boundaries (which never cross
+//! 4 KiB); each piece is one MWr (3-DW header below 4 GiB, 4-DW above) with
+//! first/last byte enables, so any byte alignment and length works. The
+//! payload is DW-aligned to the host address: beat k carries the host bytes
+//! from `(addr & !3) + 16k`, read from the frame buffer 16 bytes at a time
+//! at the matching (realigned) buffer address, or taken from the command's
+//! immediate bytes. Requests of one command, and commands, leave in order,
+//! so a later command's write never passes an earlier one.
+//!
+//! A request starts only while Bus Master Enable is set; once started it is
+//! sent to the end. A virtio reset (`vreset`) abandons the commands: the
+//! request under way is finished, nothing else is sent.
+//!
+//! Timing: 2 cycles from a command to its first beat (header with the first
+//! payload beat), then one beat per cycle while `out.ready` holds (the
+//! frame buffer is read up to 4 beats ahead), one idle cycle between
+//! requests. `done` pulses as the command's last beat leaves.
+
+use crate::byte_buffer::BUF_ADDR_BITS;
+use crate::dma_port::WriteServer;
+use crate::tlp_stream::TlpSource;
+use crate::{DATA_WIDTH, STRB_WIDTH};
+use rust_hdl::prelude::*;
+use vireo_regs::tlp::fmt_type;
+
+/// Request builder state.
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+pub enum WriteState {
+    /// Waiting for a command.
+    Idle,
+    /// Building the next request of the command.
+    Build,
+    /// Sending the request's beats.
+    Stream,
+}
+
+/// The write engine.
+#[derive(LogicBlock)]
+pub struct DmaWrite {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset.
+    pub rst: Signal<In, Bit>,
+    /// Commands of the first client.
+    pub port0: WriteServer,
+    /// Commands of the second client.
+    pub port1: WriteServer,
+    /// Memory write requests.
+    pub out: TlpSource,
+    /// Frame buffer read.
+    pub rd_en: Signal<Out, Bit>,
+    /// Its byte address.
+    pub rd_addr: Signal<Out, Bits<BUF_ADDR_BITS>>,
+    /// The bytes read (2 cycles after `rd_en`).
+    pub rd_data: Signal<In, Bits<DATA_WIDTH>>,
+    /// `rd_data` is valid.
+    pub rd_valid: Signal<In, Bit>,
+    /// Bus Master Enable.
+    pub bus_master: Signal<In, Bit>,
+    /// Max_Payload_Size field of Device Control.
+    pub max_payload: Signal<In, Bits<3>>,
+    /// Requester ID.
+    pub requester_id: Signal<In, Bits<16>>,
+    /// Virtio reset: abandon the commands.
+    pub vreset: Signal<In, Bit>,
+    /// No command is being sent.
+    pub idle: Signal<Out, Bit>,
+    state: DFF<WriteState>,
+    port: DFF<Bit>,
+    prefer1: DFF<Bit>,
+    abort: DFF<Bit>,
+    addr: DFF<Bits<64>>,
+    left: DFF<Bits<17>>,
+    sent: DFF<Bits<16>>,
+    buf: DFF<Bits<BUF_ADDR_BITS>>,
+    imm: DFF<Bit>,
+    data: DFF<Bits<64>>,
+    hdr: DFF<Bits<128>>,
+    chunk_r: DFF<Bits<13>>,
+    beats: DFF<Bits<9>>,
+    last_strb: DFF<Bits<STRB_WIDTH>>,
+    beat: DFF<Bits<9>>,
+    reads: DFF<Bits<9>>,
+    rd_ptr: DFF<Bits<BUF_ADDR_BITS>>,
+    in_flight: DFF<Bits<2>>,
+    slot0: DFF<Bits<DATA_WIDTH>>,
+    slot1: DFF<Bits<DATA_WIDTH>>,
+    slot2: DFF<Bits<DATA_WIDTH>>,
+    slot3: DFF<Bits<DATA_WIDTH>>,
+    wp: DFF<Bits<2>>,
+    rp: DFF<Bits<2>>,
+    stored: DFF<Bits<3>>,
+    take0: Signal<Local, Bit>,
+    take1: Signal<Local, Bit>,
+    mps: Signal<Local, Bits<14>>,
+    room: Signal<Local, Bits<14>>,
+    chunk: Signal<Local, Bits<17>>,
+    first: Signal<Local, Bits<2>>,
+    end: Signal<Local, Bits<2>>,
+    dws: Signal<Local, Bits<11>>,
+    first_be: Signal<Local, Bits<4>>,
+    last_be: Signal<Local, Bits<4>>,
+    dw0: Signal<Local, Bits<32>>,
+    dw1: Signal<Local, Bits<32>>,
+    imm_beat: Signal<Local, Bits<DATA_WIDTH>>,
+    push: Signal<Local, Bit>,
+    push_data: Signal<Local, Bits<DATA_WIDTH>>,
+    pop: Signal<Local, Bit>,
+    issue: Signal<Local, Bit>,
+    head: Signal<Local, Bits<DATA_WIDTH>>,
+    last_beat: Signal<Local, Bit>,
+    mwr_3dw: Constant<Bits<32>>,
+    mwr_4dw: Constant<Bits<32>>,
+}
+
+impl Default for DmaWrite {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            rst: Default::default(),
+            port0: Default::default(),
+            port1: Default::default(),
+            out: Default::default(),
+            rd_en: Default::default(),
+            rd_addr: Default::default(),
+            rd_data: Default::default(),
+            rd_valid: Default::default(),
+            bus_master: Default::default(),
+            max_payload: Default::default(),
+            requester_id: Default::default(),
+            vreset: Default::default(),
+            idle: Default::default(),
+            state: Default::default(),
+            port: Default::default(),
+            prefer1: Default::default(),
+            abort: Default::default(),
+            addr: Default::default(),
+            left: Default::default(),
+            sent: Default::default(),
+            buf: Default::default(),
+            imm: Default::default(),
+            data: Default::default(),
+            hdr: Default::default(),
+            chunk_r: Default::default(),
+            beats: Default::default(),
+            last_strb: Default::default(),
+            beat: Default::default(),
+            reads: Default::default(),
+            rd_ptr: Default::default(),
+            in_flight: Default::default(),
+            slot0: Default::default(),
+            slot1: Default::default(),
+            slot2: Default::default(),
+            slot3: Default::default(),
+            wp: Default::default(),
+            rp: Default::default(),
+            stored: Default::default(),
+            take0: Default::default(),
+            take1: Default::default(),
+            mps: Default::default(),
+            room: Default::default(),
+            chunk: Default::default(),
+            first: Default::default(),
+            end: Default::default(),
+            dws: Default::default(),
+            first_be: Default::default(),
+            last_be: Default::default(),
+            dw0: Default::default(),
+            dw1: Default::default(),
+            imm_beat: Default::default(),
+            push: Default::default(),
+            push_data: Default::default(),
+            pop: Default::default(),
+            issue: Default::default(),
+            head: Default::default(),
+            last_beat: Default::default(),
+            mwr_3dw: Constant::new(((fmt_type::MWR32 as u64) << 24).into()),
+            mwr_4dw: Constant::new(((fmt_type::MWR64 as u64) << 24).into()),
+        }
+    }
+}
+
+impl Logic for DmaWrite {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, state, port, prefer1, abort, addr, left, sent, buf, imm, data, hdr,
+            chunk_r, beats, last_strb, beat, reads, rd_ptr, in_flight, slot0, slot1, slot2, slot3,
+            wp, rp, stored
+        );
+
+        // ---- Commands: one port at a time, round-robin when both wait.
+        self.take0.next = false;
+        self.take1.next = false;
+        if self.state.q.val() == WriteState::Idle {
+            if self.port0.valid.val() && self.port1.valid.val() {
+                self.take1.next = self.prefer1.q.val();
+                self.take0.next = !self.prefer1.q.val();
+            } else {
+                self.take0.next = self.port0.valid.val();
+                self.take1.next = self.port1.valid.val();
+            }
+        }
+        self.port0.ready.next = self.take0.val();
+        self.port1.ready.next = self.take1.val();
+        if self.take0.val() {
+            self.port.d.next = false;
+            self.prefer1.d.next = true;
+            self.addr.d.next = self.port0.addr.val();
+            self.left.d.next = bit_cast::<17, 16>(self.port0.len.val());
+            self.imm.d.next = self.port0.imm.val();
+            self.data.d.next = self.port0.data.val();
+            self.buf.d.next = self.port0.buf.val();
+        }
+        if self.take1.val() {
+            self.port.d.next = true;
+            self.prefer1.d.next = false;
+            self.addr.d.next = self.port1.addr.val();
+            self.left.d.next = bit_cast::<17, 16>(self.port1.len.val());
+            self.imm.d.next = self.port1.imm.val();
+            self.data.d.next = self.port1.data.val();
+            self.buf.d.next = self.port1.buf.val();
+        }
+        if self.take0.val() || self.take1.val() {
+            self.sent.d.next = bits::<16>(0);
+            self.abort.d.next = false;
+            self.state.d.next = WriteState::Build;
+        }
+
+        // ---- The next request: up to the MPS boundary.
+        self.mps.next = bits::<14>(128) << bit_cast::<14, 3>(self.max_payload.val());
+        if self.max_payload.val() > bits::<3>(5) {
+            self.mps.next = bits::<14>(4096);
+        }
+        self.room.next =
+            self.mps.val() - (self.addr.q.val().get_bits::<14>(0) & (self.mps.val() - 1));
+        self.chunk.next = self.left.q.val();
+        if self.left.q.val() > bit_cast::<17, 14>(self.room.val()) {
+            self.chunk.next = bit_cast::<17, 14>(self.room.val());
+        }
+        self.first.next = self.addr.q.val().get_bits::<2>(0);
+        self.end.next = (self.addr.q.val().get_bits::<2>(0) + self.chunk.val().get_bits::<2>(0))
+            .get_bits::<2>(0);
+        self.dws.next =
+            (bit_cast::<11, 2>(self.first.val()) + self.chunk.val().get_bits::<11>(0) + 3) >> 2;
+        self.first_be.next = bits::<4>(15) << bit_cast::<4, 2>(self.first.val());
+        self.last_be.next = bits::<4>(15) >> (bits::<4>(4) - bit_cast::<4, 2>(self.end.val()));
+        if self.end.val() == 0 {
+            self.last_be.next = bits::<4>(15);
+        }
+        if self.dws.val() == 1 {
+            self.first_be.next =
+                (bits::<4>(15) << bit_cast::<4, 2>(self.first.val())) & self.last_be.val();
+            self.last_be.next = bits::<4>(0);
+        }
+        self.dw0.next = self.mwr_3dw.val() | bit_cast::<32, 11>(self.dws.val() & 1023);
+        if self.addr.q.val().get_bits::<32>(32).any() {
+            self.dw0.next = self.mwr_4dw.val() | bit_cast::<32, 11>(self.dws.val() & 1023);
+        }
+        self.dw1.next = (bit_cast::<32, 16>(self.requester_id.val()) << 16)
+            | (bit_cast::<32, 4>(self.last_be.val()) << 4)
+            | bit_cast::<32, 4>(self.first_be.val());
+        // Immediate bytes not yet sent, at the lane of their host address.
+        self.imm_beat.next = bit_cast::<DATA_WIDTH, 64>(
+            self.data.q.val() >> (bit_cast::<64, 16>(self.sent.q.val()) << 3),
+        ) << (bit_cast::<8, 2>(self.first.val()) << 3);
+        self.push.next = false;
+        self.push_data.next = self.rd_data.val();
+        if (self.state.q.val() == WriteState::Build) && self.abort.q.val() {
+            self.state.d.next = WriteState::Idle;
+        }
+        if (self.state.q.val() == WriteState::Build) && !self.abort.q.val() {
+            self.hdr.d.next = (bit_cast::<128, 32>(self.dw0.val()) << 96)
+                | (bit_cast::<128, 32>(self.dw1.val()) << 64)
+                | (bit_cast::<128, 32>(self.addr.q.val().get_bits::<32>(0) & 0xFFFF_FFFC_u64)
+                    << 32);
+            if self.addr.q.val().get_bits::<32>(32).any() {
+                self.hdr.d.next = (bit_cast::<128, 32>(self.dw0.val()) << 96)
+                    | (bit_cast::<128, 32>(self.dw1.val()) << 64)
+                    | (bit_cast::<128, 32>(self.addr.q.val().get_bits::<32>(32)) << 32)
+                    | bit_cast::<128, 32>(self.addr.q.val().get_bits::<32>(0) & 0xFFFF_FFFC_u64);
+            }
+            self.chunk_r.d.next = self.chunk.val().get_bits::<13>(0);
+            self.beats.d.next = (bit_cast::<9, 11>(self.dws.val() + 3)) >> 2;
+            self.last_strb.d.next = bits::<STRB_WIDTH>(15)
+                >> (bits::<STRB_WIDTH>(4) - bit_cast::<STRB_WIDTH, 11>(self.dws.val() & 3));
+            if (self.dws.val() & 3) == 0 {
+                self.last_strb.d.next = bits::<STRB_WIDTH>(15);
+            }
+            self.beat.d.next = bits::<9>(0);
+            self.reads.d.next = bits::<9>(0);
+            self.rd_ptr.d.next = self.buf.q.val() - bit_cast::<BUF_ADDR_BITS, 2>(self.first.val());
+            if self.imm.q.val() {
+                // One beat: at most 8 bytes plus the alignment.
+                self.push.next = true;
+                self.push_data.next = self.imm_beat.val();
+                self.reads.d.next = bits::<9>(1);
+            }
+            self.state.d.next = WriteState::Stream;
+        }
+
+        // ---- Frame buffer reads, up to 4 beats ahead of the output.
+        self.issue.next = (self.state.q.val() == WriteState::Stream)
+            && !self.imm.q.val()
+            && (self.reads.q.val() < self.beats.q.val())
+            && ((bit_cast::<3, 2>(self.in_flight.q.val()) + self.stored.q.val()) < bits::<3>(4));
+        self.rd_en.next = self.issue.val();
+        self.rd_addr.next = self.rd_ptr.q.val();
+        if self.issue.val() {
+            self.rd_ptr.d.next = self.rd_ptr.q.val() + 16;
+            self.reads.d.next = self.reads.q.val() + 1;
+        }
+        if self.rd_valid.val() {
+            self.push.next = true;
+        }
+        if self.issue.val() && !self.rd_valid.val() {
+            self.in_flight.d.next = self.in_flight.q.val() + 1;
+        }
+        if !self.issue.val() && self.rd_valid.val() {
+            self.in_flight.d.next = self.in_flight.q.val() - 1;
+        }
+
+        // ---- The output beat.
+        self.head.next = self.slot0.q.val();
+        if self.rp.q.val() == 1 {
+            self.head.next = self.slot1.q.val();
+        }
+        if self.rp.q.val() == 2 {
+            self.head.next = self.slot2.q.val();
+        }
+        if self.rp.q.val() == 3 {
+            self.head.next = self.slot3.q.val();
+        }
+        self.last_beat.next = (self.beat.q.val() + 1) == self.beats.q.val();
+        self.out.hdr.next = self.hdr.q.val();
+        self.out.data.next = self.head.val();
+        self.out.strb.next = bits::<STRB_WIDTH>(15);
+        if self.last_beat.val() {
+            self.out.strb.next = self.last_strb.q.val();
+        }
+        self.out.sop.next = self.beat.q.val() == 0;
+        self.out.eop.next = self.last_beat.val();
+        self.out.valid.next = (self.state.q.val() == WriteState::Stream)
+            && self.stored.q.val().any()
+            && (self.bus_master.val() || self.beat.q.val().any());
+        self.pop.next = self.out.valid.val() && self.out.ready.val();
+        self.port0.done.next = false;
+        self.port1.done.next = false;
+        if self.pop.val() {
+            self.rp.d.next = self.rp.q.val() + 1;
+            self.beat.d.next = self.beat.q.val() + 1;
+            if self.last_beat.val() {
+                self.addr.d.next = self.addr.q.val() + bit_cast::<64, 13>(self.chunk_r.q.val());
+                self.left.d.next = self.left.q.val() - bit_cast::<17, 13>(self.chunk_r.q.val());
+                self.sent.d.next = self.sent.q.val() + bit_cast::<16, 13>(self.chunk_r.q.val());
+                self.buf.d.next =
+                    self.buf.q.val() + bit_cast::<BUF_ADDR_BITS, 13>(self.chunk_r.q.val());
+                self.state.d.next = WriteState::Build;
+                if self.left.q.val() == bit_cast::<17, 13>(self.chunk_r.q.val()) {
+                    self.state.d.next = WriteState::Idle;
+                    self.port0.done.next = !self.port.q.val();
+                    self.port1.done.next = self.port.q.val();
+                }
+            }
+        }
+        if self.push.val() {
+            self.wp.d.next = self.wp.q.val() + 1;
+            if self.wp.q.val() == 0 {
+                self.slot0.d.next = self.push_data.val();
+            }
+            if self.wp.q.val() == 1 {
+                self.slot1.d.next = self.push_data.val();
+            }
+            if self.wp.q.val() == 2 {
+                self.slot2.d.next = self.push_data.val();
+            }
+            if self.wp.q.val() == 3 {
+                self.slot3.d.next = self.push_data.val();
+            }
+        }
+        if self.push.val() && !self.pop.val() {
+            self.stored.d.next = self.stored.q.val() + 1;
+        }
+        if !self.push.val() && self.pop.val() {
+            self.stored.d.next = self.stored.q.val() - 1;
+        }
+
+        if self.vreset.val() {
+            self.abort.d.next = true;
+        }
+        self.idle.next = self.state.q.val() == WriteState::Idle;
+        if self.rst.val() {
+            self.state.d.next = WriteState::Idle;
+            self.prefer1.d.next = false;
+            self.abort.d.next = false;
+            self.in_flight.d.next = bits::<2>(0);
+            self.wp.d.next = bits::<2>(0);
+            self.rp.d.next = bits::<2>(0);
+            self.stored.d.next = bits::<3>(0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::byte_buffer::ByteBuffer;
+    use std::collections::{BTreeMap, VecDeque};
+
+    /// The engine reading a frame buffer.
+    #[derive(LogicBlock)]
+    struct Bench {
+        clock: Signal<In, Clock>,
+        engine: DmaWrite,
+        frames: ByteBuffer,
+    }
+
+    impl Logic for Bench {
+        #[hdl_gen]
+        fn update(&mut self) {
+            clock!(self, clock, engine, frames);
+            self.frames.rd_en.next = self.engine.rd_en.val();
+            self.frames.rd_addr.next = self.engine.rd_addr.val();
+            self.engine.rd_data.next = self.frames.rd_data.val();
+            self.engine.rd_valid.next = self.frames.rd_valid.val();
+        }
+    }
+
+    fn buffer_byte(at: u64) -> u8 {
+        (at * 7 + 3) as u8
+    }
+
+    fn cycle(uut: &mut Bench) {
+        uut.clock.next = Clock::from(false);
+        assert!(simulate(uut, 200));
+        uut.clock.next = Clock::from(true);
+        assert!(simulate(uut, 200));
+    }
+
+    #[test]
+    fn buffer_and_immediate_bytes_reach_host_memory_at_any_alignment() {
+        let size = 8192;
+        let mut uut = Bench {
+            clock: Default::default(),
+            engine: DmaWrite::default(),
+            frames: ByteBuffer::new(size),
+        };
+        uut.connect_all();
+        uut.engine.rst.next = true;
+        cycle(&mut uut);
+        uut.engine.rst.next = false;
+        for row in 0..size as u64 / 16 {
+            let mut data = Bits::<DATA_WIDTH>::default();
+            for i in 0..16 {
+                data.set_bits::<8>(8 * i as usize, (buffer_byte(16 * row + i) as u64).into());
+            }
+            uut.frames.wr_addr.next = (16 * row).into();
+            uut.frames.wr_data.next = data;
+            uut.frames.wr_lanes.next = 0xFFFF.into();
+            cycle(&mut uut);
+        }
+        uut.frames.wr_lanes.next = 0.into();
+        uut.engine.bus_master.next = true;
+        uut.engine.max_payload.next = 0.into(); // 128 bytes
+                                                // (port, addr, len, imm data or buffer address)
+        let mut seed = 99u64;
+        let mut rnd = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut commands: Vec<(usize, u64, u64, Option<u64>, u64)> = Vec::new();
+        let mut at = 0x1_0000_0FF0u64;
+        for i in 0..16 {
+            let imm = i % 3 == 0;
+            let len = if imm { 1 + rnd(8) } else { 1 + rnd(700) };
+            let addr = if i % 4 == 1 {
+                0x7FF0 + rnd(32)
+            } else {
+                at + rnd(16)
+            };
+            at = addr + len + 0x100;
+            let data = rnd(u64::MAX);
+            commands.push((i % 2, addr, len, imm.then_some(data), rnd(size as u64)));
+        }
+        let mut queued: [VecDeque<_>; 2] = Default::default();
+        for c in &commands {
+            queued[c.0].push_back(*c);
+        }
+        let mut memory: BTreeMap<u64, u8> = BTreeMap::new();
+        let mut done = [0usize; 2];
+        let mut tlp: Option<(u128, Vec<u32>)> = None;
+        for _ in 0..5000 {
+            for (p, q) in queued.iter().enumerate() {
+                let port = if p == 0 {
+                    &mut uut.engine.port0
+                } else {
+                    &mut uut.engine.port1
+                };
+                port.valid.next = !q.is_empty();
+                if let Some(&(_, addr, len, imm, buf)) = q.front() {
+                    port.addr.next = addr.into();
+                    port.len.next = len.into();
+                    port.imm.next = imm.is_some();
+                    port.data.next = imm.unwrap_or(0).into();
+                    port.buf.next = buf.into();
+                }
+            }
+            uut.engine.out.ready.next = rnd(3) != 0;
+            uut.clock.next = Clock::from(false);
+            assert!(simulate(&mut uut, 200));
+            for (p, q) in queued.iter_mut().enumerate() {
+                let port = if p == 0 {
+                    &uut.engine.port0
+                } else {
+                    &uut.engine.port1
+                };
+                if port.valid.val() && port.ready.val() {
+                    q.pop_front();
+                }
+                done[p] += port.done.val() as usize;
+            }
+            let out = &uut.engine.out;
+            if out.valid.val() && out.ready.val() {
+                let hdr = out.hdr.val().to_u128();
+                let t = tlp.get_or_insert((hdr, Vec::new()));
+                assert_eq!(out.sop.val(), t.1.is_empty());
+                let data = out.data.val().to_u128();
+                for i in 0..out.strb.val().to_u64().count_ones() {
+                    t.1.push((data >> (32 * i)) as u32);
+                }
+                if out.eop.val() {
+                    let (hdr, dws) = tlp.take().unwrap();
+                    let n = (hdr >> 96 & 0x3FF) as usize;
+                    assert_eq!(dws.len(), n, "payload length");
+                    let four = hdr >> 125 & 1 == 1;
+                    let addr = if four {
+                        ((hdr >> 32 & 0xFFFF_FFFF) as u64) << 32 | (hdr & 0xFFFF_FFFF) as u64
+                    } else {
+                        (hdr >> 32 & 0xFFFF_FFFF) as u64
+                    };
+                    assert_eq!(four, addr >> 32 != 0);
+                    assert!(n * 4 <= 128 && addr / 4096 == (addr + 4 * n as u64 - 1) / 4096);
+                    let (last_be, first_be) = ((hdr >> 68 & 0xF) as u32, (hdr >> 64 & 0xF) as u32);
+                    for (k, dw) in dws.iter().enumerate() {
+                        let be = if k == 0 {
+                            first_be
+                        } else if k + 1 == n {
+                            last_be
+                        } else {
+                            0xF
+                        };
+                        for b in (0..4).filter(|b| be >> b & 1 != 0) {
+                            memory.insert(addr + 4 * k as u64 + b, (dw >> (8 * b)) as u8);
+                        }
+                    }
+                }
+            }
+            uut.clock.next = Clock::from(true);
+            assert!(simulate(&mut uut, 200));
+        }
+        assert_eq!(done, [8, 8]);
+        let mut expected = BTreeMap::new();
+        for &(_, addr, len, imm, buf) in &commands {
+            for k in 0..len {
+                let b = match imm {
+                    Some(d) => (d >> (8 * k)) as u8,
+                    None => buffer_byte((buf + k) % size as u64),
+                };
+                expected.insert(addr + k, b);
+            }
+        }
+                let wrong = expected.iter().find(|(a, b)| memory.get(a) != Some(b));
+        assert_eq!(wrong, None, "first wrong byte (address, expected)");
+        assert_eq!(memory.len(), expected.len(), "bytes written outside the commands");
+    }
+}
