@@ -80,7 +80,7 @@ pub struct DeviceConfig {
     /// virtio-net `mtu`.
     pub mtu: u16,
     /// Bytes of the loopback's frame buffer: frames read from the
-    /// transmitq and not yet delivered (a power of two, 4096 ..= 65536,
+    /// transmitq and not yet delivered (a power of two, 4096 ..= 32768,
     /// room for an MTU-sized frame with its Ethernet and virtio headers).
     pub frame_buffer: u32,
 }
@@ -124,7 +124,7 @@ pub enum ConfigError {
     MaxQueueSize(u16),
     /// `mtu` is below the 68 bytes of IPv4.
     Mtu(u16),
-    /// `frame_buffer` is not a power of two in 4096 ..= 65536, or too
+    /// `frame_buffer` is not a power of two in 4096 ..= 32768, or too
     /// small for an MTU-sized frame.
     FrameBuffer(u32),
 }
@@ -165,7 +165,7 @@ impl fmt::Display for ConfigError {
                         ConfigError::Mtu(n) => write!(f, "mtu = {n}: must be at least 68"),
             ConfigError::FrameBuffer(n) => write!(
                 f,
-                "frame_buffer = {n}: must be a power of two in 4096 ..= 65536 that holds an MTU-sized frame"
+                "frame_buffer = {n}: must be a power of two in 4096 ..= 32768 that holds an MTU-sized frame"
             ),
         }
     }
@@ -206,7 +206,7 @@ impl DeviceConfig {
         }
         let fb = self.frame_buffer;
         let largest = self.mtu as u32 + virtio::net::ETH_HLEN + virtio::net::HDR_LEN as u32;
-        if !(4096..=65536).contains(&fb) || !fb.is_power_of_two() || fb < largest {
+        if !(4096..=32768).contains(&fb) || !fb.is_power_of_two() || fb < largest {
             return Err(ConfigError::FrameBuffer(fb));
         }
         Ok(())

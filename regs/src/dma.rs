@@ -6,3 +6,8 @@ pub const READ_TAGS: usize = 32;
 /// Cycles after which an uncompleted memory read request fails (Completion
 /// Timeout; 262 us at 250 MHz, inside PCIe's default range A).
 pub const COMPLETION_TIMEOUT_CYCLES: u64 = 1 << 16;
+
+/// Most buffers in one descriptor chain the device handles (a longer chain
+/// is treated as malformed; with the default queue size of 256 no legal
+/// chain is longer).
+pub const MAX_SEGMENTS: usize = 256;

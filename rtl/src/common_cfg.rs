@@ -87,8 +87,23 @@ pub struct CommonCfg {
     pub queue_vector: Signal<Out, Bits<16>>,
     /// Configuration change interrupt (one cycle).
     pub config_irq: Signal<Out, Bit>,
-    /// `config_msix_vector`.
+        /// `config_msix_vector`.
     pub config_vector: Signal<Out, Bits<16>>,
+    /// An interrupt request (`irq_valid`) is taken now.
+    pub irq_ready: Signal<Out, Bit>,
+    /// The receiveq's table word (queue 0).
+    pub rx_queue: Signal<Out, Bits<256>>,
+    /// The transmitq's table word (queue 1; 0 if there is none).
+    pub tx_queue: Signal<Out, Bits<256>>,
+    /// Feature bits the driver accepted.
+    pub driver_features: Signal<Out, Bits<64>>,
+    /// `device_status`.
+    pub device_status: Signal<Out, Bits<8>>,
+    /// A queue was reset through queue_reset (one cycle).
+    pub queue_reset: Signal<Out, Bit>,
+    /// That queue.
+    pub reset_queue: Signal<Out, Bits<QUEUE_BITS>>,
+
 
     queues: Ram<Bits<256>, QUEUE_TABLE_BITS>,
     state: DFF<CommonState>,
@@ -108,7 +123,11 @@ pub struct CommonCfg {
     rdata: DFF<Bits<32>>,
     qirq: DFF<Bit>,
     qirq_vector: DFF<Bits<16>>,
-    cirq: DFF<Bit>,
+        cirq: DFF<Bit>,
+    rxq: DFF<Bits<256>>,
+    txq: DFF<Bits<256>>,
+    qreset: DFF<Bit>,
+    qreset_q: DFF<Bits<QUEUE_BITS>>,
 
     dw: Signal<Local, Bits<10>>,
     entry: Signal<Local, Bits<256>>,
@@ -188,7 +207,18 @@ impl CommonCfg {
             rdata: Default::default(),
             qirq: Default::default(),
             qirq_vector: Default::default(),
-            cirq: Default::default(),
+                        cirq: Default::default(),
+            rxq: Default::default(),
+            txq: Default::default(),
+            qreset: Default::default(),
+            qreset_q: Default::default(),
+            irq_ready: Default::default(),
+            rx_queue: Default::default(),
+            tx_queue: Default::default(),
+            driver_features: Default::default(),
+            device_status: Default::default(),
+            queue_reset: Default::default(),
+            reset_queue: Default::default(),
             dw: Default::default(),
             entry: Default::default(),
             new_entry: Default::default(),
@@ -247,9 +277,13 @@ impl Logic for CommonCfg {
             qselect,
             ack,
             rdata,
-            qirq,
+                        qirq,
             qirq_vector,
-            cirq
+            cirq,
+            rxq,
+            txq,
+            qreset,
+            qreset_q
         );
         self.queues.clock.next = self.clock.val();
         self.queues.read_address.next = self.qselect.q.val().get_bits::<QUEUE_TABLE_BITS>(0);
@@ -258,8 +292,10 @@ impl Logic for CommonCfg {
         self.vreset.next = false;
         self.ack.d.next = false;
         self.rdata.d.next = 0.into();
-        self.qirq.d.next = false;
+                self.qirq.d.next = false;
         self.cirq.d.next = false;
+        self.qreset.d.next = false;
+
 
         // Latch requests: one register access and one interrupt lookup.
         self.latch.clock.next = self.clock.val();
@@ -463,7 +499,9 @@ impl Logic for CommonCfg {
                 self.ack.d.next = true;
                 self.rdata.d.next = self.field.val();
                 self.state.d.next = CommonState::Idle;
-                self.queues.write_enable.next = self.entry_write.val();
+                                self.queues.write_enable.next = self.entry_write.val();
+                self.qreset.d.next = self.entry_write.val() && (self.dw.val() == 14);
+                self.qreset_q.d.next = self.qselect.q.val();
                 if self.latch.write.val() {
                     match self.dw.val().index() {
                         0 => self.dfselect.d.next = self.latch.merged.val(),
@@ -527,7 +565,27 @@ impl Logic for CommonCfg {
         self.regs.rdata.next = self.rdata.q.val();
         self.queue_irq.next = self.qirq.q.val();
         self.queue_vector.next = self.qirq_vector.q.val();
-        self.config_irq.next = self.cirq.q.val();
+                self.config_irq.next = self.cirq.q.val();
         self.config_vector.next = self.cfg_vector.q.val();
+
+        // The loopback's two queues, mirrored out of the table as written.
+        if self.queues.write_enable.val() && (self.queues.write_address.val() == 0) {
+            self.rxq.d.next = self.queues.write_data.val();
+        }
+        if self.queues.write_enable.val() && (self.queues.write_address.val() == 1) {
+            self.txq.d.next = self.queues.write_data.val();
+        }
+        if self.rst.val() {
+            self.rxq.d.next = 0.into();
+            self.txq.d.next = 0.into();
+            self.qreset.d.next = false;
+        }
+        self.irq_ready.next = !self.irq_pend.q.val();
+        self.rx_queue.next = self.rxq.q.val();
+        self.tx_queue.next = self.txq.q.val();
+        self.driver_features.next = (bit_cast::<64, 32>(self.drf_hi.q.val()) << 32) | bit_cast::<64, 32>(self.drf_lo.q.val());
+        self.device_status.next = self.status.q.val();
+        self.queue_reset.next = self.qreset.q.val();
+        self.reset_queue.next = self.qreset_q.q.val();
     }
 }

@@ -16,6 +16,14 @@ use rust_hdl::prelude::*;
 
 /// Width of a buffer selector.
 pub const TARGET_BITS: usize = 2;
+/// Buffer selector: the frame buffer.
+pub const TARGET_FRAMES: u64 = 0;
+/// Buffer selector: the transmit side's control buffer.
+pub const TARGET_TX_CTL: u64 = 1;
+/// Buffer selector: the receive side's control buffer.
+pub const TARGET_RX_CTL: u64 = 2;
+/// Bytes of a control buffer.
+pub const CTL_BUFFER_BYTES: usize = 64;
 
 /// A read client's side.
 #[derive(Clone, Debug, Default, LogicInterface)]

@@ -49,6 +49,8 @@ const STAMP_BITS: usize = 16 + 1 + SEQ_BITS;
 /// The timestamp counts in ticks of 2^TICK_SHIFT cycles.
 const TICK_SHIFT: usize = 8;
 const _: () = assert!(COMPLETION_TIMEOUT_CYCLES >> TICK_SHIFT < 1 << 15);
+// The tick is ticks[23:8] in the HDL.
+const _: () = assert!(TICK_SHIFT == 8);
 
 /// Request builder state.
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
@@ -105,7 +107,7 @@ pub struct DmaRead {
     prefer1: DFF<Bit>,
     addr: DFF<Bits<64>>,
     left: DFF<Bits<17>>,
-    buf: DFF<Bits<BUF_ADDR_BITS>>,
+    buf_addr: DFF<Bits<BUF_ADDR_BITS>>,
     target: DFF<Bits<TARGET_BITS>>,
     cookie: DFF<Bits<COOKIE_BITS>>,
     hdr: DFF<Bits<128>>,
@@ -148,7 +150,7 @@ pub struct DmaRead {
     room: Signal<Local, Bits<14>>,
     chunk: Signal<Local, Bits<17>>,
     first: Signal<Local, Bits<2>>,
-    end: Signal<Local, Bits<2>>,
+    tail: Signal<Local, Bits<2>>,
     dws: Signal<Local, Bits<11>>,
     first_be: Signal<Local, Bits<4>>,
     last_be: Signal<Local, Bits<4>>,
@@ -223,7 +225,7 @@ impl Default for DmaRead {
             prefer1: Default::default(),
             addr: Default::default(),
             left: Default::default(),
-            buf: Default::default(),
+            buf_addr: Default::default(),
             target: Default::default(),
             cookie: Default::default(),
             hdr: Default::default(),
@@ -263,7 +265,7 @@ impl Default for DmaRead {
             room: Default::default(),
             chunk: Default::default(),
             first: Default::default(),
-            end: Default::default(),
+            tail: Default::default(),
             dws: Default::default(),
             first_be: Default::default(),
             last_be: Default::default(),
@@ -317,7 +319,7 @@ impl Logic for DmaRead {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, port, prefer1, addr, left, buf, target, cookie, hdr, busy, dead,
+            self, clock, state, port, prefer1, addr, left, buf_addr, target, cookie, hdr, busy, dead,
             halting, ticks, scan, scan_prev, scan_fresh, c_valid, c_sop, c_eop, c_tag, c_status,
             c_count, c_lower, c_dws, c_poisoned, c_data, t_match, t_fail, t_last, t_tag, t_port,
             t_seq, t_target, t_addr, t_left, o_target, o_addr, o_data, o_lanes
@@ -344,7 +346,7 @@ impl Logic for DmaRead {
             self.prefer1.d.next = true;
             self.addr.d.next = self.port0.addr.val();
             self.left.d.next = bit_cast::<17, 16>(self.port0.len.val());
-            self.buf.d.next = self.port0.buf.val();
+            self.buf_addr.d.next = self.port0.buf.val();
             self.target.d.next = self.port0.target.val();
             self.cookie.d.next = self.port0.cookie.val();
             self.state.d.next = ReadState::Build;
@@ -354,7 +356,7 @@ impl Logic for DmaRead {
             self.prefer1.d.next = false;
             self.addr.d.next = self.port1.addr.val();
             self.left.d.next = bit_cast::<17, 16>(self.port1.len.val());
-            self.buf.d.next = self.port1.buf.val();
+            self.buf_addr.d.next = self.port1.buf.val();
             self.target.d.next = self.port1.target.val();
             self.cookie.d.next = self.port1.cookie.val();
             self.state.d.next = ReadState::Build;
@@ -372,13 +374,12 @@ impl Logic for DmaRead {
             self.chunk.next = bit_cast::<17, 14>(self.room.val());
         }
         self.first.next = self.addr.q.val().get_bits::<2>(0);
-        self.end.next = (self.addr.q.val().get_bits::<2>(0) + self.chunk.val().get_bits::<2>(0))
-            .get_bits::<2>(0);
+        self.tail.next = self.addr.q.val().get_bits::<2>(0) + self.chunk.val().get_bits::<2>(0);
         self.dws.next =
             (bit_cast::<11, 2>(self.first.val()) + self.chunk.val().get_bits::<11>(0) + 3) >> 2;
         self.first_be.next = bits::<4>(15) << bit_cast::<4, 2>(self.first.val());
-        self.last_be.next = bits::<4>(15) >> (bits::<4>(4) - bit_cast::<4, 2>(self.end.val()));
-        if self.end.val() == 0 {
+        self.last_be.next = bits::<4>(15) >> (bits::<4>(4) - bit_cast::<4, 2>(self.tail.val()));
+        if self.tail.val() == 0 {
             self.last_be.next = bits::<4>(15);
         }
         if self.dws.val() == 1 {
@@ -420,14 +421,14 @@ impl Logic for DmaRead {
         self.info.write_address.next = self.tag.val();
         self.info.write_data.next = (bit_cast::<INFO_BITS, 13>(self.chunk.val().get_bits::<13>(0))
             << 24)
-            | (bit_cast::<INFO_BITS, BUF_ADDR_BITS>(self.buf.q.val()) << 8)
+            | (bit_cast::<INFO_BITS, BUF_ADDR_BITS>(self.buf_addr.q.val()) << 8)
             | (bit_cast::<INFO_BITS, TARGET_BITS>(self.target.q.val()) << 6)
             | (bit_cast::<INFO_BITS, SEQ_BITS>(self.seq.val()) << 1)
             | bit_cast::<INFO_BITS, 1>(self.port.q.val());
         self.stamps.write_enable.next = false;
         self.stamps.write_address.next = self.tag.val();
         self.stamps.write_data.next =
-            (bit_cast::<STAMP_BITS, 16>(self.ticks.q.val().get_bits::<16>(TICK_SHIFT)) << 6)
+            (bit_cast::<STAMP_BITS, 16>(self.ticks.q.val().get_bits::<16>(8)) << 6)
                 | (bit_cast::<STAMP_BITS, SEQ_BITS>(self.seq.val()) << 1)
                 | bit_cast::<STAMP_BITS, 1>(self.port.q.val());
         self.order0.issue.next = false;
@@ -454,7 +455,7 @@ impl Logic for DmaRead {
             }
             self.addr.d.next = self.addr.q.val() + bit_cast::<64, 17>(self.chunk.val());
             self.left.d.next = self.left.q.val() - self.chunk.val();
-            self.buf.d.next = self.buf.q.val() + self.chunk.val().get_bits::<BUF_ADDR_BITS>(0);
+            self.buf_addr.d.next = self.buf_addr.q.val() + self.chunk.val().get_bits::<BUF_ADDR_BITS>(0);
             self.state.d.next = ReadState::Present;
         }
         if (self.state.q.val() == ReadState::Build) && self.halting.q.val() {
@@ -509,8 +510,8 @@ impl Logic for DmaRead {
         }
         if self.c_sop.q.val() {
             self.tag_now.next = self.c_tag.q.val().get_bits::<TAG_BITS>(0);
-            self.match_now.next = (self.c_tag.q.val().get_bits::<3>(TAG_BITS) == 0)
-                && (self.busy.q.val() >> self.c_tag.q.val().get_bits::<TAG_BITS>(0)).get_bit(0);
+            self.match_now.next = (self.c_tag.q.val().get_bits::<3>(5) == 0)
+                && self.busy.q.val().get_bit(self.c_tag.q.val().get_bits::<TAG_BITS>(0).index());
             self.fail_now.next =
                 (self.c_status.q.val() != self.sc.val()) || self.c_poisoned.q.val();
             self.last_now.next = self.count.val() <= self.payload.val();
@@ -593,8 +594,8 @@ impl Logic for DmaRead {
         self.stamps.read_address.next = self.scan.q.val();
         self.stamp_word.next = self.stamps.read_data.val();
         self.age.next =
-            self.ticks.q.val().get_bits::<16>(TICK_SHIFT) - self.stamp_word.val().get_bits::<16>(6);
-        self.expire.next = (self.busy.q.val() >> self.scan_prev.q.val()).get_bit(0)
+            self.ticks.q.val().get_bits::<16>(8) - self.stamp_word.val().get_bits::<16>(6);
+        self.expire.next = self.busy.q.val().get_bit(self.scan_prev.q.val().index())
             && !self.scan_fresh.q.val()
             && (self.age.val() > self.limit.val())
             && !(self.c_valid.q.val() && (self.tag_now.val() == self.scan_prev.q.val()));

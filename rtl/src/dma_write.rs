@@ -75,7 +75,7 @@ pub struct DmaWrite {
     addr: DFF<Bits<64>>,
     left: DFF<Bits<17>>,
     sent: DFF<Bits<16>>,
-    buf: DFF<Bits<BUF_ADDR_BITS>>,
+    buf_addr: DFF<Bits<BUF_ADDR_BITS>>,
     imm: DFF<Bit>,
     data: DFF<Bits<64>>,
     hdr: DFF<Bits<128>>,
@@ -99,7 +99,7 @@ pub struct DmaWrite {
     room: Signal<Local, Bits<14>>,
     chunk: Signal<Local, Bits<17>>,
     first: Signal<Local, Bits<2>>,
-    end: Signal<Local, Bits<2>>,
+    tail: Signal<Local, Bits<2>>,
     dws: Signal<Local, Bits<11>>,
     first_be: Signal<Local, Bits<4>>,
     last_be: Signal<Local, Bits<4>>,
@@ -140,7 +140,7 @@ impl Default for DmaWrite {
             addr: Default::default(),
             left: Default::default(),
             sent: Default::default(),
-            buf: Default::default(),
+            buf_addr: Default::default(),
             imm: Default::default(),
             data: Default::default(),
             hdr: Default::default(),
@@ -164,7 +164,7 @@ impl Default for DmaWrite {
             room: Default::default(),
             chunk: Default::default(),
             first: Default::default(),
-            end: Default::default(),
+            tail: Default::default(),
             dws: Default::default(),
             first_be: Default::default(),
             last_be: Default::default(),
@@ -187,7 +187,7 @@ impl Logic for DmaWrite {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, port, prefer1, abort, addr, left, sent, buf, imm, data, hdr,
+            self, clock, state, port, prefer1, abort, addr, left, sent, buf_addr, imm, data, hdr,
             chunk_r, beats, last_strb, beat, reads, rd_ptr, in_flight, slot0, slot1, slot2, slot3,
             wp, rp, stored
         );
@@ -213,7 +213,7 @@ impl Logic for DmaWrite {
             self.left.d.next = bit_cast::<17, 16>(self.port0.len.val());
             self.imm.d.next = self.port0.imm.val();
             self.data.d.next = self.port0.data.val();
-            self.buf.d.next = self.port0.buf.val();
+            self.buf_addr.d.next = self.port0.buf.val();
         }
         if self.take1.val() {
             self.port.d.next = true;
@@ -222,7 +222,7 @@ impl Logic for DmaWrite {
             self.left.d.next = bit_cast::<17, 16>(self.port1.len.val());
             self.imm.d.next = self.port1.imm.val();
             self.data.d.next = self.port1.data.val();
-            self.buf.d.next = self.port1.buf.val();
+            self.buf_addr.d.next = self.port1.buf.val();
         }
         if self.take0.val() || self.take1.val() {
             self.sent.d.next = bits::<16>(0);
@@ -242,13 +242,12 @@ impl Logic for DmaWrite {
             self.chunk.next = bit_cast::<17, 14>(self.room.val());
         }
         self.first.next = self.addr.q.val().get_bits::<2>(0);
-        self.end.next = (self.addr.q.val().get_bits::<2>(0) + self.chunk.val().get_bits::<2>(0))
-            .get_bits::<2>(0);
+        self.tail.next = self.addr.q.val().get_bits::<2>(0) + self.chunk.val().get_bits::<2>(0);
         self.dws.next =
             (bit_cast::<11, 2>(self.first.val()) + self.chunk.val().get_bits::<11>(0) + 3) >> 2;
         self.first_be.next = bits::<4>(15) << bit_cast::<4, 2>(self.first.val());
-        self.last_be.next = bits::<4>(15) >> (bits::<4>(4) - bit_cast::<4, 2>(self.end.val()));
-        if self.end.val() == 0 {
+        self.last_be.next = bits::<4>(15) >> (bits::<4>(4) - bit_cast::<4, 2>(self.tail.val()));
+        if self.tail.val() == 0 {
             self.last_be.next = bits::<4>(15);
         }
         if self.dws.val() == 1 {
@@ -292,7 +291,7 @@ impl Logic for DmaWrite {
             }
             self.beat.d.next = bits::<9>(0);
             self.reads.d.next = bits::<9>(0);
-            self.rd_ptr.d.next = self.buf.q.val() - bit_cast::<BUF_ADDR_BITS, 2>(self.first.val());
+            self.rd_ptr.d.next = self.buf_addr.q.val() - bit_cast::<BUF_ADDR_BITS, 2>(self.first.val());
             if self.imm.q.val() {
                 // One beat: at most 8 bytes plus the alignment.
                 self.push.next = true;
@@ -356,8 +355,8 @@ impl Logic for DmaWrite {
                 self.addr.d.next = self.addr.q.val() + bit_cast::<64, 13>(self.chunk_r.q.val());
                 self.left.d.next = self.left.q.val() - bit_cast::<17, 13>(self.chunk_r.q.val());
                 self.sent.d.next = self.sent.q.val() + bit_cast::<16, 13>(self.chunk_r.q.val());
-                self.buf.d.next =
-                    self.buf.q.val() + bit_cast::<BUF_ADDR_BITS, 13>(self.chunk_r.q.val());
+                self.buf_addr.d.next =
+                    self.buf_addr.q.val() + bit_cast::<BUF_ADDR_BITS, 13>(self.chunk_r.q.val());
                 self.state.d.next = WriteState::Build;
                 if self.left.q.val() == bit_cast::<17, 13>(self.chunk_r.q.val()) {
                     self.state.d.next = WriteState::Idle;

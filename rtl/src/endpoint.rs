@@ -1,29 +1,35 @@
 //! The vireo endpoint: top level of the generated Verilog (module `top`).
 //!
 //! ```text
-//!          +-----------+ cfg  +-----------+  cfg  +----------+
-//!  rx_* -->| Completer |----->| CfgWindow |------>| CfgSpace |--> intx
-//!          |           |      +-----+-----+       +----------+
-//!          |           |  BAR       | BAR (window)
-//!          |           |-------+----+
-//!          +-----+-----+       v
-//!                |       +-----------+--> CommonCfg (queue table, status)
-//!                |       | BarRouter |--> Isr, NetCfg, Notify --> notify_*
-//!                |       +-----------+--> Msix (table, PBA) --+
-//!                v                                            v
-//!          +-----------+ <------------------------------------+
-//!  tx_* <--| TxArbiter |  completions and MSI-X messages
-//!          +-----------+
+//!          +---------+ req +-----------+ cfg  +-----------+  cfg  +----------+
+//!  rx_* -->| RxDemux |---->| Completer |----->| CfgWindow |------>| CfgSpace |--> intx
+//!          +----+----+     |           |      +-----+-----+       +----------+
+//!               | cpl      |           |  BAR       | BAR (window)
+//!               |          |           |-------+----+
+//!               |          +-----+-----+       v
+//!               |                |       +-----------+--> CommonCfg (queue table, status)
+//!               |                |       | BarRouter |--> Isr, NetCfg, Notify --> notify_*
+//!               v                |       +-----------+--> Msix (table, PBA) --+
+//!          +-----------+         v                                            v
+//!          | NetEngine |   +-----------+ <------------------------------------+
+//!          | (DMA,     |   | TxArbiter |  completions and MSI-X messages
+//!          |  rings,   |   +-----+-----+
+//!          |  loopback)|         v
+//!          +-----+-----+   +-----------+
+//!                +-------->| TxArbiter |--> tx_*
+//!             DMA requests +-----------+
 //! ```
 //!
 //! Ports: one clock `clk`, a synchronous active-high reset `rst`, the host ->
 //! device TLP stream `rx_*`, the device -> host TLP stream `tx_*` (both with
 //! a separate 128-bit header, `DATA_WIDTH` bits of DW-aligned payload, one
 //! strobe per DW, sop/eop and valid/ready), the INTx level `intx`, and the
-//! network function's `link_up`. Until the virtqueue engine exists, its
-//! interface is brought out: `notify_*` presents available buffer
-//! notifications, `irq_valid`/`irq_queue` request a used buffer
-//! notification, `dev_error` reports an unrecoverable device error.
+//! network function's `link_up`. The virtqueue engine's side bands are
+//! also brought out, for tests and for other functions sharing the
+//! transport: `notify_*` presents every available buffer notification,
+//! `irq_valid`/`irq_queue` request a used buffer notification (merged with
+//! the engine's), `dev_error` reports an unrecoverable device error (as the
+//! engine does on a fault); tie the inputs to 0 when unused.
 //! Every output is a function of registers only, except `tx_*`, which the
 //! arbiter forwards combinationally from registered sources.
 
@@ -35,7 +41,10 @@ use crate::completer::Completer;
 use crate::isr::Isr;
 use crate::msix::Msix;
 use crate::net_cfg::NetCfg;
+use crate::irq_mux::IrqMux;
+use crate::net_engine::NetEngine;
 use crate::notify::{Notify, QUEUE_BITS};
+use crate::rx_demux::RxDemux;
 use crate::reg_port::RegMaster;
 use crate::tlp_stream::TlpSource;
 use crate::tx_arbiter::TxArbiter;
@@ -88,7 +97,7 @@ pub struct Endpoint {
     /// Link state of the network function.
     pub link_up: Signal<In, Bit>,
 
-    // Virtqueue engine interface.
+        // Virtqueue engine side bands.
     /// An available buffer notification (one cycle).
     pub notify_valid: Signal<Out, Bit>,
     /// Its queue.
@@ -110,8 +119,12 @@ pub struct Endpoint {
     isr: Isr,
     net: NetCfg,
     notify: Notify,
-    msix: Msix,
+        msix: Msix,
     arbiter: TxArbiter,
+    demux: RxDemux,
+    engine: NetEngine,
+    irqs: IrqMux,
+    tx_merge: TxArbiter,
 }
 
 impl Endpoint {
@@ -150,8 +163,12 @@ impl Endpoint {
             isr: Default::default(),
             net: NetCfg::new(cfg),
             notify: Notify::new(cfg),
-            msix: Msix::new(cfg),
+                        msix: Msix::new(cfg),
             arbiter: Default::default(),
+            demux: Default::default(),
+            engine: NetEngine::new(cfg),
+            irqs: Default::default(),
+            tx_merge: Default::default(),
         }
     }
 }
@@ -159,7 +176,10 @@ impl Endpoint {
 impl Logic for Endpoint {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clk, completer, window, cfg, common, isr, net, notify, msix, arbiter);
+                clock!(
+            self, clk, completer, window, cfg, common, isr, net, notify, msix, arbiter, demux,
+            engine, irqs, tx_merge
+        );
         self.completer.rst.next = self.rst.val();
         self.window.rst.next = self.rst.val();
         self.cfg.rst.next = self.rst.val();
@@ -168,27 +188,35 @@ impl Logic for Endpoint {
         self.net.rst.next = self.rst.val();
         self.notify.rst.next = self.rst.val();
         self.msix.rst.next = self.rst.val();
-        self.arbiter.rst.next = self.rst.val();
+                self.arbiter.rst.next = self.rst.val();
+        self.demux.rst.next = self.rst.val();
+        self.engine.rst.next = self.rst.val();
+        self.irqs.rst.next = self.rst.val();
+        self.tx_merge.rst.next = self.rst.val();
 
-        // rx -> completer.
-        self.completer.rx.hdr.next = self.rx_hdr.val();
-        self.completer.rx.data.next = self.rx_data.val();
-        self.completer.rx.strb.next = self.rx_strb.val();
-        self.completer.rx.sop.next = self.rx_sop.val();
-        self.completer.rx.eop.next = self.rx_eop.val();
-        self.completer.rx.valid.next = self.rx_valid.val();
-        self.rx_ready.next = self.completer.rx.ready.val();
+        // rx -> requests to the completer, completions to the engine.
+        self.demux.rx.hdr.next = self.rx_hdr.val();
+        self.demux.rx.data.next = self.rx_data.val();
+        self.demux.rx.strb.next = self.rx_strb.val();
+        self.demux.rx.sop.next = self.rx_sop.val();
+        self.demux.rx.eop.next = self.rx_eop.val();
+        self.demux.rx.valid.next = self.rx_valid.val();
+        self.rx_ready.next = self.demux.rx.ready.val();
+        TlpSource::join(&mut self.demux.req, &mut self.completer.rx);
+        TlpSource::join(&mut self.demux.cpl, &mut self.engine.cpl);
 
-        // Completions and MSI-X messages -> tx.
+        // Completions and MSI-X messages, then DMA requests -> tx.
         TlpSource::join(&mut self.completer.cpl, &mut self.arbiter.a);
         TlpSource::join(&mut self.msix.msg, &mut self.arbiter.b);
-        self.tx_hdr.next = self.arbiter.out.hdr.val();
-        self.tx_data.next = self.arbiter.out.data.val();
-        self.tx_strb.next = self.arbiter.out.strb.val();
-        self.tx_sop.next = self.arbiter.out.sop.val();
-        self.tx_eop.next = self.arbiter.out.eop.val();
-        self.tx_valid.next = self.arbiter.out.valid.val();
-        self.arbiter.out.ready.next = self.tx_ready.val();
+        TlpSource::join(&mut self.arbiter.out, &mut self.tx_merge.a);
+        TlpSource::join(&mut self.engine.dma, &mut self.tx_merge.b);
+        self.tx_hdr.next = self.tx_merge.out.hdr.val();
+        self.tx_data.next = self.tx_merge.out.data.val();
+        self.tx_strb.next = self.tx_merge.out.strb.val();
+        self.tx_sop.next = self.tx_merge.out.sop.val();
+        self.tx_eop.next = self.tx_merge.out.eop.val();
+        self.tx_valid.next = self.tx_merge.out.valid.val();
+        self.tx_merge.out.ready.next = self.tx_ready.val();
 
         // Configuration state used by the completer.
         self.completer.mem_enable.next = self.cfg.mem_enable.val();
@@ -252,10 +280,30 @@ impl Logic for Endpoint {
         self.net.vreset.next = self.common.vreset.val();
         self.common.generation.next = self.net.generation.val();
         self.common.cfg_changed.next = self.net.changed.val();
-        self.common.dev_error.next = self.dev_error.val();
-        self.common.drain_done.next = true;
-        self.common.irq_valid.next = self.irq_valid.val();
-        self.common.irq_queue.next = self.irq_queue.val();
+                self.common.dev_error.next = self.dev_error.val() || self.engine.dev_error.val();
+        self.common.drain_done.next = self.engine.drained.val();
+        self.irqs.rx.next = self.engine.irq_rx.val();
+        self.irqs.tx.next = self.engine.irq_tx.val();
+        self.irqs.ext.next = self.irq_valid.val();
+        self.irqs.ext_queue.next = self.irq_queue.val();
+        self.common.irq_valid.next = self.irqs.out_valid.val();
+        self.common.irq_queue.next = self.irqs.out_queue.val();
+        self.irqs.out_ready.next = self.common.irq_ready.val();
+        self.net.dropped.next = self.engine.dropped.val();
+
+        // The virtqueue engine.
+        self.engine.bus_master.next = self.cfg.bus_master.val();
+        self.engine.max_payload.next = self.cfg.max_payload.val();
+        self.engine.max_read.next = self.cfg.max_read_req.val();
+        self.engine.requester_id.next = self.completer.completer_id.val();
+        self.engine.rx_queue.next = self.common.rx_queue.val();
+        self.engine.tx_queue.next = self.common.tx_queue.val();
+        self.engine.driver_features.next = self.common.driver_features.val();
+        self.engine.device_status.next = self.common.device_status.val();
+        self.engine.kick.next = self.notify.notify_valid.val();
+        self.engine.vreset.next = self.common.vreset.val();
+        self.engine.queue_reset.next = self.common.queue_reset.val();
+        self.engine.reset_queue.next = self.common.reset_queue.val();
         self.isr.queue_irq.next = self.common.queue_irq.val();
         self.isr.config_irq.next = self.common.config_irq.val();
         self.isr.msix_enable.next = self.cfg.msix_enable.val();

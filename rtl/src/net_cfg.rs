@@ -12,6 +12,10 @@
 //! field. A change in the same cycle as such a read is kept for the next
 //! read. A virtio reset sets the generation and the flag to 0.
 //!
+//! Past the structure, at `NET_RX_DROPPED`, the loopback's drop counter
+//! reads the frames dropped (`dropped` pulses; 32 bits, wrapping; cleared by
+//! a virtio reset).
+//!
 //! Timing: `ack` one cycle after `req`; `status` follows `link_up` one cycle
 //! later.
 
@@ -30,14 +34,18 @@ pub struct NetCfg {
     pub regs: RegTarget,
     /// Link state of the network function.
     pub link_up: Signal<In, Bit>,
-    /// Virtio device reset.
+        /// Virtio device reset.
     pub vreset: Signal<In, Bit>,
+    /// The loopback dropped a frame.
+    pub dropped: Signal<In, Bit>,
     /// `config_generation`.
     pub generation: Signal<Out, Bits<8>>,
     /// The configuration changed (one cycle).
     pub changed: Signal<Out, Bit>,
-    link: DFF<Bit>,
+        link: DFF<Bit>,
     dirty: DFF<Bit>,
+    drops: DFF<Bits<32>>,
+    drops_offset: Constant<Bits<REG_OFFSET_BITS>>,
     gen: DFF<Bits<8>>,
     ack: DFF<Bit>,
     rdata: DFF<Bits<32>>,
@@ -66,11 +74,14 @@ impl NetCfg {
             rst: Default::default(),
             regs: Default::default(),
             link_up: Default::default(),
-            vreset: Default::default(),
+                        vreset: Default::default(),
+            dropped: Default::default(),
             generation: Default::default(),
             changed: Default::default(),
             link: Default::default(),
             dirty: Default::default(),
+            drops: Default::default(),
+            drops_offset: Constant::new((layout::NET_RX_DROPPED as u64).into()),
             gen: Default::default(),
             ack: Default::default(),
             rdata: Default::default(),
@@ -89,7 +100,10 @@ impl NetCfg {
 impl Logic for NetCfg {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, link, dirty, gen, ack, rdata);
+                dff_setup!(self, clock, link, dirty, gen, ack, rdata, drops);
+        if self.dropped.val() {
+            self.drops.d.next = self.drops.q.val() + 1;
+        }
         self.link.d.next = self.link_up.val();
         self.change.next = self.link.q.val() != self.link_up.val();
         self.read_strobe.next = self.regs.req.val()
@@ -106,8 +120,11 @@ impl Logic for NetCfg {
             match self.regs.offset.val().index() {
                 0 => self.rdata.d.next = self.dw0.val(),
                 4 => self.rdata.d.next = self.dw1.val() | self.status_field.val(),
-                8 => self.rdata.d.next = self.dw2.val(),
+                                8 => self.rdata.d.next = self.dw2.val(),
                 _ => {}
+            }
+            if self.regs.offset.val() == self.drops_offset.val() {
+                self.rdata.d.next = self.drops.q.val();
             }
         }
         if self.read_strobe.val() && self.dirty.q.val() {
@@ -116,9 +133,10 @@ impl Logic for NetCfg {
         } else {
             self.dirty.d.next = self.dirty.q.val() || self.change.val();
         }
-        if self.rst.val() || self.vreset.val() {
+                if self.rst.val() || self.vreset.val() {
             self.gen.d.next = 0.into();
             self.dirty.d.next = false;
+            self.drops.d.next = 0.into();
         }
         if self.rst.val() {
             self.link.d.next = self.link_up.val();

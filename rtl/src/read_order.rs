@@ -25,6 +25,7 @@ pub const COOKIE_BITS: usize = 4;
 pub const CMD_DEPTH: usize = 8;
 const CMD_BITS: usize = SEQ_BITS + COOKIE_BITS;
 const _: () = assert!(CMD_BITS == 9, "the FIFO slot offset is count * 9");
+const _: () = assert!(SEQ_BITS == 5, "the cookie sits at bit 5 of a command");
 const FIFO_BITS: usize = CMD_DEPTH * CMD_BITS;
 
 /// The tracker.
@@ -182,15 +183,15 @@ impl Logic for ReadOrder {
         // Retire the oldest sequence number once it finished.
         self.retire_seq.next = self.retired.q.val().get_bits::<SEQ_BITS>(0);
         self.retire.next = (self.issued.q.val() != self.retired.q.val())
-            && (self.finished.q.val() >> self.retire_seq.val()).get_bit(0);
-        self.retire_err.next = (self.failed.q.val() >> self.retire_seq.val()).get_bit(0);
+            && self.finished.q.val().get_bit(self.retire_seq.val().index());
+        self.retire_err.next = self.failed.q.val().get_bit(self.retire_seq.val().index());
         self.retire_mask.next = 0.into();
         self.head.next = self.cmds.q.val().get_bits::<CMD_BITS>(0);
         self.cmd_done.next = self.retire.val()
             && (self.cmd_count.q.val() != 0)
             && (self.head.val().get_bits::<SEQ_BITS>(0) == self.retire_seq.val());
         self.done_r.d.next = self.cmd_done.val();
-        self.done_cookie_r.d.next = self.head.val().get_bits::<COOKIE_BITS>(SEQ_BITS);
+        self.done_cookie_r.d.next = self.head.val().get_bits::<COOKIE_BITS>(5);
         self.done_err_r.d.next = self.err_acc.q.val() || self.retire_err.val();
         if self.retire.val() {
             self.retire_mask.next = bits::<MAX_IN_FLIGHT>(1) << self.retire_seq.val();

@@ -23,8 +23,8 @@ pub struct RxDemux {
     pub req: TlpSource,
     /// Completions.
     pub cpl: TlpSource,
-    inside: DFF<Bit>,
-    inside_cpl: DFF<Bit>,
+    in_tlp: DFF<Bit>,
+    in_cpl: DFF<Bit>,
     to_cpl: Signal<Local, Bit>,
     cpl_type: Constant<Bits<4>>,
 }
@@ -37,8 +37,8 @@ impl Default for RxDemux {
             rx: Default::default(),
             req: Default::default(),
             cpl: Default::default(),
-            inside: Default::default(),
-            inside_cpl: Default::default(),
+            in_tlp: Default::default(),
+            in_cpl: Default::default(),
             to_cpl: Default::default(),
             // Type[4:1] of Cpl, CplD, CplLk and CplDLk.
             cpl_type: Constant::new(((fmt_type::CPL as u64 & 0x1F) >> 1).into()),
@@ -49,9 +49,9 @@ impl Default for RxDemux {
 impl Logic for RxDemux {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, inside, inside_cpl);
-        if self.inside.q.val() {
-            self.to_cpl.next = self.inside_cpl.q.val();
+        dff_setup!(self, clock, in_tlp, in_cpl);
+        if self.in_tlp.q.val() {
+            self.to_cpl.next = self.in_cpl.q.val();
         } else {
             self.to_cpl.next = self.rx.hdr.val().get_bits::<4>(121) == self.cpl_type.val();
         }
@@ -73,12 +73,12 @@ impl Logic for RxDemux {
             self.rx.ready.next = self.req.ready.val();
         }
         if self.rx.valid.val() && self.rx.ready.val() {
-            self.inside.d.next = !self.rx.eop.val();
-            self.inside_cpl.d.next = self.to_cpl.val();
+            self.in_tlp.d.next = !self.rx.eop.val();
+            self.in_cpl.d.next = self.to_cpl.val();
         }
         if self.rst.val() {
-            self.inside.d.next = false;
-            self.inside_cpl.d.next = false;
+            self.in_tlp.d.next = false;
+            self.in_cpl.d.next = false;
         }
     }
 }

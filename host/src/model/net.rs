@@ -31,6 +31,7 @@
 use super::common_cfg::{CommonCfg, Queue};
 use crate::endpoint::HostError;
 use std::collections::VecDeque;
+use vireo_regs::dma::MAX_SEGMENTS;
 use vireo_regs::virtio::feature;
 use vireo_regs::virtio::net::{HDR_FLAGS, HDR_GSO_TYPE, HDR_NUM_BUFFERS, RECEIVEQ, TRANSMITQ};
 use vireo_regs::virtio::ring::{self, *};
@@ -72,8 +73,9 @@ pub enum Fault {
     AvailTooFar,
     /// A descriptor index beyond the table.
     BadIndex,
-    /// A chain longer than the queue size (a loop, or an indirect table
-    /// with more entries than the queue).
+        /// A chain longer than the queue size (a loop, or an indirect table
+    /// with more entries than the queue), or with more buffers than the
+    /// device handles (`MAX_SEGMENTS`).
     TooLong,
     /// INDIRECT without RING_INDIRECT_DESC negotiated.
     IndirectNotNegotiated,
@@ -199,8 +201,11 @@ fn walk(dma: &mut dyn Dma, q: &Queue, head: u16, indirect_ok: bool) -> Result<Ve
             (nested, steps) = (true, 0);
             continue;
         }
-        if !b.write && out.iter().any(|o| o.write) {
+                if !b.write && out.iter().any(|o| o.write) {
             return Err(Fault::ReadableAfterWritable.into());
+        }
+        if out.len() == MAX_SEGMENTS {
+            return Err(Fault::TooLong.into());
         }
         out.push(b);
         if flags & F_NEXT == 0 {

@@ -1,0 +1,381 @@
+//! Split virtqueue chain walker (virtio 2.7.5 - 2.7.6): finds the next
+//! available descriptor chain of one queue and lists its buffers.
+//!
+//! On `go` it reads `avail->idx`; no new entry: `empty`. Otherwise it reads
+//! the ring entry at its `last_avail` and follows the chain from that head:
+//! descriptors one by one through NEXT, into an INDIRECT table. Each buffer
+//! (address, length, device-writable) goes into the segment list (read
+//! through `seg_*`), and the chain is presented (`found`: head, segment
+//! count, total length, whether it has readable and writable buffers) until
+//! the consumer `take`s it, which moves `last_avail` on. A consumer that
+//! cannot use the chain yet leaves it presented.
+//!
+//! A malformed ring or chain stops the walker with `fault` (until `clear`):
+//! `avail->idx` more than the queue size ahead, a descriptor index beyond
+//! its table, more descriptors than the table has entries (a loop), INDIRECT
+//! when not negotiated, inside an indirect table, together with NEXT, or
+//! with a length that is 0, not a multiple of 16 or more entries than the
+//! queue size, a readable buffer after a writable one, more than
+//! `MAX_SEGMENTS` buffers, or a read that failed.
+//!
+//! Reads go through a DMA read port one at a time and land in the unit's
+//! control buffer (`target`, from `base`: the index at +0, the ring entry
+//! at +16, the descriptor at +32), which the walker reads back.
+//!
+//! Timing: one host read round trip for the index, one for the ring entry
+//! and one per descriptor, plus 5 cycles each.
+
+use crate::byte_buffer::BUF_ADDR_BITS;
+use crate::dma_port::{ReadClient, TARGET_BITS};
+use crate::ram::Ram;
+use crate::DATA_WIDTH;
+use rust_hdl::prelude::*;
+use vireo_regs::dma::MAX_SEGMENTS;
+use vireo_regs::virtio::ring;
+
+/// Width of a segment index.
+pub const SEG_BITS: usize = 8;
+const _: () = assert!(1 << SEG_BITS == MAX_SEGMENTS);
+/// A segment list entry: address (64), length (32), device-writable (1).
+pub const SEG_ENTRY_BITS: usize = 97;
+
+/// What the walker is doing.
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+pub enum WalkState {
+    /// Waiting for `go`.
+    Idle,
+    /// Presenting a read command.
+    Fetch,
+    /// Waiting for the read to complete.
+    Wait,
+    /// Reading the result from the control buffer.
+    Load,
+    /// Acting on `avail->idx`.
+    Index,
+    /// Acting on the ring entry.
+    Entry,
+    /// About to read the next descriptor.
+    Step,
+    /// Acting on a descriptor.
+    Descriptor,
+    /// A chain is presented.
+    Found,
+    /// No chain is available.
+    Empty,
+    /// Stopped on a malformed ring or chain.
+    Faulted,
+}
+
+/// The walker.
+#[derive(LogicBlock)]
+pub struct ChainWalker {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset.
+    pub rst: Signal<In, Bit>,
+    /// Descriptor table address.
+    pub desc: Signal<In, Bits<64>>,
+    /// Driver area (available ring) address.
+    pub driver: Signal<In, Bits<64>>,
+    /// Queue size (a power of two).
+    pub size: Signal<In, Bits<16>>,
+    /// RING_INDIRECT_DESC was negotiated.
+    pub indirect_ok: Signal<In, Bit>,
+    /// The ring starts again (reset, queue reset).
+    pub clear: Signal<In, Bit>,
+    /// Look for the next chain (when idle or empty).
+    pub go: Signal<In, Bit>,
+    /// The presented chain is consumed.
+    pub take: Signal<In, Bit>,
+    /// A chain is presented.
+    pub found: Signal<Out, Bit>,
+    /// No chain was available.
+    pub empty: Signal<Out, Bit>,
+    /// Stopped on a malformed ring or chain.
+    pub fault: Signal<Out, Bit>,
+    /// Head of the presented chain.
+    pub head: Signal<Out, Bits<16>>,
+    /// Its number of buffers.
+    pub count: Signal<Out, Bits<16>>,
+    /// Its total length.
+    pub total: Signal<Out, Bits<40>>,
+    /// It has a device-readable buffer.
+    pub any_read: Signal<Out, Bit>,
+    /// It has a device-writable buffer.
+    pub any_write: Signal<Out, Bit>,
+    /// Chains taken (the next available index to look at).
+    pub last_avail: Signal<Out, Bits<16>>,
+    /// Segment to read.
+    pub seg_index: Signal<In, Bits<SEG_BITS>>,
+    /// That segment, one cycle later (address, length, writable).
+    pub seg: Signal<Out, Bits<SEG_ENTRY_BITS>>,
+    /// DMA reads.
+    pub read: ReadClient,
+    /// Control buffer read.
+    pub ctl_rd_en: Signal<Out, Bit>,
+    /// Its address.
+    pub ctl_rd_addr: Signal<Out, Bits<BUF_ADDR_BITS>>,
+    /// The bytes read.
+    pub ctl_rd_data: Signal<In, Bits<DATA_WIDTH>>,
+    /// `ctl_rd_data` is valid.
+    pub ctl_rd_valid: Signal<In, Bit>,
+    segments: Ram<Bits<SEG_ENTRY_BITS>, SEG_BITS>,
+    state: DFF<WalkState>,
+    after: DFF<WalkState>,
+    addr: DFF<Bits<64>>,
+    len: DFF<Bits<16>>,
+    slot: DFF<Bits<BUF_ADDR_BITS>>,
+    word: DFF<Bits<DATA_WIDTH>>,
+    avail: DFF<Bits<16>>,
+    head_r: DFF<Bits<16>>,
+    tbl: DFF<Bits<64>>,
+    entries: DFF<Bits<32>>,
+    idx: DFF<Bits<32>>,
+    steps: DFF<Bits<32>>,
+    nested: DFF<Bit>,
+    count_r: DFF<Bits<16>>,
+    total_r: DFF<Bits<40>>,
+    any_read_r: DFF<Bit>,
+    any_write_r: DFF<Bit>,
+    d_addr: Signal<Local, Bits<64>>,
+    d_len: Signal<Local, Bits<32>>,
+    d_flags: Signal<Local, Bits<16>>,
+    d_next: Signal<Local, Bits<16>>,
+    d_write: Signal<Local, Bit>,
+    ahead: Signal<Local, Bits<16>>,
+    bad_indirect: Signal<Local, Bit>,
+    f_next: Constant<Bits<16>>,
+    f_write: Constant<Bits<16>>,
+    f_indirect: Constant<Bits<16>>,
+    off_idx: Constant<Bits<64>>,
+    off_ring: Constant<Bits<64>>,
+        max_segments: Constant<Bits<16>>,
+    seg_writable: Constant<Bits<SEG_ENTRY_BITS>>,
+    target: Constant<Bits<TARGET_BITS>>,
+    base: Constant<Bits<BUF_ADDR_BITS>>,
+}
+
+impl ChainWalker {
+    /// A walker whose reads land in buffer `target` from byte `base`.
+    pub fn new(target: u64, base: u64) -> Self {
+        Self {
+            clock: Default::default(),
+            rst: Default::default(),
+            desc: Default::default(),
+            driver: Default::default(),
+            size: Default::default(),
+            indirect_ok: Default::default(),
+            clear: Default::default(),
+            go: Default::default(),
+            take: Default::default(),
+            found: Default::default(),
+            empty: Default::default(),
+            fault: Default::default(),
+            head: Default::default(),
+            count: Default::default(),
+            total: Default::default(),
+            any_read: Default::default(),
+            any_write: Default::default(),
+            last_avail: Default::default(),
+            seg_index: Default::default(),
+            seg: Default::default(),
+            read: Default::default(),
+            ctl_rd_en: Default::default(),
+            ctl_rd_addr: Default::default(),
+            ctl_rd_data: Default::default(),
+            ctl_rd_valid: Default::default(),
+            segments: Ram::new(MAX_SEGMENTS),
+            state: Default::default(),
+            after: Default::default(),
+            addr: Default::default(),
+            len: Default::default(),
+            slot: Default::default(),
+            word: Default::default(),
+            avail: Default::default(),
+            head_r: Default::default(),
+            tbl: Default::default(),
+            entries: Default::default(),
+            idx: Default::default(),
+            steps: Default::default(),
+            nested: Default::default(),
+            count_r: Default::default(),
+            total_r: Default::default(),
+            any_read_r: Default::default(),
+            any_write_r: Default::default(),
+            d_addr: Default::default(),
+            d_len: Default::default(),
+            d_flags: Default::default(),
+            d_next: Default::default(),
+            d_write: Default::default(),
+            ahead: Default::default(),
+            bad_indirect: Default::default(),
+            f_next: Constant::new((ring::F_NEXT as u64).into()),
+            f_write: Constant::new((ring::F_WRITE as u64).into()),
+            f_indirect: Constant::new((ring::F_INDIRECT as u64).into()),
+            off_idx: Constant::new(ring::AVAIL_IDX.into()),
+            off_ring: Constant::new(ring::AVAIL_RING.into()),
+                        max_segments: Constant::new((MAX_SEGMENTS as u64).into()),
+            seg_writable: Constant::new(Bits::<SEG_ENTRY_BITS>::from(1u64) << 96u64),
+            target: Constant::new(target.into()),
+            base: Constant::new(base.into()),
+        }
+    }
+}
+
+impl Logic for ChainWalker {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, state, after, addr, len, slot, word, avail, head_r, tbl, entries, idx,
+            steps, nested, count_r, total_r, any_read_r, any_write_r
+        );
+        clock!(self, clock, segments);
+
+        // Reads: one command, its completion, then the control buffer.
+        self.read.valid.next = self.state.q.val() == WalkState::Fetch;
+        self.read.addr.next = self.addr.q.val();
+        self.read.len.next = self.len.q.val();
+        self.read.target.next = self.target.val();
+        self.read.buf.next = self.base.val() + self.slot.q.val();
+        self.read.cookie.next = 0.into();
+        self.ctl_rd_en.next = false;
+        self.ctl_rd_addr.next = self.base.val() + self.slot.q.val();
+        if (self.state.q.val() == WalkState::Fetch) && self.read.ready.val() {
+            self.state.d.next = WalkState::Wait;
+        }
+        if (self.state.q.val() == WalkState::Wait) && self.read.done.val() {
+            if self.read.done_err.val() {
+                self.state.d.next = WalkState::Faulted;
+            } else {
+                self.ctl_rd_en.next = true;
+                self.state.d.next = WalkState::Load;
+            }
+        }
+        if (self.state.q.val() == WalkState::Load) && self.ctl_rd_valid.val() {
+            self.word.d.next = self.ctl_rd_data.val();
+            self.state.d.next = self.after.q.val();
+        }
+
+        // The descriptor in the control buffer.
+        self.d_addr.next = self.word.q.val().get_bits::<64>(0);
+        self.d_len.next = self.word.q.val().get_bits::<32>(64);
+        self.d_flags.next = self.word.q.val().get_bits::<16>(96);
+        self.d_next.next = self.word.q.val().get_bits::<16>(112);
+        self.d_write.next = (self.d_flags.val() & self.f_write.val()).any();
+        self.bad_indirect.next = !self.indirect_ok.val()
+            || self.nested.q.val()
+            || (self.d_flags.val() & self.f_next.val()).any()
+            || !self.d_len.val().any()
+            || self.d_len.val().get_bits::<4>(0).any()
+            || ((self.d_len.val() >> 4) > bit_cast::<32, 16>(self.size.val()));
+        self.ahead.next = self.word.q.val().get_bits::<16>(0) - self.avail.q.val();
+        self.segments.write_enable.next = false;
+        self.segments.write_address.next = self.count_r.q.val().get_bits::<SEG_BITS>(0);
+                self.segments.write_data.next =
+            (bit_cast::<SEG_ENTRY_BITS, 32>(self.d_len.val()) << 64) | bit_cast::<SEG_ENTRY_BITS, 64>(self.d_addr.val());
+        if self.d_write.val() {
+            self.segments.write_data.next = self.segments.write_data.val() | self.seg_writable.val();
+        }
+        self.segments.read_address.next = self.seg_index.val();
+        self.seg.next = self.segments.read_data.val();
+
+                if ((self.state.q.val() == WalkState::Idle) || (self.state.q.val() == WalkState::Empty)) && self.go.val() {
+            self.addr.d.next = self.driver.val() + self.off_idx.val();
+            self.len.d.next = 2.into();
+            self.slot.d.next = 0.into();
+            self.after.d.next = WalkState::Index;
+            self.state.d.next = WalkState::Fetch;
+        }
+        match self.state.q.val() {
+            WalkState::Index => {
+                if self.ahead.val() > self.size.val() {
+                    self.state.d.next = WalkState::Faulted;
+                } else if !self.ahead.val().any() {
+                    self.state.d.next = WalkState::Empty;
+                } else {
+                    self.addr.d.next = self.driver.val()
+                        + self.off_ring.val()
+                        + (bit_cast::<64, 16>(self.avail.q.val() & (self.size.val() - 1)) << 1);
+                    self.slot.d.next = 16.into();
+                    self.after.d.next = WalkState::Entry;
+                    self.state.d.next = WalkState::Fetch;
+                }
+            }
+            WalkState::Entry => {
+                self.head_r.d.next = self.word.q.val().get_bits::<16>(0);
+                self.tbl.d.next = self.desc.val();
+                self.entries.d.next = bit_cast::<32, 16>(self.size.val());
+                self.idx.d.next = bit_cast::<32, 16>(self.word.q.val().get_bits::<16>(0));
+                self.steps.d.next = 0.into();
+                self.nested.d.next = false;
+                self.count_r.d.next = 0.into();
+                self.total_r.d.next = 0.into();
+                self.any_read_r.d.next = false;
+                self.any_write_r.d.next = false;
+                self.state.d.next = WalkState::Step;
+            }
+            WalkState::Step => {
+                if (self.idx.q.val() >= self.entries.q.val()) || (self.steps.q.val() >= self.entries.q.val()) {
+                    self.state.d.next = WalkState::Faulted;
+                } else {
+                    self.addr.d.next = self.tbl.q.val() + (bit_cast::<64, 32>(self.idx.q.val()) << 4);
+                    self.len.d.next = 16.into();
+                    self.slot.d.next = 32.into();
+                    self.steps.d.next = self.steps.q.val() + 1;
+                    self.after.d.next = WalkState::Descriptor;
+                    self.state.d.next = WalkState::Fetch;
+                }
+            }
+            WalkState::Descriptor => {
+                if (self.d_flags.val() & self.f_indirect.val()).any() {
+                    if self.bad_indirect.val() {
+                        self.state.d.next = WalkState::Faulted;
+                    } else {
+                        self.tbl.d.next = self.d_addr.val();
+                        self.entries.d.next = self.d_len.val() >> 4;
+                        self.idx.d.next = 0.into();
+                        self.steps.d.next = 0.into();
+                        self.nested.d.next = true;
+                        self.state.d.next = WalkState::Step;
+                    }
+                } else if (!self.d_write.val() && self.any_write_r.q.val())
+                    || (self.count_r.q.val() >= self.max_segments.val())
+                {
+                    self.state.d.next = WalkState::Faulted;
+                } else {
+                    self.segments.write_enable.next = true;
+                    self.count_r.d.next = self.count_r.q.val() + 1;
+                    self.total_r.d.next = self.total_r.q.val() + bit_cast::<40, 32>(self.d_len.val());
+                    self.any_read_r.d.next = self.any_read_r.q.val() || !self.d_write.val();
+                    self.any_write_r.d.next = self.any_write_r.q.val() || self.d_write.val();
+                    if (self.d_flags.val() & self.f_next.val()).any() {
+                        self.idx.d.next = bit_cast::<32, 16>(self.d_next.val());
+                        self.state.d.next = WalkState::Step;
+                    } else {
+                        self.state.d.next = WalkState::Found;
+                    }
+                }
+            }
+            WalkState::Found => {
+                if self.take.val() {
+                    self.avail.d.next = self.avail.q.val() + 1;
+                    self.state.d.next = WalkState::Idle;
+                }
+            }
+            _ => {}
+        }
+        self.found.next = self.state.q.val() == WalkState::Found;
+        self.empty.next = self.state.q.val() == WalkState::Empty;
+        self.fault.next = self.state.q.val() == WalkState::Faulted;
+        self.head.next = self.head_r.q.val();
+        self.count.next = self.count_r.q.val();
+        self.total.next = self.total_r.q.val();
+        self.any_read.next = self.any_read_r.q.val();
+        self.any_write.next = self.any_write_r.q.val();
+        self.last_avail.next = self.avail.q.val();
+        if self.rst.val() || self.clear.val() {
+            self.state.d.next = WalkState::Idle;
+            self.avail.d.next = 0.into();
+        }
+    }
+}

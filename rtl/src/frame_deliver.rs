@@ -1,0 +1,773 @@
+//! Receive side of the loopback: delivers held frames into receiveq chains
+//! and returns both chains (virtio 2.7.8, 2.7.10, 5.1.6.4).
+//!
+//! For the oldest frame ([`crate::frame_fetch::FrameFetch`]): a frame
+//! whose data read failed stops the side (`fault`); a frame too large for
+//! the frame buffer is dropped. Otherwise its [`ChainWalker`] finds the next
+//! receiveq chain (a chain with a device-readable buffer, or a malformed
+//! one, is a fault); a chain too small for the frame drops the frame and
+//! stays for the next one. A frame that fits gets its header patched in the
+//! frame buffer (`flags` and `gso_type` 0, `num_buffers` 1) and is written
+//! into the chain's buffers (one DMA write command per buffer), then the
+//! used elements follow: the receiveq chain with the frame length, the
+//! transmitq chain with 0. Dropped frames pulse `dropped` and return their
+//! transmitq chain only.
+//!
+//! After a batch (no frame ready, no receive chain, 8 frames, or a fault)
+//! the used indexes are written; once every write has left, each queue
+//! whose used index moved is notified (`irq_rx`, `irq_tx`) unless the
+//! driver suppressed it: `used_event` with EVENT_IDX, else the available
+//! ring's NO_INTERRUPT flag, read after the index write. Before sleeping,
+//! with EVENT_IDX, the side publishes `avail_event` for the receiveq (and
+//! looks once more when the ring was empty). `clear` (virtio reset: the DMA
+//! engines drain what is in flight) starts again at once;
+//! `rx_clear`/`tx_clear` restart one queue's ring state once nothing is in
+//! flight. All writes go through one write port, in order, so data
+//! precede used elements, which precede the used index, which precedes the
+//! notification.
+//!
+//! Timing: per frame, the patch (1-2 cycles), then a write command per
+//! buffer and two used-element commands, each taken in 2 cycles when the
+//! write engine is free; notifications cost a host read round trip each.
+
+use crate::byte_buffer::{ByteBuffer, BUF_ADDR_BITS};
+use crate::chain_walker::{ChainWalker, SEG_BITS};
+use crate::dma_port::{ReadClient, WriteClient, CTL_BUFFER_BYTES, TARGET_BITS, TARGET_RX_CTL};
+use crate::frame_fetch::FRAME_LEN_BITS;
+use crate::lane_ram::LANES;
+use crate::read_order::COOKIE_BITS;
+use crate::DATA_WIDTH;
+use rust_hdl::prelude::*;
+use vireo_regs::virtio::net::{HDR_FLAGS, HDR_GSO_TYPE, HDR_NUM_BUFFERS};
+use vireo_regs::virtio::ring;
+
+/// Frames per batch before the used indexes are written.
+const BATCH: u64 = 8;
+/// Control buffer slot of the suppression field read for notifications.
+const NOTE_SLOT: u64 = 48;
+/// Cookie of a notification read.
+const COOKIE_NOTE: u64 = 0b1000;
+
+/// What the receive side is doing.
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+pub enum DeliverState {
+    /// Waiting for a frame or a notification.
+    Sleep,
+    /// Looking at the oldest frame.
+    Next,
+    /// Acting on it.
+    Frame,
+    /// Waiting for the walker.
+    Chain,
+    /// Checking the chain against the frame.
+    Check,
+    /// Patching the header in the frame buffer.
+    Patch,
+    /// Reading the next buffer of the chain.
+    SegRead,
+    /// Writing into it.
+    SegCmd,
+    /// The receiveq used element.
+    UsedRx,
+    /// The transmitq used element.
+    UsedTx,
+    /// The receiveq used index.
+    IdxRx,
+    /// The transmitq used index.
+    IdxTx,
+    /// Waiting for every write to leave.
+    Drain,
+    /// Reading a queue's suppression field.
+    Note,
+    /// Waiting for it.
+    NoteWait,
+    /// Reading it from the control buffer.
+    NoteLoad,
+    /// Deciding whether to notify.
+    NoteDecide,
+    /// Writing avail_event.
+    Publish,
+    /// Waiting for it to leave.
+    PubWait,
+    /// Waiting for reads and writes in flight before starting again.
+    Flush,
+    /// Stopped on a fault until cleared.
+    Stopped,
+}
+
+/// The receive side.
+#[derive(LogicBlock)]
+pub struct FrameDeliver {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset.
+    pub rst: Signal<In, Bit>,
+    /// Receiveq descriptor table.
+    pub rx_desc: Signal<In, Bits<64>>,
+    /// Receiveq driver area.
+    pub rx_driver: Signal<In, Bits<64>>,
+    /// Receiveq device area.
+    pub rx_device: Signal<In, Bits<64>>,
+    /// Receiveq size.
+    pub rx_size: Signal<In, Bits<16>>,
+    /// Receiveq enabled.
+    pub rx_enabled: Signal<In, Bit>,
+    /// Transmitq driver area.
+    pub tx_driver: Signal<In, Bits<64>>,
+    /// Transmitq device area.
+    pub tx_device: Signal<In, Bits<64>>,
+    /// Transmitq size.
+    pub tx_size: Signal<In, Bits<16>>,
+    /// Transmitq enabled.
+    pub tx_enabled: Signal<In, Bit>,
+    /// RING_INDIRECT_DESC negotiated.
+    pub indirect_ok: Signal<In, Bit>,
+    /// RING_EVENT_IDX negotiated.
+    pub event_idx: Signal<In, Bit>,
+    /// The device may work (DRIVER_OK, no fault).
+    pub running: Signal<In, Bit>,
+    /// A notification arrived.
+    pub kick: Signal<In, Bit>,
+    /// The transmit side stopped on a fault: publish nothing more.
+    pub tx_fault: Signal<In, Bit>,
+        /// Start again at once (virtio reset).
+    pub clear: Signal<In, Bit>,
+    /// The receiveq was reset: its ring state starts again once nothing is
+    /// in flight.
+    pub rx_clear: Signal<In, Bit>,
+    /// The transmitq was reset: likewise.
+    pub tx_clear: Signal<In, Bit>,
+    /// DMA reads (walker and notifications).
+    pub read: ReadClient,
+    /// Control buffer write lanes (from the read engine).
+    pub ctl_wr_lanes: Signal<In, Bits<LANES>>,
+    /// Control buffer write address.
+    pub ctl_wr_addr: Signal<In, Bits<BUF_ADDR_BITS>>,
+    /// Control buffer write data.
+    pub ctl_wr_data: Signal<In, Bits<DATA_WIDTH>>,
+    /// DMA writes.
+    pub write: WriteClient,
+    /// The oldest frame is ready.
+    pub frame_valid: Signal<In, Bit>,
+    /// Its transmit chain head.
+    pub frame_head: Signal<In, Bits<16>>,
+    /// Its first byte in the frame buffer.
+    pub frame_start: Signal<In, Bits<BUF_ADDR_BITS>>,
+    /// Its length.
+    pub frame_len: Signal<In, Bits<FRAME_LEN_BITS>>,
+    /// It was too large for the frame buffer.
+    pub frame_oversize: Signal<In, Bit>,
+    /// One of its reads failed.
+    pub frame_error: Signal<In, Bit>,
+    /// The oldest frame is done with.
+    pub frame_release: Signal<Out, Bit>,
+    /// Header patch: write `patch_data` lanes `patch_lanes` at `patch_addr`.
+    pub patch_valid: Signal<Out, Bit>,
+    /// Frame buffer address of the header.
+    pub patch_addr: Signal<Out, Bits<BUF_ADDR_BITS>>,
+    /// Header bytes patched.
+    pub patch_lanes: Signal<Out, Bits<LANES>>,
+    /// The patched header bytes.
+    pub patch_data: Signal<Out, Bits<DATA_WIDTH>>,
+    /// The patch is written this cycle.
+    pub patch_ack: Signal<In, Bit>,
+    /// A frame was dropped (one cycle).
+    pub dropped: Signal<Out, Bit>,
+    /// Notify the receiveq's driver (one cycle).
+    pub irq_rx: Signal<Out, Bit>,
+    /// Notify the transmitq's driver (one cycle).
+    pub irq_tx: Signal<Out, Bit>,
+    /// Stopped on a fault.
+    pub fault: Signal<Out, Bit>,
+    /// Asleep or stopped with nothing in flight.
+    pub quiet: Signal<Out, Bit>,
+    walker: ChainWalker,
+    ctl: ByteBuffer,
+    state: DFF<DeliverState>,
+    kicked: DFF<Bit>,
+    starved: DFF<Bit>,
+    rechecked: DFF<Bit>,
+    faulted: DFF<Bit>,
+    rx_clearing: DFF<Bit>,
+    tx_clearing: DFF<Bit>,
+    f_head: DFF<Bits<16>>,
+    f_start: DFF<Bits<BUF_ADDR_BITS>>,
+    f_len: DFF<Bits<FRAME_LEN_BITS>>,
+    seg_i: DFF<Bits<16>>,
+    sent: DFF<Bits<FRAME_LEN_BITS>>,
+    used_rx: DFF<Bits<16>>,
+    used_tx: DFF<Bits<16>>,
+    idx_rx: DFF<Bits<16>>,
+    idx_tx: DFF<Bits<16>>,
+    note_rx: DFF<Bits<16>>,
+    note_tx: DFF<Bits<16>>,
+    published: DFF<Bits<16>>,
+    note_q: DFF<Bit>,
+    batch: DFF<Bits<4>>,
+    writes: DFF<Bits<6>>,
+    reads: DFF<Bits<6>>,
+    word: DFF<Bits<16>>,
+    seg_addr: Signal<Local, Bits<64>>,
+    seg_len: Signal<Local, Bits<32>>,
+    left: Signal<Local, Bits<FRAME_LEN_BITS>>,
+    n: Signal<Local, Bits<FRAME_LEN_BITS>>,
+    note_used: Signal<Local, Bits<16>>,
+    note_from: Signal<Local, Bits<16>>,
+    note_driver: Signal<Local, Bits<64>>,
+    note_size: Signal<Local, Bits<16>>,
+    note_enabled: Signal<Local, Bit>,
+    wanted: Signal<Local, Bit>,
+    note_done: Signal<Local, Bit>,
+    wr_taken: Signal<Local, Bit>,
+    rd_taken: Signal<Local, Bit>,
+        short: Signal<Local, Bits<17>>,
+    pub_needed: Signal<Local, Bit>,
+    header_lanes: Constant<Bits<LANES>>,
+    header_data: Constant<Bits<DATA_WIDTH>>,
+    used_ring: Constant<Bits<64>>,
+    used_idx: Constant<Bits<64>>,
+    avail_ring: Constant<Bits<64>>,
+    avail_flags: Constant<Bits<64>>,
+    no_interrupt: Constant<Bits<16>>,
+    batch_size: Constant<Bits<4>>,
+    note_slot: Constant<Bits<BUF_ADDR_BITS>>,
+    cookie_note: Constant<Bits<COOKIE_BITS>>,
+    rx_ctl: Constant<Bits<TARGET_BITS>>,
+}
+
+impl Default for FrameDeliver {
+    fn default() -> Self {
+        let header_lanes = [HDR_FLAGS, HDR_GSO_TYPE, HDR_NUM_BUFFERS, HDR_NUM_BUFFERS + 1]
+            .iter()
+            .fold(0u64, |m, b| m | 1 << b);
+        Self {
+            clock: Default::default(),
+            rst: Default::default(),
+            rx_desc: Default::default(),
+            rx_driver: Default::default(),
+            rx_device: Default::default(),
+            rx_size: Default::default(),
+            rx_enabled: Default::default(),
+            tx_driver: Default::default(),
+            tx_device: Default::default(),
+            tx_size: Default::default(),
+            tx_enabled: Default::default(),
+            indirect_ok: Default::default(),
+            event_idx: Default::default(),
+            running: Default::default(),
+            kick: Default::default(),
+            tx_fault: Default::default(),
+            clear: Default::default(),
+            rx_clear: Default::default(),
+            tx_clear: Default::default(),
+            read: Default::default(),
+            ctl_wr_lanes: Default::default(),
+            ctl_wr_addr: Default::default(),
+            ctl_wr_data: Default::default(),
+            write: Default::default(),
+            frame_valid: Default::default(),
+            frame_head: Default::default(),
+            frame_start: Default::default(),
+            frame_len: Default::default(),
+            frame_oversize: Default::default(),
+            frame_error: Default::default(),
+            frame_release: Default::default(),
+            patch_valid: Default::default(),
+            patch_addr: Default::default(),
+            patch_lanes: Default::default(),
+            patch_data: Default::default(),
+            patch_ack: Default::default(),
+            dropped: Default::default(),
+            irq_rx: Default::default(),
+            irq_tx: Default::default(),
+            fault: Default::default(),
+            quiet: Default::default(),
+            walker: ChainWalker::new(TARGET_RX_CTL, 0),
+            ctl: ByteBuffer::new(CTL_BUFFER_BYTES),
+            state: Default::default(),
+            kicked: Default::default(),
+            starved: Default::default(),
+            rechecked: Default::default(),
+            faulted: Default::default(),
+            rx_clearing: Default::default(),
+            tx_clearing: Default::default(),
+            f_head: Default::default(),
+            f_start: Default::default(),
+            f_len: Default::default(),
+            seg_i: Default::default(),
+            sent: Default::default(),
+            used_rx: Default::default(),
+            used_tx: Default::default(),
+            idx_rx: Default::default(),
+            idx_tx: Default::default(),
+            note_rx: Default::default(),
+            note_tx: Default::default(),
+            published: Default::default(),
+            note_q: Default::default(),
+            batch: Default::default(),
+            writes: Default::default(),
+            reads: Default::default(),
+            word: Default::default(),
+            seg_addr: Default::default(),
+            seg_len: Default::default(),
+            left: Default::default(),
+            n: Default::default(),
+            note_used: Default::default(),
+            note_from: Default::default(),
+            note_driver: Default::default(),
+            note_size: Default::default(),
+            note_enabled: Default::default(),
+            wanted: Default::default(),
+            note_done: Default::default(),
+            wr_taken: Default::default(),
+            rd_taken: Default::default(),
+                        short: Default::default(),
+            pub_needed: Default::default(),
+            header_lanes: Constant::new(header_lanes.into()),
+            // num_buffers = 1; flags and gso_type = 0.
+            header_data: Constant::new(Bits::<DATA_WIDTH>::from(1u64) << (8 * HDR_NUM_BUFFERS as u64)),
+            used_ring: Constant::new(ring::USED_RING.into()),
+            used_idx: Constant::new(ring::USED_IDX.into()),
+            avail_ring: Constant::new(ring::AVAIL_RING.into()),
+            avail_flags: Constant::new(ring::AVAIL_FLAGS.into()),
+            no_interrupt: Constant::new((ring::AVAIL_F_NO_INTERRUPT as u64).into()),
+            batch_size: Constant::new(BATCH.into()),
+            note_slot: Constant::new(NOTE_SLOT.into()),
+            cookie_note: Constant::new(COOKIE_NOTE.into()),
+            rx_ctl: Constant::new(TARGET_RX_CTL.into()),
+        }
+    }
+}
+
+impl Logic for FrameDeliver {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, state, kicked, starved, rechecked, faulted, rx_clearing,
+            tx_clearing, f_head, f_start, f_len, seg_i, sent, used_rx, used_tx, idx_rx, idx_tx,
+            note_rx, note_tx, published, note_q, batch, writes, reads, word
+        );
+        clock!(self, clock, walker, ctl);
+
+        // Walker: the receiveq, its reads into the control buffer.
+        self.walker.rst.next = self.rst.val();
+        self.walker.desc.next = self.rx_desc.val();
+        self.walker.driver.next = self.rx_driver.val();
+        self.walker.size.next = self.rx_size.val();
+        self.walker.indirect_ok.next = self.indirect_ok.val();
+        self.walker.clear.next = false;
+        self.walker.go.next = false;
+        self.walker.take.next = false;
+        self.walker.seg_index.next = self.seg_i.q.val().get_bits::<SEG_BITS>(0);
+        self.seg_addr.next = self.walker.seg.val().get_bits::<64>(0);
+        self.seg_len.next = self.walker.seg.val().get_bits::<32>(64);
+        self.ctl.wr_lanes.next = self.ctl_wr_lanes.val();
+        self.ctl.wr_addr.next = self.ctl_wr_addr.val();
+        self.ctl.wr_data.next = self.ctl_wr_data.val();
+        self.ctl.rd_en.next = self.walker.ctl_rd_en.val();
+        self.ctl.rd_addr.next = self.walker.ctl_rd_addr.val();
+        self.walker.ctl_rd_data.next = self.ctl.rd_data.val();
+        self.walker.ctl_rd_valid.next = self.ctl.rd_valid.val();
+
+        // Notifications: the queue's used index against its last notification.
+        if self.note_q.q.val() {
+            self.note_used.next = self.used_tx.q.val();
+            self.note_from.next = self.note_tx.q.val();
+            self.note_driver.next = self.tx_driver.val();
+            self.note_size.next = self.tx_size.val();
+            self.note_enabled.next = self.tx_enabled.val();
+        } else {
+            self.note_used.next = self.used_rx.q.val();
+            self.note_from.next = self.note_rx.q.val();
+            self.note_driver.next = self.rx_driver.val();
+            self.note_size.next = self.rx_size.val();
+            self.note_enabled.next = self.rx_enabled.val();
+        }
+        // The read port: notification reads in Note, else the walker's.
+        if self.state.q.val() == DeliverState::Note {
+            self.read.valid.next = true;
+            self.read.addr.next = self.note_driver.val() + self.avail_flags.val();
+            if self.event_idx.val() {
+                self.read.addr.next =
+                    self.note_driver.val() + self.avail_ring.val() + (bit_cast::<64, 16>(self.note_size.val()) << 1);
+            }
+            self.read.len.next = 2.into();
+            self.read.target.next = self.rx_ctl.val();
+            self.read.buf.next = self.note_slot.val();
+            self.read.cookie.next = self.cookie_note.val();
+            self.walker.read.ready.next = false;
+        } else {
+            self.read.valid.next = self.walker.read.valid.val();
+            self.read.addr.next = self.walker.read.addr.val();
+            self.read.len.next = self.walker.read.len.val();
+            self.read.target.next = self.walker.read.target.val();
+            self.read.buf.next = self.walker.read.buf.val();
+            self.read.cookie.next = self.walker.read.cookie.val();
+            self.walker.read.ready.next = self.read.ready.val();
+        }
+        self.note_done.next = self.read.done.val() && (self.read.done_cookie.val() & self.cookie_note.val()).any();
+        self.walker.read.done.next = self.read.done.val() && !self.note_done.val();
+        self.walker.read.done_cookie.next = self.read.done_cookie.val();
+        self.walker.read.done_err.next = self.read.done_err.val();
+        if self.state.q.val() == DeliverState::NoteLoad {
+            self.ctl.rd_en.next = true;
+            self.ctl.rd_addr.next = self.note_slot.val();
+        }
+        self.rd_taken.next = self.read.valid.val() && self.read.ready.val();
+        if self.rd_taken.val() && !self.read.done.val() {
+            self.reads.d.next = self.reads.q.val() + 1;
+        }
+        if !self.rd_taken.val() && self.read.done.val() {
+            self.reads.d.next = self.reads.q.val() - 1;
+        }
+
+                // avail_event is written with EVENT_IDX when it moved, and never
+        // after a fault.
+        self.pub_needed.next = self.event_idx.val()
+            && !self.faulted.q.val()
+            && !self.tx_fault.val()
+            && self.rx_enabled.val()
+            && (self.walker.last_avail.val() != self.published.q.val());
+
+        // Writes: data, used elements, used indexes, avail_event.
+        self.left.next = self.f_len.q.val() - self.sent.q.val();
+        self.n.next = self.left.val();
+        if bit_cast::<32, FRAME_LEN_BITS>(self.left.val()) > self.seg_len.val() {
+            self.n.next = self.seg_len.val().get_bits::<FRAME_LEN_BITS>(0);
+        }
+        self.write.valid.next = false;
+        self.write.addr.next = self.seg_addr.val();
+        self.write.len.next = self.n.val().get_bits::<16>(0);
+        self.write.imm.next = false;
+        self.write.data.next = 0.into();
+        self.write.buf.next = self.f_start.q.val() + self.sent.q.val().get_bits::<BUF_ADDR_BITS>(0);
+        match self.state.q.val() {
+            DeliverState::SegCmd => {
+                self.write.valid.next = self.n.val().any();
+            }
+            DeliverState::UsedRx => {
+                self.write.valid.next = true;
+                self.write.addr.next = self.rx_device.val()
+                    + self.used_ring.val()
+                    + (bit_cast::<64, 16>(self.used_rx.q.val() & (self.rx_size.val() - 1)) << 3);
+                self.write.len.next = 8.into();
+                self.write.imm.next = true;
+                self.write.data.next =
+                    (bit_cast::<64, FRAME_LEN_BITS>(self.f_len.q.val()) << 32) | bit_cast::<64, 16>(self.walker.head.val());
+            }
+            DeliverState::UsedTx => {
+                self.write.valid.next = true;
+                self.write.addr.next = self.tx_device.val()
+                    + self.used_ring.val()
+                    + (bit_cast::<64, 16>(self.used_tx.q.val() & (self.tx_size.val() - 1)) << 3);
+                self.write.len.next = 8.into();
+                self.write.imm.next = true;
+                self.write.data.next = bit_cast::<64, 16>(self.f_head.q.val());
+            }
+            DeliverState::IdxRx => {
+                self.write.valid.next = self.used_rx.q.val() != self.idx_rx.q.val();
+                self.write.addr.next = self.rx_device.val() + self.used_idx.val();
+                self.write.len.next = 2.into();
+                self.write.imm.next = true;
+                self.write.data.next = bit_cast::<64, 16>(self.used_rx.q.val());
+            }
+            DeliverState::IdxTx => {
+                self.write.valid.next = self.used_tx.q.val() != self.idx_tx.q.val();
+                self.write.addr.next = self.tx_device.val() + self.used_idx.val();
+                self.write.len.next = 2.into();
+                self.write.imm.next = true;
+                self.write.data.next = bit_cast::<64, 16>(self.used_tx.q.val());
+            }
+                        DeliverState::Publish => {
+                self.write.valid.next = self.pub_needed.val();
+                self.write.addr.next = self.rx_device.val()
+                    + self.used_ring.val()
+                    + (bit_cast::<64, 16>(self.rx_size.val()) << 3);
+                self.write.len.next = 2.into();
+                self.write.imm.next = true;
+                self.write.data.next = bit_cast::<64, 16>(self.walker.last_avail.val());
+            }
+            _ => {}
+        }
+        self.wr_taken.next = self.write.valid.val() && self.write.ready.val();
+        if self.wr_taken.val() && !self.write.done.val() {
+            self.writes.d.next = self.writes.q.val() + 1;
+        }
+        if !self.wr_taken.val() && self.write.done.val() {
+            self.writes.d.next = self.writes.q.val() - 1;
+        }
+
+        // Header patch: the bytes of it the frame has.
+        self.short.next = (bits::<17>(1) << bit_cast::<17, FRAME_LEN_BITS>(self.f_len.q.val())) - 1;
+        self.patch_lanes.next = self.header_lanes.val();
+        if self.f_len.q.val() < 16 {
+            self.patch_lanes.next = self.header_lanes.val() & self.short.val().get_bits::<LANES>(0);
+        }
+        self.patch_addr.next = self.f_start.q.val();
+        self.patch_data.next = self.header_data.val();
+        self.patch_valid.next = self.state.q.val() == DeliverState::Patch;
+
+        // virtio 2.7.10: notify if new - event - 1 < new - old (mod 2^16).
+        self.wanted.next = !(self.word.q.val() & self.no_interrupt.val()).any();
+        if self.event_idx.val() {
+            self.wanted.next = (self.note_used.val() - self.word.q.val() - 1) < (self.note_used.val() - self.note_from.val());
+        }
+
+        self.frame_release.next = false;
+        self.dropped.next = false;
+        self.irq_rx.next = false;
+        self.irq_tx.next = false;
+        match self.state.q.val() {
+            DeliverState::Sleep => {
+                if self.running.val()
+                    && (self.kicked.q.val() || self.kick.val() || (self.frame_valid.val() && !self.starved.q.val()))
+                {
+                    self.kicked.d.next = false;
+                    self.starved.d.next = false;
+                    self.state.d.next = DeliverState::Next;
+                }
+            }
+            DeliverState::Next => {
+                if self.frame_valid.val() && (self.batch.q.val() != self.batch_size.val()) {
+                    self.f_head.d.next = self.frame_head.val();
+                    self.f_start.d.next = self.frame_start.val();
+                    self.f_len.d.next = self.frame_len.val();
+                    if self.frame_error.val() {
+                        self.faulted.d.next = true;
+                        self.state.d.next = DeliverState::IdxRx;
+                    } else if self.frame_oversize.val() {
+                        self.dropped.next = true;
+                        self.state.d.next = DeliverState::UsedTx;
+                    } else if !self.rx_enabled.val() {
+                        self.starved.d.next = true;
+                        self.state.d.next = DeliverState::IdxRx;
+                    } else if self.walker.found.val() {
+                        self.state.d.next = DeliverState::Check;
+                    } else {
+                        self.walker.go.next = true;
+                        self.state.d.next = DeliverState::Chain;
+                    }
+                } else {
+                    self.state.d.next = DeliverState::IdxRx;
+                }
+            }
+            DeliverState::Chain => {
+                if self.walker.fault.val() {
+                    self.faulted.d.next = true;
+                    self.state.d.next = DeliverState::IdxRx;
+                                } else if self.walker.empty.val() {
+                    if self.pub_needed.val() && !self.rechecked.q.val() {
+                        self.state.d.next = DeliverState::Publish;
+                    } else {
+                        self.rechecked.d.next = false;
+                        self.starved.d.next = true;
+                        self.state.d.next = DeliverState::IdxRx;
+                    }
+                } else if self.walker.found.val() {
+                    self.rechecked.d.next = false;
+                    self.state.d.next = DeliverState::Check;
+                }
+            }
+            DeliverState::Check => {
+                if self.walker.any_read.val() {
+                    self.faulted.d.next = true;
+                    self.state.d.next = DeliverState::IdxRx;
+                } else if self.walker.total.val() < bit_cast::<40, FRAME_LEN_BITS>(self.f_len.q.val()) {
+                    // Too small: the frame is dropped, the chain stays.
+                    self.dropped.next = true;
+                    self.state.d.next = DeliverState::UsedTx;
+                } else {
+                    self.seg_i.d.next = 0.into();
+                    self.sent.d.next = 0.into();
+                    self.state.d.next = DeliverState::Patch;
+                    if !self.f_len.q.val().any() {
+                        self.state.d.next = DeliverState::UsedRx;
+                    }
+                }
+            }
+            DeliverState::Patch => {
+                if self.patch_ack.val() {
+                    self.state.d.next = DeliverState::SegRead;
+                }
+            }
+            DeliverState::SegRead => {
+                self.state.d.next = DeliverState::SegCmd;
+            }
+            DeliverState::SegCmd => {
+                if !self.n.val().any() || self.write.ready.val() {
+                    self.seg_i.d.next = self.seg_i.q.val() + 1;
+                    self.sent.d.next = self.sent.q.val() + self.n.val();
+                    if self.n.val() == self.left.val() {
+                        self.state.d.next = DeliverState::UsedRx;
+                    } else {
+                        self.state.d.next = DeliverState::SegRead;
+                    }
+                }
+            }
+            DeliverState::UsedRx => {
+                if self.write.ready.val() {
+                    self.used_rx.d.next = self.used_rx.q.val() + 1;
+                    self.walker.take.next = true;
+                    self.state.d.next = DeliverState::UsedTx;
+                }
+            }
+            DeliverState::UsedTx => {
+                if self.write.ready.val() {
+                    self.used_tx.d.next = self.used_tx.q.val() + 1;
+                    self.frame_release.next = true;
+                    self.batch.d.next = self.batch.q.val() + 1;
+                    self.state.d.next = DeliverState::Next;
+                }
+            }
+            DeliverState::IdxRx => {
+                if !self.write.valid.val() || self.write.ready.val() {
+                    self.idx_rx.d.next = self.used_rx.q.val();
+                    self.state.d.next = DeliverState::IdxTx;
+                }
+            }
+            DeliverState::IdxTx => {
+                if !self.write.valid.val() || self.write.ready.val() {
+                    self.idx_tx.d.next = self.used_tx.q.val();
+                    self.state.d.next = DeliverState::Drain;
+                }
+            }
+            DeliverState::Drain => {
+                if !self.writes.q.val().any() {
+                    self.batch.d.next = 0.into();
+                    self.note_q.d.next = false;
+                    self.state.d.next = DeliverState::Note;
+                    if (self.used_rx.q.val() == self.note_rx.q.val()) || !self.rx_enabled.val() {
+                        self.note_q.d.next = true;
+                        if (self.used_tx.q.val() == self.note_tx.q.val()) || !self.tx_enabled.val() {
+                            self.state.d.next = DeliverState::Publish;
+                        }
+                    }
+                }
+            }
+            DeliverState::Note => {
+                if self.read.ready.val() {
+                    self.state.d.next = DeliverState::NoteWait;
+                }
+            }
+            DeliverState::NoteWait => {
+                if self.note_done.val() {
+                    self.state.d.next = DeliverState::NoteLoad;
+                    if self.read.done_err.val() {
+                        self.faulted.d.next = true;
+                        self.state.d.next = DeliverState::Stopped;
+                    }
+                }
+            }
+            DeliverState::NoteLoad => {
+                if self.ctl.rd_valid.val() {
+                    self.word.d.next = self.ctl.rd_data.val().get_bits::<16>(0);
+                    self.state.d.next = DeliverState::NoteDecide;
+                }
+            }
+            DeliverState::NoteDecide => {
+                if self.note_q.q.val() {
+                    self.irq_tx.next = self.wanted.val();
+                    self.note_tx.d.next = self.used_tx.q.val();
+                    self.state.d.next = DeliverState::Publish;
+                } else {
+                    self.irq_rx.next = self.wanted.val();
+                    self.note_rx.d.next = self.used_rx.q.val();
+                    self.note_q.d.next = true;
+                    self.state.d.next = DeliverState::Publish;
+                    if (self.used_tx.q.val() != self.note_tx.q.val()) && self.tx_enabled.val() {
+                        self.state.d.next = DeliverState::Note;
+                    }
+                }
+            }
+                        DeliverState::Publish => {
+                if !self.pub_needed.val() {
+                    self.state.d.next = DeliverState::Sleep;
+                    if self.faulted.q.val() {
+                        self.state.d.next = DeliverState::Stopped;
+                    }
+                } else if self.write.ready.val() {
+                    self.published.d.next = self.walker.last_avail.val();
+                    self.state.d.next = DeliverState::PubWait;
+                }
+            }
+            DeliverState::PubWait => {
+                if self.write.done.val() {
+                    if self.walker.empty.val() && !self.rechecked.q.val() {
+                        // The ring was empty: look once more.
+                        self.rechecked.d.next = true;
+                        self.walker.go.next = true;
+                        self.state.d.next = DeliverState::Chain;
+                    } else {
+                        self.state.d.next = DeliverState::Sleep;
+                    }
+                }
+            }
+            _ => {}
+        }
+        
+
+        if self.kick.val() && (self.state.q.val() != DeliverState::Sleep) {
+            self.kicked.d.next = true;
+        }
+        // Queue resets: the ring state of that queue starts again.
+        if self.rx_clear.val() {
+            self.rx_clearing.d.next = true;
+        }
+        if self.tx_clear.val() {
+            self.tx_clearing.d.next = true;
+        }
+                if self.rx_clearing.q.val() || self.tx_clearing.q.val() {
+            if (self.state.q.val() == DeliverState::Sleep) || (self.state.q.val() == DeliverState::Stopped) {
+                self.state.d.next = DeliverState::Flush;
+            }
+            if (self.state.q.val() == DeliverState::Flush) && !self.writes.q.val().any() && !self.reads.q.val().any() {
+                self.state.d.next = DeliverState::Sleep;
+                                if self.rx_clearing.q.val() {
+                    self.walker.clear.next = true;
+                    self.used_rx.d.next = 0.into();
+                    self.idx_rx.d.next = 0.into();
+                    self.note_rx.d.next = 0.into();
+                    self.published.d.next = 0.into();
+                }
+                                if self.tx_clearing.q.val() {
+                    self.used_tx.d.next = 0.into();
+                    self.idx_tx.d.next = 0.into();
+                    self.note_tx.d.next = 0.into();
+                }
+                                self.starved.d.next = false;
+                self.rechecked.d.next = false;
+                self.batch.d.next = 0.into();
+                self.rx_clearing.d.next = false;
+                self.tx_clearing.d.next = false;
+            }
+        }
+        self.fault.next = self.faulted.q.val();
+                // Quiet: nothing in flight and nothing that would wake it.
+        self.quiet.next = (((self.state.q.val() == DeliverState::Sleep)
+            && !self.kicked.q.val()
+            && !(self.frame_valid.val() && !self.starved.q.val()))
+            || (self.state.q.val() == DeliverState::Stopped))
+            && !self.writes.q.val().any()
+            && !self.reads.q.val().any();
+        self.walker.clear.next = self.walker.clear.val() || self.clear.val();
+        if self.rst.val() || self.clear.val() {
+            self.state.d.next = DeliverState::Sleep;
+            self.kicked.d.next = false;
+            self.starved.d.next = false;
+            self.rechecked.d.next = false;
+            self.faulted.d.next = false;
+            self.rx_clearing.d.next = false;
+            self.tx_clearing.d.next = false;
+            self.used_rx.d.next = 0.into();
+            self.used_tx.d.next = 0.into();
+            self.idx_rx.d.next = 0.into();
+            self.idx_tx.d.next = 0.into();
+            self.note_rx.d.next = 0.into();
+            self.note_tx.d.next = 0.into();
+            self.published.d.next = 0.into();
+            self.batch.d.next = 0.into();
+            self.writes.d.next = 0.into();
+            self.reads.d.next = 0.into();
+        }
+    }
+}
