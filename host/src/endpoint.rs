@@ -63,11 +63,12 @@ pub enum HostError {
         /// Model notifications.
         model: Vec<Notification>,
     },
-    /// The RTL's MSI-X messages differ from the model's.
+    /// The RTL sent MSI-X messages the model did not, or the other way
+    /// round, since the last comparison.
     MessageMismatch {
-        /// RTL messages not sent by the model (or sent more often).
+        /// Messages only the RTL sent.
         rtl_only: Vec<Tlp>,
-        /// Model messages not sent by the RTL (or sent more often).
+        /// Messages only the model sent.
         model_only: Vec<Tlp>,
     },
     /// Host memory written by the RTL differs from the model's.

@@ -60,7 +60,7 @@ impl Default for TrafficOptions {
             max_segments: 4,
             indirect_percent: 20,
             max_frame: HDR_LEN + 1514,
-            small_rx_percent: 5,
+            small_rx_percent: 2,
             low_percent: 20,
             oversize_percent: 1,
         }
@@ -279,7 +279,7 @@ impl Traffic {
         let mut posted = 0;
         while posted < k && Self::has_room(&self.rx, 1, self.opts.max_segments) {
             let room = if self.rng.percent(self.opts.small_rx_percent) {
-                self.rng.below(self.opts.max_frame as u64 / 2 + 1)
+                HDR_LEN as u64 + self.rng.below((self.opts.max_frame - HDR_LEN) as u64)
             } else {
                 self.opts.max_frame as u64
             };

@@ -11,3 +11,7 @@ pub const COMPLETION_TIMEOUT_CYCLES: u64 = 1 << 16;
 /// is treated as malformed; with the default queue size of 256 no legal
 /// chain is longer).
 pub const MAX_SEGMENTS: usize = 256;
+
+/// Frames the loopback holds at once (taken from the transmitq, not yet
+/// delivered), whatever their size.
+pub const FRAME_SLOTS: usize = 16;

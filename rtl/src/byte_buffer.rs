@@ -56,6 +56,7 @@ pub struct ByteBuffer {
     w_row: Signal<Local, Bits<BUF_ADDR_BITS>>,
     w_next: Signal<Local, Bits<BUF_ADDR_BITS>>,
     w_rot: Signal<Local, Bits<4>>,
+    w_unrot: Signal<Local, Bits<4>>,
     w_shift: Signal<Local, Bits<8>>,
     w_rotated: Signal<Local, Bits<DATA_WIDTH>>,
     w_rlanes: Signal<Local, Bits<LANES>>,
@@ -98,6 +99,7 @@ impl ByteBuffer {
             w_row: Default::default(),
             w_next: Default::default(),
             w_rot: Default::default(),
+            w_unrot: Default::default(),
             w_shift: Default::default(),
             w_rotated: Default::default(),
             w_rlanes: Default::default(),
@@ -128,8 +130,10 @@ impl Logic for ByteBuffer {
         self.w_shift.next = bit_cast::<8, 4>(self.w_rot.val()) << 3;
         self.w_rotated.next = (self.w_data.q.val() << self.w_shift.val())
             | (self.w_data.q.val() >> (bits::<8>(128) - self.w_shift.val()));
+        // 16 - rotation, modulo 16 (a 4-bit signal: Verilog would widen it).
+        self.w_unrot.next = bits::<4>(0) - self.w_rot.val();
         self.w_rlanes.next = (self.w_lanes.q.val() << self.w_rot.val())
-            | (self.w_lanes.q.val() >> (bits::<4>(0) - self.w_rot.val()));
+            | (self.w_lanes.q.val() >> self.w_unrot.val());
         self.w_first.next = bits::<LANES>(0xFFFF) << self.w_rot.val();
         self.w_row.next = self.w_addr.q.val() >> 4;
         self.w_next.next = ((self.w_addr.q.val() + 16) & self.addr_mask.val()) >> 4;

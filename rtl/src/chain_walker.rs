@@ -149,7 +149,7 @@ pub struct ChainWalker {
     f_indirect: Constant<Bits<16>>,
     off_idx: Constant<Bits<64>>,
     off_ring: Constant<Bits<64>>,
-        max_segments: Constant<Bits<16>>,
+    max_segments: Constant<Bits<16>>,
     seg_writable: Constant<Bits<SEG_ENTRY_BITS>>,
     target: Constant<Bits<TARGET_BITS>>,
     base: Constant<Bits<BUF_ADDR_BITS>>,
@@ -214,7 +214,7 @@ impl ChainWalker {
             f_indirect: Constant::new((ring::F_INDIRECT as u64).into()),
             off_idx: Constant::new(ring::AVAIL_IDX.into()),
             off_ring: Constant::new(ring::AVAIL_RING.into()),
-                        max_segments: Constant::new((MAX_SEGMENTS as u64).into()),
+            max_segments: Constant::new((MAX_SEGMENTS as u64).into()),
             seg_writable: Constant::new(Bits::<SEG_ENTRY_BITS>::from(1u64) << 96u64),
             target: Constant::new(target.into()),
             base: Constant::new(base.into()),
@@ -226,8 +226,25 @@ impl Logic for ChainWalker {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, after, addr, len, slot, word, avail, head_r, tbl, entries, idx,
-            steps, nested, count_r, total_r, any_read_r, any_write_r
+            self,
+            clock,
+            state,
+            after,
+            addr,
+            len,
+            slot,
+            word,
+            avail,
+            head_r,
+            tbl,
+            entries,
+            idx,
+            steps,
+            nested,
+            count_r,
+            total_r,
+            any_read_r,
+            any_write_r
         );
         clock!(self, clock, segments);
 
@@ -271,15 +288,18 @@ impl Logic for ChainWalker {
         self.ahead.next = self.word.q.val().get_bits::<16>(0) - self.avail.q.val();
         self.segments.write_enable.next = false;
         self.segments.write_address.next = self.count_r.q.val().get_bits::<SEG_BITS>(0);
-                self.segments.write_data.next =
-            (bit_cast::<SEG_ENTRY_BITS, 32>(self.d_len.val()) << 64) | bit_cast::<SEG_ENTRY_BITS, 64>(self.d_addr.val());
+        self.segments.write_data.next = (bit_cast::<SEG_ENTRY_BITS, 32>(self.d_len.val()) << 64)
+            | bit_cast::<SEG_ENTRY_BITS, 64>(self.d_addr.val());
         if self.d_write.val() {
-            self.segments.write_data.next = self.segments.write_data.val() | self.seg_writable.val();
+            self.segments.write_data.next =
+                self.segments.write_data.val() | self.seg_writable.val();
         }
         self.segments.read_address.next = self.seg_index.val();
         self.seg.next = self.segments.read_data.val();
 
-                if ((self.state.q.val() == WalkState::Idle) || (self.state.q.val() == WalkState::Empty)) && self.go.val() {
+        if ((self.state.q.val() == WalkState::Idle) || (self.state.q.val() == WalkState::Empty))
+            && self.go.val()
+        {
             self.addr.d.next = self.driver.val() + self.off_idx.val();
             self.len.d.next = 2.into();
             self.slot.d.next = 0.into();
@@ -315,10 +335,13 @@ impl Logic for ChainWalker {
                 self.state.d.next = WalkState::Step;
             }
             WalkState::Step => {
-                if (self.idx.q.val() >= self.entries.q.val()) || (self.steps.q.val() >= self.entries.q.val()) {
+                if (self.idx.q.val() >= self.entries.q.val())
+                    || (self.steps.q.val() >= self.entries.q.val())
+                {
                     self.state.d.next = WalkState::Faulted;
                 } else {
-                    self.addr.d.next = self.tbl.q.val() + (bit_cast::<64, 32>(self.idx.q.val()) << 4);
+                    self.addr.d.next =
+                        self.tbl.q.val() + (bit_cast::<64, 32>(self.idx.q.val()) << 4);
                     self.len.d.next = 16.into();
                     self.slot.d.next = 32.into();
                     self.steps.d.next = self.steps.q.val() + 1;
@@ -345,7 +368,8 @@ impl Logic for ChainWalker {
                 } else {
                     self.segments.write_enable.next = true;
                     self.count_r.d.next = self.count_r.q.val() + 1;
-                    self.total_r.d.next = self.total_r.q.val() + bit_cast::<40, 32>(self.d_len.val());
+                    self.total_r.d.next =
+                        self.total_r.q.val() + bit_cast::<40, 32>(self.d_len.val());
                     self.any_read_r.d.next = self.any_read_r.q.val() || !self.d_write.val();
                     self.any_write_r.d.next = self.any_write_r.q.val() || self.d_write.val();
                     if (self.d_flags.val() & self.f_next.val()).any() {

@@ -87,7 +87,7 @@ pub struct CommonCfg {
     pub queue_vector: Signal<Out, Bits<16>>,
     /// Configuration change interrupt (one cycle).
     pub config_irq: Signal<Out, Bit>,
-        /// `config_msix_vector`.
+    /// `config_msix_vector`.
     pub config_vector: Signal<Out, Bits<16>>,
     /// An interrupt request (`irq_valid`) is taken now.
     pub irq_ready: Signal<Out, Bit>,
@@ -103,7 +103,6 @@ pub struct CommonCfg {
     pub queue_reset: Signal<Out, Bit>,
     /// That queue.
     pub reset_queue: Signal<Out, Bits<QUEUE_BITS>>,
-
 
     queues: Ram<Bits<256>, QUEUE_TABLE_BITS>,
     state: DFF<CommonState>,
@@ -123,7 +122,7 @@ pub struct CommonCfg {
     rdata: DFF<Bits<32>>,
     qirq: DFF<Bit>,
     qirq_vector: DFF<Bits<16>>,
-        cirq: DFF<Bit>,
+    cirq: DFF<Bit>,
     rxq: DFF<Bits<256>>,
     txq: DFF<Bits<256>>,
     qreset: DFF<Bit>,
@@ -207,7 +206,7 @@ impl CommonCfg {
             rdata: Default::default(),
             qirq: Default::default(),
             qirq_vector: Default::default(),
-                        cirq: Default::default(),
+            cirq: Default::default(),
             rxq: Default::default(),
             txq: Default::default(),
             qreset: Default::default(),
@@ -277,7 +276,7 @@ impl Logic for CommonCfg {
             qselect,
             ack,
             rdata,
-                        qirq,
+            qirq,
             qirq_vector,
             cirq,
             rxq,
@@ -292,10 +291,9 @@ impl Logic for CommonCfg {
         self.vreset.next = false;
         self.ack.d.next = false;
         self.rdata.d.next = 0.into();
-                self.qirq.d.next = false;
+        self.qirq.d.next = false;
         self.cirq.d.next = false;
         self.qreset.d.next = false;
-
 
         // Latch requests: one register access and one interrupt lookup.
         self.latch.clock.next = self.clock.val();
@@ -499,7 +497,7 @@ impl Logic for CommonCfg {
                 self.ack.d.next = true;
                 self.rdata.d.next = self.field.val();
                 self.state.d.next = CommonState::Idle;
-                                self.queues.write_enable.next = self.entry_write.val();
+                self.queues.write_enable.next = self.entry_write.val();
                 self.qreset.d.next = self.entry_write.val() && (self.dw.val() == 14);
                 self.qreset_q.d.next = self.qselect.q.val();
                 if self.latch.write.val() {
@@ -565,7 +563,7 @@ impl Logic for CommonCfg {
         self.regs.rdata.next = self.rdata.q.val();
         self.queue_irq.next = self.qirq.q.val();
         self.queue_vector.next = self.qirq_vector.q.val();
-                self.config_irq.next = self.cirq.q.val();
+        self.config_irq.next = self.cirq.q.val();
         self.config_vector.next = self.cfg_vector.q.val();
 
         // The loopback's two queues, mirrored out of the table as written.
@@ -583,7 +581,8 @@ impl Logic for CommonCfg {
         self.irq_ready.next = !self.irq_pend.q.val();
         self.rx_queue.next = self.rxq.q.val();
         self.tx_queue.next = self.txq.q.val();
-        self.driver_features.next = (bit_cast::<64, 32>(self.drf_hi.q.val()) << 32) | bit_cast::<64, 32>(self.drf_lo.q.val());
+        self.driver_features.next = (bit_cast::<64, 32>(self.drf_hi.q.val()) << 32)
+            | bit_cast::<64, 32>(self.drf_lo.q.val());
         self.device_status.next = self.status.q.val();
         self.queue_reset.next = self.qreset.q.val();
         self.reset_queue.next = self.qreset_q.q.val();

@@ -24,8 +24,9 @@
 //!
 //! Timing: a request leaves 2 cycles after its command (or the previous
 //! request of the command) is taken, then one every 2 cycles; completion
-//! beats are written 3 cycles after they arrive; `done` 2 cycles after the
-//! last completion of a command.
+//! beats reach the buffer write port 2 cycles after they arrive (and the
+//! buffer 2 later); `done` follows 3 cycles after the last beat of a
+//! command's last completion arrived, when the buffer reads its data.
 
 use crate::byte_buffer::BUF_ADDR_BITS;
 use crate::dma_port::{ReadServer, TARGET_BITS};
@@ -143,6 +144,14 @@ pub struct DmaRead {
     o_addr: DFF<Bits<BUF_ADDR_BITS>>,
     o_data: DFF<Bits<DATA_WIDTH>>,
     o_lanes: DFF<Bits<LANES>>,
+    f1_valid: DFF<Bit>,
+    f1_port: DFF<Bit>,
+    f1_seq: DFF<Bits<SEQ_BITS>>,
+    f1_err: DFF<Bit>,
+    f2_valid: DFF<Bit>,
+    f2_port: DFF<Bit>,
+    f2_seq: DFF<Bits<SEQ_BITS>>,
+    f2_err: DFF<Bit>,
     // Request building.
     take0: Signal<Local, Bit>,
     take1: Signal<Local, Bit>,
@@ -259,6 +268,14 @@ impl Default for DmaRead {
             o_addr: Default::default(),
             o_data: Default::default(),
             o_lanes: Default::default(),
+            f1_valid: Default::default(),
+            f1_port: Default::default(),
+            f1_seq: Default::default(),
+            f1_err: Default::default(),
+            f2_valid: Default::default(),
+            f2_port: Default::default(),
+            f2_seq: Default::default(),
+            f2_err: Default::default(),
             take0: Default::default(),
             take1: Default::default(),
             mrrs: Default::default(),
@@ -319,10 +336,11 @@ impl Logic for DmaRead {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, port, prefer1, addr, left, buf_addr, target, cookie, hdr, busy, dead,
-            halting, ticks, scan, scan_prev, scan_fresh, c_valid, c_sop, c_eop, c_tag, c_status,
-            c_count, c_lower, c_dws, c_poisoned, c_data, t_match, t_fail, t_last, t_tag, t_port,
-            t_seq, t_target, t_addr, t_left, o_target, o_addr, o_data, o_lanes
+            self, clock, state, port, prefer1, addr, left, buf_addr, target, cookie, hdr, busy,
+            dead, halting, ticks, scan, scan_prev, scan_fresh, c_valid, c_sop, c_eop, c_tag,
+            c_status, c_count, c_lower, c_dws, c_poisoned, c_data, t_match, t_fail, t_last, t_tag,
+            t_port, t_seq, t_target, t_addr, t_left, o_target, o_addr, o_data, o_lanes, f1_valid,
+            f1_port, f1_seq, f1_err, f2_valid, f2_port, f2_seq, f2_err
         );
         clock!(self, clock, order0, order1, info, stamps);
         self.ticks.d.next = self.ticks.q.val() + 1;
@@ -455,7 +473,8 @@ impl Logic for DmaRead {
             }
             self.addr.d.next = self.addr.q.val() + bit_cast::<64, 17>(self.chunk.val());
             self.left.d.next = self.left.q.val() - self.chunk.val();
-            self.buf_addr.d.next = self.buf_addr.q.val() + self.chunk.val().get_bits::<BUF_ADDR_BITS>(0);
+            self.buf_addr.d.next =
+                self.buf_addr.q.val() + self.chunk.val().get_bits::<BUF_ADDR_BITS>(0);
             self.state.d.next = ReadState::Present;
         }
         if (self.state.q.val() == ReadState::Build) && self.halting.q.val() {
@@ -511,7 +530,11 @@ impl Logic for DmaRead {
         if self.c_sop.q.val() {
             self.tag_now.next = self.c_tag.q.val().get_bits::<TAG_BITS>(0);
             self.match_now.next = (self.c_tag.q.val().get_bits::<3>(5) == 0)
-                && self.busy.q.val().get_bit(self.c_tag.q.val().get_bits::<TAG_BITS>(0).index());
+                && self
+                    .busy
+                    .q
+                    .val()
+                    .get_bit(self.c_tag.q.val().get_bits::<TAG_BITS>(0).index());
             self.fail_now.next =
                 (self.c_status.q.val() != self.sc.val()) || self.c_poisoned.q.val();
             self.last_now.next = self.count.val() <= self.payload.val();
@@ -580,12 +603,23 @@ impl Logic for DmaRead {
         if self.finish.val() {
             self.finish_mask.next = bits::<READ_TAGS>(1) << self.tag_now.val();
         }
-        self.order0.fin_a.next = self.finish.val() && !self.port_now.val() && !self.halting.q.val();
-        self.order1.fin_a.next = self.finish.val() && self.port_now.val() && !self.halting.q.val();
-        self.order0.fin_a_seq.next = self.seq_now.val();
-        self.order1.fin_a_seq.next = self.seq_now.val();
-        self.order0.fin_a_err.next = self.fail_now.val();
-        self.order1.fin_a_err.next = self.fail_now.val();
+        // Reported once the last beat is in the buffer (2 stages on).
+        self.f1_valid.d.next = self.finish.val() && !self.halting.q.val();
+        self.f1_port.d.next = self.port_now.val();
+        self.f1_seq.d.next = self.seq_now.val();
+        self.f1_err.d.next = self.fail_now.val();
+        self.f2_valid.d.next = self.f1_valid.q.val() && !self.halting.q.val();
+        self.f2_port.d.next = self.f1_port.q.val();
+        self.f2_seq.d.next = self.f1_seq.q.val();
+        self.f2_err.d.next = self.f1_err.q.val();
+        self.order0.fin_a.next =
+            self.f2_valid.q.val() && !self.f2_port.q.val() && !self.halting.q.val();
+        self.order1.fin_a.next =
+            self.f2_valid.q.val() && self.f2_port.q.val() && !self.halting.q.val();
+        self.order0.fin_a_seq.next = self.f2_seq.q.val();
+        self.order1.fin_a_seq.next = self.f2_seq.q.val();
+        self.order0.fin_a_err.next = self.f2_err.q.val();
+        self.order1.fin_a_err.next = self.f2_err.q.val();
 
         // ---- Timeouts: one tag per cycle is checked.
         self.scan.d.next = self.scan.q.val() + 1;
@@ -650,6 +684,8 @@ impl Logic for DmaRead {
             self.scan_fresh.d.next = false;
             self.c_valid.d.next = false;
             self.o_lanes.d.next = bits::<LANES>(0);
+            self.f1_valid.d.next = false;
+            self.f2_valid.d.next = false;
             self.order0.clear.next = true;
             self.order1.clear.next = true;
         }

@@ -291,7 +291,8 @@ impl Logic for DmaWrite {
             }
             self.beat.d.next = bits::<9>(0);
             self.reads.d.next = bits::<9>(0);
-            self.rd_ptr.d.next = self.buf_addr.q.val() - bit_cast::<BUF_ADDR_BITS, 2>(self.first.val());
+            self.rd_ptr.d.next =
+                self.buf_addr.q.val() - bit_cast::<BUF_ADDR_BITS, 2>(self.first.val());
             if self.imm.q.val() {
                 // One beat: at most 8 bytes plus the alignment.
                 self.push.next = true;
@@ -573,8 +574,12 @@ mod tests {
                 expected.insert(addr + k, b);
             }
         }
-                let wrong = expected.iter().find(|(a, b)| memory.get(a) != Some(b));
+        let wrong = expected.iter().find(|(a, b)| memory.get(a) != Some(b));
         assert_eq!(wrong, None, "first wrong byte (address, expected)");
-        assert_eq!(memory.len(), expected.len(), "bytes written outside the commands");
+        assert_eq!(
+            memory.len(),
+            expected.len(),
+            "bytes written outside the commands"
+        );
     }
 }

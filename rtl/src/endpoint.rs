@@ -38,14 +38,14 @@ use crate::cfg_space::CfgSpace;
 use crate::cfg_window::CfgWindow;
 use crate::common_cfg::CommonCfg;
 use crate::completer::Completer;
+use crate::irq_mux::IrqMux;
 use crate::isr::Isr;
 use crate::msix::Msix;
 use crate::net_cfg::NetCfg;
-use crate::irq_mux::IrqMux;
 use crate::net_engine::NetEngine;
 use crate::notify::{Notify, QUEUE_BITS};
-use crate::rx_demux::RxDemux;
 use crate::reg_port::RegMaster;
+use crate::rx_demux::RxDemux;
 use crate::tlp_stream::TlpSource;
 use crate::tx_arbiter::TxArbiter;
 use crate::{DATA_WIDTH, STRB_WIDTH};
@@ -97,7 +97,7 @@ pub struct Endpoint {
     /// Link state of the network function.
     pub link_up: Signal<In, Bit>,
 
-        // Virtqueue engine side bands.
+    // Virtqueue engine side bands.
     /// An available buffer notification (one cycle).
     pub notify_valid: Signal<Out, Bit>,
     /// Its queue.
@@ -119,7 +119,7 @@ pub struct Endpoint {
     isr: Isr,
     net: NetCfg,
     notify: Notify,
-        msix: Msix,
+    msix: Msix,
     arbiter: TxArbiter,
     demux: RxDemux,
     engine: NetEngine,
@@ -163,7 +163,7 @@ impl Endpoint {
             isr: Default::default(),
             net: NetCfg::new(cfg),
             notify: Notify::new(cfg),
-                        msix: Msix::new(cfg),
+            msix: Msix::new(cfg),
             arbiter: Default::default(),
             demux: Default::default(),
             engine: NetEngine::new(cfg),
@@ -176,7 +176,7 @@ impl Endpoint {
 impl Logic for Endpoint {
     #[hdl_gen]
     fn update(&mut self) {
-                clock!(
+        clock!(
             self, clk, completer, window, cfg, common, isr, net, notify, msix, arbiter, demux,
             engine, irqs, tx_merge
         );
@@ -188,7 +188,7 @@ impl Logic for Endpoint {
         self.net.rst.next = self.rst.val();
         self.notify.rst.next = self.rst.val();
         self.msix.rst.next = self.rst.val();
-                self.arbiter.rst.next = self.rst.val();
+        self.arbiter.rst.next = self.rst.val();
         self.demux.rst.next = self.rst.val();
         self.engine.rst.next = self.rst.val();
         self.irqs.rst.next = self.rst.val();
@@ -280,7 +280,7 @@ impl Logic for Endpoint {
         self.net.vreset.next = self.common.vreset.val();
         self.common.generation.next = self.net.generation.val();
         self.common.cfg_changed.next = self.net.changed.val();
-                self.common.dev_error.next = self.dev_error.val() || self.engine.dev_error.val();
+        self.common.dev_error.next = self.dev_error.val() || self.engine.dev_error.val();
         self.common.drain_done.next = self.engine.drained.val();
         self.irqs.rx.next = self.engine.irq_rx.val();
         self.irqs.tx.next = self.engine.irq_tx.val();

@@ -130,7 +130,7 @@ pub struct FrameDeliver {
     pub kick: Signal<In, Bit>,
     /// The transmit side stopped on a fault: publish nothing more.
     pub tx_fault: Signal<In, Bit>,
-        /// Start again at once (virtio reset).
+    /// Start again at once (virtio reset).
     pub clear: Signal<In, Bit>,
     /// The receiveq was reset: its ring state starts again once nothing is
     /// in flight.
@@ -217,10 +217,12 @@ pub struct FrameDeliver {
     note_size: Signal<Local, Bits<16>>,
     note_enabled: Signal<Local, Bit>,
     wanted: Signal<Local, Bit>,
+    since_event: Signal<Local, Bits<16>>,
+    since_note: Signal<Local, Bits<16>>,
     note_done: Signal<Local, Bit>,
     wr_taken: Signal<Local, Bit>,
     rd_taken: Signal<Local, Bit>,
-        short: Signal<Local, Bits<17>>,
+    short: Signal<Local, Bits<17>>,
     pub_needed: Signal<Local, Bit>,
     header_lanes: Constant<Bits<LANES>>,
     header_data: Constant<Bits<DATA_WIDTH>>,
@@ -237,9 +239,14 @@ pub struct FrameDeliver {
 
 impl Default for FrameDeliver {
     fn default() -> Self {
-        let header_lanes = [HDR_FLAGS, HDR_GSO_TYPE, HDR_NUM_BUFFERS, HDR_NUM_BUFFERS + 1]
-            .iter()
-            .fold(0u64, |m, b| m | 1 << b);
+        let header_lanes = [
+            HDR_FLAGS,
+            HDR_GSO_TYPE,
+            HDR_NUM_BUFFERS,
+            HDR_NUM_BUFFERS + 1,
+        ]
+        .iter()
+        .fold(0u64, |m, b| m | 1 << b);
         Self {
             clock: Default::default(),
             rst: Default::default(),
@@ -318,14 +325,18 @@ impl Default for FrameDeliver {
             note_size: Default::default(),
             note_enabled: Default::default(),
             wanted: Default::default(),
+            since_event: Default::default(),
+            since_note: Default::default(),
             note_done: Default::default(),
             wr_taken: Default::default(),
             rd_taken: Default::default(),
-                        short: Default::default(),
+            short: Default::default(),
             pub_needed: Default::default(),
             header_lanes: Constant::new(header_lanes.into()),
             // num_buffers = 1; flags and gso_type = 0.
-            header_data: Constant::new(Bits::<DATA_WIDTH>::from(1u64) << (8 * HDR_NUM_BUFFERS as u64)),
+            header_data: Constant::new(
+                Bits::<DATA_WIDTH>::from(1u64) << (8 * HDR_NUM_BUFFERS as u64),
+            ),
             used_ring: Constant::new(ring::USED_RING.into()),
             used_idx: Constant::new(ring::USED_IDX.into()),
             avail_ring: Constant::new(ring::AVAIL_RING.into()),
@@ -343,9 +354,32 @@ impl Logic for FrameDeliver {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, kicked, starved, rechecked, faulted, rx_clearing,
-            tx_clearing, f_head, f_start, f_len, seg_i, sent, used_rx, used_tx, idx_rx, idx_tx,
-            note_rx, note_tx, published, note_q, batch, writes, reads, word
+            self,
+            clock,
+            state,
+            kicked,
+            starved,
+            rechecked,
+            faulted,
+            rx_clearing,
+            tx_clearing,
+            f_head,
+            f_start,
+            f_len,
+            seg_i,
+            sent,
+            used_rx,
+            used_tx,
+            idx_rx,
+            idx_tx,
+            note_rx,
+            note_tx,
+            published,
+            note_q,
+            batch,
+            writes,
+            reads,
+            word
         );
         clock!(self, clock, walker, ctl);
 
@@ -388,8 +422,9 @@ impl Logic for FrameDeliver {
             self.read.valid.next = true;
             self.read.addr.next = self.note_driver.val() + self.avail_flags.val();
             if self.event_idx.val() {
-                self.read.addr.next =
-                    self.note_driver.val() + self.avail_ring.val() + (bit_cast::<64, 16>(self.note_size.val()) << 1);
+                self.read.addr.next = self.note_driver.val()
+                    + self.avail_ring.val()
+                    + (bit_cast::<64, 16>(self.note_size.val()) << 1);
             }
             self.read.len.next = 2.into();
             self.read.target.next = self.rx_ctl.val();
@@ -405,7 +440,8 @@ impl Logic for FrameDeliver {
             self.read.cookie.next = self.walker.read.cookie.val();
             self.walker.read.ready.next = self.read.ready.val();
         }
-        self.note_done.next = self.read.done.val() && (self.read.done_cookie.val() & self.cookie_note.val()).any();
+        self.note_done.next =
+            self.read.done.val() && (self.read.done_cookie.val() & self.cookie_note.val()).any();
         self.walker.read.done.next = self.read.done.val() && !self.note_done.val();
         self.walker.read.done_cookie.next = self.read.done_cookie.val();
         self.walker.read.done_err.next = self.read.done_err.val();
@@ -421,7 +457,7 @@ impl Logic for FrameDeliver {
             self.reads.d.next = self.reads.q.val() - 1;
         }
 
-                // avail_event is written with EVENT_IDX when it moved, and never
+        // avail_event is written with EVENT_IDX when it moved, and never
         // after a fault.
         self.pub_needed.next = self.event_idx.val()
             && !self.faulted.q.val()
@@ -452,8 +488,8 @@ impl Logic for FrameDeliver {
                     + (bit_cast::<64, 16>(self.used_rx.q.val() & (self.rx_size.val() - 1)) << 3);
                 self.write.len.next = 8.into();
                 self.write.imm.next = true;
-                self.write.data.next =
-                    (bit_cast::<64, FRAME_LEN_BITS>(self.f_len.q.val()) << 32) | bit_cast::<64, 16>(self.walker.head.val());
+                self.write.data.next = (bit_cast::<64, FRAME_LEN_BITS>(self.f_len.q.val()) << 32)
+                    | bit_cast::<64, 16>(self.walker.head.val());
             }
             DeliverState::UsedTx => {
                 self.write.valid.next = true;
@@ -478,7 +514,7 @@ impl Logic for FrameDeliver {
                 self.write.imm.next = true;
                 self.write.data.next = bit_cast::<64, 16>(self.used_tx.q.val());
             }
-                        DeliverState::Publish => {
+            DeliverState::Publish => {
                 self.write.valid.next = self.pub_needed.val();
                 self.write.addr.next = self.rx_device.val()
                     + self.used_ring.val()
@@ -509,8 +545,11 @@ impl Logic for FrameDeliver {
 
         // virtio 2.7.10: notify if new - event - 1 < new - old (mod 2^16).
         self.wanted.next = !(self.word.q.val() & self.no_interrupt.val()).any();
+        // (16-bit signals: Verilog would widen the expressions.)
+        self.since_event.next = self.note_used.val() - self.word.q.val() - 1;
+        self.since_note.next = self.note_used.val() - self.note_from.val();
         if self.event_idx.val() {
-            self.wanted.next = (self.note_used.val() - self.word.q.val() - 1) < (self.note_used.val() - self.note_from.val());
+            self.wanted.next = self.since_event.val() < self.since_note.val();
         }
 
         self.frame_release.next = false;
@@ -520,7 +559,9 @@ impl Logic for FrameDeliver {
         match self.state.q.val() {
             DeliverState::Sleep => {
                 if self.running.val()
-                    && (self.kicked.q.val() || self.kick.val() || (self.frame_valid.val() && !self.starved.q.val()))
+                    && (self.kicked.q.val()
+                        || self.kick.val()
+                        || (self.frame_valid.val() && !self.starved.q.val()))
                 {
                     self.kicked.d.next = false;
                     self.starved.d.next = false;
@@ -555,7 +596,7 @@ impl Logic for FrameDeliver {
                 if self.walker.fault.val() {
                     self.faulted.d.next = true;
                     self.state.d.next = DeliverState::IdxRx;
-                                } else if self.walker.empty.val() {
+                } else if self.walker.empty.val() {
                     if self.pub_needed.val() && !self.rechecked.q.val() {
                         self.state.d.next = DeliverState::Publish;
                     } else {
@@ -572,7 +613,9 @@ impl Logic for FrameDeliver {
                 if self.walker.any_read.val() {
                     self.faulted.d.next = true;
                     self.state.d.next = DeliverState::IdxRx;
-                } else if self.walker.total.val() < bit_cast::<40, FRAME_LEN_BITS>(self.f_len.q.val()) {
+                } else if self.walker.total.val()
+                    < bit_cast::<40, FRAME_LEN_BITS>(self.f_len.q.val())
+                {
                     // Too small: the frame is dropped, the chain stays.
                     self.dropped.next = true;
                     self.state.d.next = DeliverState::UsedTx;
@@ -638,7 +681,8 @@ impl Logic for FrameDeliver {
                     self.state.d.next = DeliverState::Note;
                     if (self.used_rx.q.val() == self.note_rx.q.val()) || !self.rx_enabled.val() {
                         self.note_q.d.next = true;
-                        if (self.used_tx.q.val() == self.note_tx.q.val()) || !self.tx_enabled.val() {
+                        if (self.used_tx.q.val() == self.note_tx.q.val()) || !self.tx_enabled.val()
+                        {
                             self.state.d.next = DeliverState::Publish;
                         }
                     }
@@ -679,7 +723,7 @@ impl Logic for FrameDeliver {
                     }
                 }
             }
-                        DeliverState::Publish => {
+            DeliverState::Publish => {
                 if !self.pub_needed.val() {
                     self.state.d.next = DeliverState::Sleep;
                     if self.faulted.q.val() {
@@ -704,7 +748,6 @@ impl Logic for FrameDeliver {
             }
             _ => {}
         }
-        
 
         if self.kick.val() && (self.state.q.val() != DeliverState::Sleep) {
             self.kicked.d.next = true;
@@ -716,25 +759,30 @@ impl Logic for FrameDeliver {
         if self.tx_clear.val() {
             self.tx_clearing.d.next = true;
         }
-                if self.rx_clearing.q.val() || self.tx_clearing.q.val() {
-            if (self.state.q.val() == DeliverState::Sleep) || (self.state.q.val() == DeliverState::Stopped) {
+        if self.rx_clearing.q.val() || self.tx_clearing.q.val() {
+            if (self.state.q.val() == DeliverState::Sleep)
+                || (self.state.q.val() == DeliverState::Stopped)
+            {
                 self.state.d.next = DeliverState::Flush;
             }
-            if (self.state.q.val() == DeliverState::Flush) && !self.writes.q.val().any() && !self.reads.q.val().any() {
+            if (self.state.q.val() == DeliverState::Flush)
+                && !self.writes.q.val().any()
+                && !self.reads.q.val().any()
+            {
                 self.state.d.next = DeliverState::Sleep;
-                                if self.rx_clearing.q.val() {
+                if self.rx_clearing.q.val() {
                     self.walker.clear.next = true;
                     self.used_rx.d.next = 0.into();
                     self.idx_rx.d.next = 0.into();
                     self.note_rx.d.next = 0.into();
                     self.published.d.next = 0.into();
                 }
-                                if self.tx_clearing.q.val() {
+                if self.tx_clearing.q.val() {
                     self.used_tx.d.next = 0.into();
                     self.idx_tx.d.next = 0.into();
                     self.note_tx.d.next = 0.into();
                 }
-                                self.starved.d.next = false;
+                self.starved.d.next = false;
                 self.rechecked.d.next = false;
                 self.batch.d.next = 0.into();
                 self.rx_clearing.d.next = false;
@@ -742,10 +790,10 @@ impl Logic for FrameDeliver {
             }
         }
         self.fault.next = self.faulted.q.val();
-                // Quiet: nothing in flight and nothing that would wake it.
+        // Quiet: nothing in flight and nothing that would wake it.
         self.quiet.next = (((self.state.q.val() == DeliverState::Sleep)
             && !self.kicked.q.val()
-            && !(self.frame_valid.val() && !self.starved.q.val()))
+                        && (!self.frame_valid.val() || self.starved.q.val()))
             || (self.state.q.val() == DeliverState::Stopped))
             && !self.writes.q.val().any()
             && !self.reads.q.val().any();

@@ -25,7 +25,9 @@
 
 use crate::byte_buffer::{ByteBuffer, BUF_ADDR_BITS};
 use crate::chain_walker::{ChainWalker, SEG_BITS};
-use crate::dma_port::{ReadClient, WriteClient, CTL_BUFFER_BYTES, TARGET_BITS, TARGET_FRAMES, TARGET_TX_CTL};
+use crate::dma_port::{
+    ReadClient, WriteClient, CTL_BUFFER_BYTES, TARGET_BITS, TARGET_FRAMES, TARGET_TX_CTL,
+};
 use crate::lane_ram::LANES;
 use crate::ram::Ram;
 use crate::read_order::COOKIE_BITS;
@@ -34,8 +36,8 @@ use rust_hdl::prelude::*;
 use vireo_regs::virtio::ring;
 use vireo_regs::DeviceConfig;
 
-/// Frames held at once.
-pub const FRAME_SLOTS: usize = 16;
+pub use vireo_regs::dma::FRAME_SLOTS;
+const _: () = assert!(FRAME_SLOTS == 16, "slot indexes are 4 bits");
 /// Width of a slot pointer (with a wrap bit).
 pub const SLOT_PTR_BITS: usize = 5;
 /// A slot: head (16), start (16), length (17), dropped as too large (1).
@@ -97,7 +99,7 @@ pub struct FrameFetch {
     pub running: Signal<In, Bit>,
     /// A notification arrived.
     pub kick: Signal<In, Bit>,
-        /// Start again at once (virtio reset).
+    /// Start again at once (virtio reset).
     pub clear: Signal<In, Bit>,
     /// Start again once nothing is in flight (queue reset).
     pub flush: Signal<In, Bit>,
@@ -152,10 +154,12 @@ pub struct FrameFetch {
     outstanding: DFF<Bits<7>>,
     writing: DFF<Bit>,
     seg_i: DFF<Bits<16>>,
-        seg_off: DFF<Bits<FRAME_LEN_BITS>>,
+    seg_off: DFF<Bits<FRAME_LEN_BITS>>,
     published: DFF<Bits<16>>,
     total: Signal<Local, Bits<40>>,
     blocked: Signal<Local, Bit>,
+    taken: Signal<Local, Bits<FRAME_LEN_BITS>>,
+    freed: Signal<Local, Bits<FRAME_LEN_BITS>>,
     seg_addr: Signal<Local, Bits<64>>,
     seg_len: Signal<Local, Bits<32>>,
     data_cmd: Signal<Local, Bit>,
@@ -170,7 +174,7 @@ pub struct FrameFetch {
     push: Signal<Local, Bit>,
     pop: Signal<Local, Bit>,
     cmd_taken: Signal<Local, Bit>,
-        capacity: Constant<Bits<40>>,
+    capacity: Constant<Bits<40>>,
     all_slots: Constant<Bits<SLOT_PTR_BITS>>,
     oversize_flag: Constant<Bits<SLOT_BITS>>,
     avail_event: Constant<Bits<64>>,
@@ -194,7 +198,7 @@ impl FrameFetch {
             event_idx: Default::default(),
             running: Default::default(),
             kick: Default::default(),
-                        clear: Default::default(),
+            clear: Default::default(),
             flush: Default::default(),
             halt: Default::default(),
             read: Default::default(),
@@ -232,10 +236,12 @@ impl FrameFetch {
             outstanding: Default::default(),
             writing: Default::default(),
             seg_i: Default::default(),
-                        seg_off: Default::default(),
+            seg_off: Default::default(),
             published: Default::default(),
             total: Default::default(),
             blocked: Default::default(),
+            taken: Default::default(),
+            freed: Default::default(),
             seg_addr: Default::default(),
             seg_len: Default::default(),
             data_cmd: Default::default(),
@@ -250,7 +256,7 @@ impl FrameFetch {
             push: Default::default(),
             pop: Default::default(),
             cmd_taken: Default::default(),
-                        capacity: Constant::new((cfg.frame_buffer as u64).into()),
+            capacity: Constant::new((cfg.frame_buffer as u64).into()),
             all_slots: Constant::new((FRAME_SLOTS as u64).into()),
             oversize_flag: Constant::new(Bits::<SLOT_BITS>::from(1u64) << 49u64),
             avail_event: Constant::new(ring::avail_event_offset(0).into()),
@@ -265,9 +271,28 @@ impl Logic for FrameFetch {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, kicked, rechecked, faulted, clearing, wp, rp, moved, held,
-                        wr_ptr, complete, errors, pending, pending_count, err_acc, outstanding, writing,
-            seg_i, seg_off, published
+            self,
+            clock,
+            state,
+            kicked,
+            rechecked,
+            faulted,
+            clearing,
+            wp,
+            rp,
+            moved,
+            held,
+            wr_ptr,
+            complete,
+            errors,
+            pending,
+            pending_count,
+            err_acc,
+            outstanding,
+            writing,
+            seg_i,
+            seg_off,
+            published
         );
         clock!(self, clock, walker, ctl, slots);
 
@@ -278,7 +303,7 @@ impl Logic for FrameFetch {
         self.walker.size.next = self.size.val();
         self.walker.indirect_ok.next = self.indirect_ok.val();
         self.walker.clear.next = false;
-                self.walker.go.next = (self.state.q.val() == FetchState::Look) && !self.halt.val();
+        self.walker.go.next = (self.state.q.val() == FetchState::Look) && !self.halt.val();
         self.walker.take.next = false;
         self.ctl.wr_lanes.next = self.ctl_wr_lanes.val();
         self.ctl.wr_addr.next = self.ctl_wr_addr.val();
@@ -290,22 +315,25 @@ impl Logic for FrameFetch {
         self.walker.seg_index.next = self.seg_i.q.val().get_bits::<SEG_BITS>(0);
         self.total.next = self.walker.total.val();
         self.seg_addr.next = self.walker.seg.val().get_bits::<64>(0);
-                self.seg_len.next = self.walker.seg.val().get_bits::<32>(64);
+        self.seg_len.next = self.walker.seg.val().get_bits::<32>(64);
         // No slot free, or no room for a chain that fits the buffer at all.
         self.blocked.next = ((self.wp.q.val() - self.rp.q.val()) == self.all_slots.val())
             || ((self.total.val() <= self.capacity.val())
-                && ((bit_cast::<40, FRAME_LEN_BITS>(self.held.q.val()) + self.total.val()) > self.capacity.val()));
+                && ((bit_cast::<40, FRAME_LEN_BITS>(self.held.q.val()) + self.total.val())
+                    > self.capacity.val()));
 
         // The read port: data reads while issuing a segment, else the walker's.
         self.data_cmd.next = (self.state.q.val() == FetchState::SegCmd) && self.seg_len.val().any();
-        self.frame_end.next = (self.seg_off.q.val() + self.seg_len.val().get_bits::<FRAME_LEN_BITS>(0))
+        self.frame_end.next = (self.seg_off.q.val()
+            + self.seg_len.val().get_bits::<FRAME_LEN_BITS>(0))
             == self.total.val().get_bits::<FRAME_LEN_BITS>(0);
         if self.data_cmd.val() {
             self.read.valid.next = true;
             self.read.addr.next = self.seg_addr.val();
             self.read.len.next = self.seg_len.val().get_bits::<16>(0);
             self.read.target.next = self.frames.val();
-            self.read.buf.next = self.wr_ptr.q.val() + self.seg_off.q.val().get_bits::<BUF_ADDR_BITS>(0);
+            self.read.buf.next =
+                self.wr_ptr.q.val() + self.seg_off.q.val().get_bits::<BUF_ADDR_BITS>(0);
             self.read.cookie.next = self.cookie_data.val();
             if self.frame_end.val() {
                 self.read.cookie.next = self.cookie_data.val() | self.cookie_end.val();
@@ -321,7 +349,8 @@ impl Logic for FrameFetch {
             self.walker.read.ready.next = self.read.ready.val();
         }
         self.cmd_taken.next = self.read.valid.val() && self.read.ready.val();
-        self.data_done.next = self.read.done.val() && (self.read.done_cookie.val() & self.cookie_data.val()).any();
+        self.data_done.next =
+            self.read.done.val() && (self.read.done_cookie.val() & self.cookie_data.val()).any();
         self.walker.read.done.next = self.read.done.val() && !self.data_done.val();
         self.walker.read.done_cookie.next = self.read.done_cookie.val();
         self.walker.read.done_err.next = self.read.done_err.val();
@@ -337,17 +366,22 @@ impl Logic for FrameFetch {
         self.rslot.next = self.rp.q.val().get_bits::<4>(0);
         self.slots.write_enable.next = false;
         self.slots.write_address.next = self.wslot.val();
-        self.slots.write_data.next = (bit_cast::<SLOT_BITS, FRAME_LEN_BITS>(self.total.val().get_bits::<FRAME_LEN_BITS>(0)) << 32)
-            | (bit_cast::<SLOT_BITS, BUF_ADDR_BITS>(self.wr_ptr.q.val()) << 16)
-            | bit_cast::<SLOT_BITS, 16>(self.walker.head.val());
+        self.slots.write_data.next =
+            (bit_cast::<SLOT_BITS, FRAME_LEN_BITS>(self.total.val().get_bits::<FRAME_LEN_BITS>(0))
+                << 32)
+                | (bit_cast::<SLOT_BITS, BUF_ADDR_BITS>(self.wr_ptr.q.val()) << 16)
+                | bit_cast::<SLOT_BITS, 16>(self.walker.head.val());
         self.slots.read_address.next = self.rslot.val();
         self.entry.next = self.slots.read_data.val();
         self.push.next = false;
+        self.taken.next = 0.into();
+        self.freed.next = 0.into();
 
         // Data completions, in order: a frame is complete with its last read.
         self.done_slot.next = self.pending.q.val().get_bits::<4>(0);
         self.done_mask.next = 0.into();
-        self.pop.next = self.data_done.val() && (self.read.done_cookie.val() & self.cookie_end.val()).any();
+        self.pop.next =
+            self.data_done.val() && (self.read.done_cookie.val() & self.cookie_end.val()).any();
         if self.data_done.val() {
             self.err_acc.d.next = self.err_acc.q.val() || self.read.done_err.val();
         }
@@ -358,7 +392,11 @@ impl Logic for FrameFetch {
 
         match self.state.q.val() {
             FetchState::Sleep => {
-                                if (self.kicked.q.val() || self.kick.val()) && self.running.val() && self.enabled.val() && !self.halt.val() {
+                if (self.kicked.q.val() || self.kick.val())
+                    && self.running.val()
+                    && self.enabled.val()
+                    && !self.halt.val()
+                {
                     self.state.d.next = FetchState::Look;
                 }
             }
@@ -373,7 +411,8 @@ impl Logic for FrameFetch {
                 } else if self.walker.empty.val() {
                     if self.kicked.q.val() {
                         self.state.d.next = FetchState::Look;
-                    } else if self.event_idx.val() && !self.rechecked.q.val() && self.enabled.val() {
+                    } else if self.event_idx.val() && !self.rechecked.q.val() && self.enabled.val()
+                    {
                         self.state.d.next = FetchState::Publish;
                     } else {
                         self.rechecked.d.next = false;
@@ -386,9 +425,11 @@ impl Logic for FrameFetch {
                     } else if self.walker.any_write.val() {
                         self.faulted.d.next = true;
                         self.state.d.next = FetchState::Stopped;
-                                                            } else if self.blocked.val() {
+                    } else if self.blocked.val() {
                         // Wait for a release; tell the driver how far we got.
-                        if self.event_idx.val() && (self.walker.last_avail.val() != self.published.q.val()) {
+                        if self.event_idx.val()
+                            && (self.walker.last_avail.val() != self.published.q.val())
+                        {
                             self.state.d.next = FetchState::Publish;
                         }
                     } else if self.total.val() > self.capacity.val() {
@@ -396,20 +437,22 @@ impl Logic for FrameFetch {
                         self.slots.write_enable.next = true;
                         self.slots.write_data.next = self.oversize_flag.val()
                             | bit_cast::<SLOT_BITS, 16>(self.walker.head.val());
-                        self.done_mask.next = self.done_mask.val() | (bits::<FRAME_SLOTS>(1) << self.wslot.val());
+                        self.done_mask.next =
+                            self.done_mask.val() | (bits::<FRAME_SLOTS>(1) << self.wslot.val());
                         self.wp.d.next = self.wp.q.val() + 1;
                         self.walker.take.next = true;
                         self.state.d.next = FetchState::Look;
-                                        } else {
+                    } else {
                         self.slots.write_enable.next = true;
-                        self.held.d.next = self.held.q.val() + self.total.val().get_bits::<FRAME_LEN_BITS>(0);
+                        self.taken.next = self.total.val().get_bits::<FRAME_LEN_BITS>(0);
                         self.seg_i.d.next = 0.into();
                         self.seg_off.d.next = 0.into();
                         if self.total.val().any() {
                             self.push.next = true;
                             self.state.d.next = FetchState::SegRead;
                         } else {
-                            self.done_mask.next = self.done_mask.val() | (bits::<FRAME_SLOTS>(1) << self.wslot.val());
+                            self.done_mask.next =
+                                self.done_mask.val() | (bits::<FRAME_SLOTS>(1) << self.wslot.val());
                             self.state.d.next = FetchState::Finish;
                         }
                     }
@@ -421,7 +464,8 @@ impl Logic for FrameFetch {
             FetchState::SegCmd => {
                 if !self.data_cmd.val() || self.read.ready.val() {
                     self.seg_i.d.next = self.seg_i.q.val() + 1;
-                    self.seg_off.d.next = self.seg_off.q.val() + self.seg_len.val().get_bits::<FRAME_LEN_BITS>(0);
+                    self.seg_off.d.next =
+                        self.seg_off.q.val() + self.seg_len.val().get_bits::<FRAME_LEN_BITS>(0);
                     if (self.data_cmd.val() && self.frame_end.val())
                         || ((self.seg_i.q.val() + 1) == self.walker.count.val())
                     {
@@ -432,7 +476,8 @@ impl Logic for FrameFetch {
                 }
             }
             FetchState::Finish => {
-                self.wr_ptr.d.next = self.wr_ptr.q.val() + self.total.val().get_bits::<BUF_ADDR_BITS>(0);
+                self.wr_ptr.d.next =
+                    self.wr_ptr.q.val() + self.total.val().get_bits::<BUF_ADDR_BITS>(0);
                 self.wp.d.next = self.wp.q.val() + 1;
                 self.walker.take.next = true;
                 self.state.d.next = FetchState::Look;
@@ -442,7 +487,7 @@ impl Logic for FrameFetch {
                     self.state.d.next = FetchState::PubWait;
                 }
             }
-                        FetchState::PubWait => {
+            FetchState::PubWait => {
                 if self.write.done.val() {
                     // After an empty ring: look once more.
                     if self.walker.found.val() {
@@ -458,12 +503,13 @@ impl Logic for FrameFetch {
 
         // avail_event: the next available index the side will take.
         self.write.valid.next = self.state.q.val() == FetchState::Publish;
-        self.write.addr.next = self.device.val() + self.avail_event.val() + (bit_cast::<64, 16>(self.size.val()) << 3);
+        self.write.addr.next =
+            self.device.val() + self.avail_event.val() + (bit_cast::<64, 16>(self.size.val()) << 3);
         self.write.len.next = 2.into();
         self.write.imm.next = true;
         self.write.data.next = bit_cast::<64, 16>(self.walker.last_avail.val());
         self.write.buf.next = 0.into();
-                if self.write.valid.val() && self.write.ready.val() {
+        if self.write.valid.val() && self.write.ready.val() {
             self.writing.d.next = true;
             self.published.d.next = self.walker.last_avail.val();
         }
@@ -478,12 +524,14 @@ impl Logic for FrameFetch {
         }
         if self.push.val() && !self.pop.val() {
             self.pending.d.next = self.pending.q.val()
-                | (bit_cast::<64, 4>(self.wslot.val()) << (bit_cast::<8, 5>(self.pending_count.q.val()) << 2));
+                | (bit_cast::<64, 4>(self.wslot.val())
+                    << (bit_cast::<8, 5>(self.pending_count.q.val()) << 2));
             self.pending_count.d.next = self.pending_count.q.val() + 1;
         }
         if self.push.val() && self.pop.val() {
             self.pending.d.next = (self.pending.q.val() >> 4)
-                | (bit_cast::<64, 4>(self.wslot.val()) << ((bit_cast::<8, 5>(self.pending_count.q.val()) - 1) << 2));
+                | (bit_cast::<64, 4>(self.wslot.val())
+                    << ((bit_cast::<8, 5>(self.pending_count.q.val()) - 1) << 2));
         }
 
         // The oldest frame, once complete, goes to the receive side.
@@ -500,28 +548,38 @@ impl Logic for FrameFetch {
         if self.frame_release.val() {
             self.release_mask.next = bits::<FRAME_SLOTS>(1) << self.rslot.val();
             self.rp.d.next = self.rp.q.val() + 1;
-            self.held.d.next = self.held.q.val() - self.entry.val().get_bits::<FRAME_LEN_BITS>(32);
+            self.freed.next = self.entry.val().get_bits::<FRAME_LEN_BITS>(32);
             self.moved.d.next = true;
         }
-        self.complete.d.next = (self.complete.q.val() | self.done_mask.val()) & !self.release_mask.val();
+        // Bytes held: a frame may come and another go in one cycle.
+        self.held.d.next = self.held.q.val() + self.taken.val() - self.freed.val();
+        self.complete.d.next =
+            (self.complete.q.val() | self.done_mask.val()) & !self.release_mask.val();
         self.errors.d.next = self.errors.q.val() & !self.release_mask.val();
         if self.pop.val() && (self.err_acc.q.val() || self.read.done_err.val()) {
-            self.errors.d.next = (self.errors.q.val() | self.done_mask.val()) & !self.release_mask.val();
+            self.errors.d.next =
+                (self.errors.q.val() | self.done_mask.val()) & !self.release_mask.val();
         }
 
         if self.kick.val() && (self.state.q.val() != FetchState::Sleep) {
             self.kicked.d.next = true;
         }
-        if self.halt.val() && ((self.state.q.val() == FetchState::Sleep) || (self.state.q.val() == FetchState::Look)) {
+        if self.halt.val()
+            && ((self.state.q.val() == FetchState::Sleep)
+                || (self.state.q.val() == FetchState::Look))
+        {
             self.state.d.next = FetchState::Stopped;
         }
         // Start again: nothing new, then wait for what is in flight.
-                if self.flush.val() {
+        if self.flush.val() {
             self.clearing.d.next = true;
         }
         if self.clearing.q.val() {
             self.state.d.next = FetchState::Flush;
-            if (self.state.q.val() == FetchState::Flush) && !self.outstanding.q.val().any() && !self.writing.q.val() {
+            if (self.state.q.val() == FetchState::Flush)
+                && !self.outstanding.q.val().any()
+                && !self.writing.q.val()
+            {
                 self.clearing.d.next = false;
                 self.walker.clear.next = true;
                 self.state.d.next = FetchState::Sleep;
@@ -531,7 +589,7 @@ impl Logic for FrameFetch {
                 self.wp.d.next = 0.into();
                 self.rp.d.next = 0.into();
                 self.held.d.next = 0.into();
-                                self.wr_ptr.d.next = 0.into();
+                self.wr_ptr.d.next = 0.into();
                 self.published.d.next = 0.into();
                 self.complete.d.next = 0.into();
                 self.errors.d.next = 0.into();
@@ -541,11 +599,11 @@ impl Logic for FrameFetch {
             }
         }
         self.fault.next = self.faulted.q.val();
-                self.quiet.next = (((self.state.q.val() == FetchState::Sleep) && !self.kicked.q.val())
+        self.quiet.next = (((self.state.q.val() == FetchState::Sleep) && !self.kicked.q.val())
             || (self.state.q.val() == FetchState::Stopped))
             && !self.outstanding.q.val().any()
             && !self.writing.q.val();
-                self.walker.clear.next = self.walker.clear.val() || self.clear.val();
+        self.walker.clear.next = self.walker.clear.val() || self.clear.val();
         if self.rst.val() || self.clear.val() {
             self.state.d.next = FetchState::Sleep;
             self.kicked.d.next = false;
@@ -556,7 +614,7 @@ impl Logic for FrameFetch {
             self.rp.d.next = 0.into();
             self.moved.d.next = false;
             self.held.d.next = 0.into();
-                        self.wr_ptr.d.next = 0.into();
+            self.wr_ptr.d.next = 0.into();
             self.published.d.next = 0.into();
             self.complete.d.next = 0.into();
             self.errors.d.next = 0.into();

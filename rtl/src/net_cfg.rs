@@ -34,7 +34,7 @@ pub struct NetCfg {
     pub regs: RegTarget,
     /// Link state of the network function.
     pub link_up: Signal<In, Bit>,
-        /// Virtio device reset.
+    /// Virtio device reset.
     pub vreset: Signal<In, Bit>,
     /// The loopback dropped a frame.
     pub dropped: Signal<In, Bit>,
@@ -42,7 +42,7 @@ pub struct NetCfg {
     pub generation: Signal<Out, Bits<8>>,
     /// The configuration changed (one cycle).
     pub changed: Signal<Out, Bit>,
-        link: DFF<Bit>,
+    link: DFF<Bit>,
     dirty: DFF<Bit>,
     drops: DFF<Bits<32>>,
     drops_offset: Constant<Bits<REG_OFFSET_BITS>>,
@@ -74,7 +74,7 @@ impl NetCfg {
             rst: Default::default(),
             regs: Default::default(),
             link_up: Default::default(),
-                        vreset: Default::default(),
+            vreset: Default::default(),
             dropped: Default::default(),
             generation: Default::default(),
             changed: Default::default(),
@@ -100,7 +100,7 @@ impl NetCfg {
 impl Logic for NetCfg {
     #[hdl_gen]
     fn update(&mut self) {
-                dff_setup!(self, clock, link, dirty, gen, ack, rdata, drops);
+        dff_setup!(self, clock, link, dirty, gen, ack, rdata, drops);
         if self.dropped.val() {
             self.drops.d.next = self.drops.q.val() + 1;
         }
@@ -120,7 +120,7 @@ impl Logic for NetCfg {
             match self.regs.offset.val().index() {
                 0 => self.rdata.d.next = self.dw0.val(),
                 4 => self.rdata.d.next = self.dw1.val() | self.status_field.val(),
-                                8 => self.rdata.d.next = self.dw2.val(),
+                8 => self.rdata.d.next = self.dw2.val(),
                 _ => {}
             }
             if self.regs.offset.val() == self.drops_offset.val() {
@@ -133,7 +133,7 @@ impl Logic for NetCfg {
         } else {
             self.dirty.d.next = self.dirty.q.val() || self.change.val();
         }
-                if self.rst.val() || self.vreset.val() {
+        if self.rst.val() || self.vreset.val() {
             self.gen.d.next = 0.into();
             self.dirty.d.next = false;
             self.drops.d.next = 0.into();

@@ -183,7 +183,8 @@ impl Logic for NetEngine {
         self.drained.next = self.read.drained.val() && self.write.idle.val();
 
         // Read data goes to its buffer; the header patch takes free cycles.
-        self.to_frames.next = self.read.wr_lanes.val().any() && (self.read.wr_target.val() == self.t_frames.val());
+        self.to_frames.next =
+            self.read.wr_lanes.val().any() && (self.read.wr_target.val() == self.t_frames.val());
         self.frames.wr_addr.next = self.read.wr_addr.val();
         self.frames.wr_data.next = self.read.wr_data.val();
         self.frames.wr_lanes.next = bits::<LANES>(0);
@@ -223,7 +224,8 @@ impl Logic for NetEngine {
         self.fetch.running.next = self.running.val();
         self.fetch.kick.next = self.kick.val();
         self.fetch.clear.next = self.vreset.val();
-        self.fetch.flush.next = self.queue_reset.val() && (self.reset_queue.val() == self.q_tx.val());
+        self.fetch.flush.next =
+            self.queue_reset.val() && (self.reset_queue.val() == self.q_tx.val());
         self.fetch.halt.next = self.deliver.fault.val();
         ReadClient::join(&mut self.fetch.read, &mut self.read.port0);
         WriteClient::join(&mut self.fetch.write, &mut self.write.port1);
@@ -244,8 +246,10 @@ impl Logic for NetEngine {
         self.deliver.kick.next = self.kick.val();
         self.deliver.tx_fault.next = self.fetch.fault.val();
         self.deliver.clear.next = self.vreset.val();
-        self.deliver.rx_clear.next = self.queue_reset.val() && (self.reset_queue.val() == self.q_rx.val());
-        self.deliver.tx_clear.next = self.queue_reset.val() && (self.reset_queue.val() == self.q_tx.val());
+        self.deliver.rx_clear.next =
+            self.queue_reset.val() && (self.reset_queue.val() == self.q_rx.val());
+        self.deliver.tx_clear.next =
+            self.queue_reset.val() && (self.reset_queue.val() == self.q_tx.val());
         ReadClient::join(&mut self.deliver.read, &mut self.read.port1);
         WriteClient::join(&mut self.deliver.write, &mut self.write.port0);
         self.deliver.frame_valid.next = self.fetch.frame_valid.val();

@@ -4,9 +4,10 @@
 //!
 //! A frame is the bytes of a transmitq chain (virtio_net_hdr and packet, in
 //! any segmentation). The device takes transmit chains in ring order into
-//! its frame buffer while the frames it holds fit (a chain that does not
-//! fit stays in the ring until delivered frames make room); a chain longer
-//! than the whole buffer is taken and dropped. Held frames leave in order:
+//! its frame buffer while the frames it holds fit (at most `FRAME_SLOTS`
+//! frames, at most `frame_buffer` bytes; a chain that does not fit stays
+//! in the ring until delivered frames make room); a chain longer than the
+//! whole buffer is taken and dropped. Held frames leave in order:
 //! each goes into the next receiveq chain with the header's `flags` and
 //! `gso_type` cleared and `num_buffers` set to 1 (virtio 5.1.6.4.1, without
 //! MRG_RXBUF, GUEST_CSUM or GUEST_GSO), the receiveq chain used with the
@@ -31,7 +32,7 @@
 use super::common_cfg::{CommonCfg, Queue};
 use crate::endpoint::HostError;
 use std::collections::VecDeque;
-use vireo_regs::dma::MAX_SEGMENTS;
+use vireo_regs::dma::{FRAME_SLOTS, MAX_SEGMENTS};
 use vireo_regs::virtio::feature;
 use vireo_regs::virtio::net::{HDR_FLAGS, HDR_GSO_TYPE, HDR_NUM_BUFFERS, RECEIVEQ, TRANSMITQ};
 use vireo_regs::virtio::ring::{self, *};
@@ -73,7 +74,7 @@ pub enum Fault {
     AvailTooFar,
     /// A descriptor index beyond the table.
     BadIndex,
-        /// A chain longer than the queue size (a loop, or an indirect table
+    /// A chain longer than the queue size (a loop, or an indirect table
     /// with more entries than the queue), or with more buffers than the
     /// device handles (`MAX_SEGMENTS`).
     TooLong,
@@ -201,7 +202,7 @@ fn walk(dma: &mut dyn Dma, q: &Queue, head: u16, indirect_ok: bool) -> Result<Ve
             (nested, steps) = (true, 0);
             continue;
         }
-                if !b.write && out.iter().any(|o| o.write) {
+        if !b.write && out.iter().any(|o| o.write) {
             return Err(Fault::ReadableAfterWritable.into());
         }
         if out.len() == MAX_SEGMENTS {
@@ -394,6 +395,9 @@ impl NetEngine {
         txq: &Queue,
         indirect_ok: bool,
     ) -> Result<bool, Stop> {
+        if self.held.len() == FRAME_SLOTS {
+            return Ok(false);
+        }
         let Some(head) = self.peek(dma, txq, TRANSMITQ)? else {
             return Ok(false);
         };
