@@ -1,6 +1,8 @@
 //! Resource counts of the generated Verilog with Yosys.
 //!
-//! `generic` maps to 4-input LUTs (`synth -lut 4`), `ecp5` runs
+//! `generic` maps logic to 4-input LUTs (`synth -lut 4`) and leaves each
+//! inferred memory as one memory cell (counted under BRAM) instead of
+//! expanding it into flip-flops; `ecp5` runs
 //! `synth_ecp5`, `xilinx7` runs `synth_xilinx` (7-series). The cell counts
 //! of Yosys' `stat` are summed into LUTs, flip-flops, block RAMs and DSPs.
 
@@ -12,7 +14,7 @@ use std::process::Command;
 /// A synthesis target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
-    /// Technology-independent, 4-input LUTs.
+    /// Technology-independent: 4-input LUTs, memories kept as memory cells.
     Generic,
     /// Lattice ECP5.
     Ecp5,
@@ -23,7 +25,9 @@ pub enum Target {
 impl Target {
     fn script(self) -> &'static str {
         match self {
-            Target::Generic => "synth -flatten -top top -lut 4",
+            Target::Generic => {
+                "synth -flatten -top top -lut 4 -run :fine; opt -fast -full; techmap; opt -fast; abc -fast -lut 4; opt -fast"
+            }
             Target::Ecp5 => "synth_ecp5 -top top",
             Target::Xilinx7 => "synth_xilinx -flatten -top top -family xc7",
         }

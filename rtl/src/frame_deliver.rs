@@ -793,7 +793,7 @@ impl Logic for FrameDeliver {
         // Quiet: nothing in flight and nothing that would wake it.
         self.quiet.next = (((self.state.q.val() == DeliverState::Sleep)
             && !self.kicked.q.val()
-                        && (!self.frame_valid.val() || self.starved.q.val()))
+            && (!self.frame_valid.val() || self.starved.q.val()))
             || (self.state.q.val() == DeliverState::Stopped))
             && !self.writes.q.val().any()
             && !self.reads.q.val().any();
