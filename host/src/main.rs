@@ -79,6 +79,10 @@ enum Cmd {
         /// Random requests per seed.
         #[arg(long, default_value_t = 2000)]
         ops: u64,
+        /// Steps of network traffic per seed (each posts, kicks or reaps up
+        /// to 8 frames or buffers); 0 skips the traffic.
+        #[arg(long, default_value_t = 300)]
+        steps: u64,
         /// On failure, rerun the failing case writing a VCD waveform here.
         #[arg(long)]
         trace: Option<PathBuf>,
@@ -196,14 +200,28 @@ fn run(files: &[PathBuf], seed: u64, trace: Option<&PathBuf>) -> Result<(), Stri
     Ok(())
 }
 
-fn regress_cmd(seeds: u64, first: u64, ops: u64, trace: Option<&PathBuf>) -> Result<(), String> {
+/// How much `regress` runs per seed.
+struct Amount {
+    seeds: u64,
+    first: u64,
+    ops: u64,
+    steps: u64,
+}
+
+fn regress_cmd(a: Amount, trace: Option<&PathBuf>) -> Result<(), String> {
+    let Amount {
+        seeds,
+        first,
+        ops,
+        steps,
+    } = a;
     let start = Instant::now();
     let n = regress::BUILTIN.len();
     println!(
-        "regress: {n} scenarios + {ops} random requests, seeds {first}..{}",
+        "regress: {n} scenarios + {ops} random requests + {steps} traffic steps, seeds {first}..{}",
         first + seeds
     );
-    let result = regress::regress(first..first + seeds, ops, |seed, t| {
+    let result = regress::regress(first..first + seeds, ops, steps, |seed, t| {
         println!(
             "  seed {seed:>4}: ok  ({} runs, {} requests, {} cycles, {:.1} s)",
             t.scenarios,
@@ -215,7 +233,7 @@ fn regress_cmd(seeds: u64, first: u64, ops: u64, trace: Option<&PathBuf>) -> Res
     match result {
         Ok(t) => {
             println!(
-                "regress: PASS: {} scenario runs and {} seeds of random traffic, {} requests compared, {} cycles in {:.1} s",
+                "regress: PASS: {} scenario runs, {} seeds of random requests and traffic, {} requests compared, {} cycles in {:.1} s",
                 t.scenarios,
                 seeds,
                 t.requests,
@@ -224,9 +242,14 @@ fn regress_cmd(seeds: u64, first: u64, ops: u64, trace: Option<&PathBuf>) -> Res
             );
             let r = &t.random;
             println!(
-                                                "         random traffic: {} successful, {} refused (UR), {} without completion, {} resets, \
+                                                "         random requests: {} successful, {} refused (UR), {} without completion, {} resets, \
                  {} device events, {} driver inits, {} MSI-X messages, {} notifications",
                 r.successful, r.refused, r.silent, r.resets, r.events, r.inits, r.messages, r.notifications
+            );
+            let c = &t.traffic;
+            println!(
+                "         network traffic: {} frames sent, {} received and checked ({} payload bytes), {} dropped as predicted, {} interrupts",
+                c.sent, c.received, c.bytes, c.dropped, c.interrupts
             );
             Ok(())
         }
@@ -242,6 +265,7 @@ fn regress_cmd(seeds: u64, first: u64, ops: u64, trace: Option<&PathBuf>) -> Res
                         regress::run_scenario(&s, f.seed, Some(path)).map(|_| ())
                     }
                     Item::Random => regress::run_random(f.seed, ops, Some(path)).map(|_| ()),
+                    Item::Traffic => regress::run_traffic(f.seed, steps, Some(path)).map(|_| ()),
                 };
                 if rerun.is_err() {
                     msg += &format!("\nwaveform of the failing run: {}", path.display());
@@ -289,8 +313,17 @@ fn main() -> ExitCode {
             seeds,
             first_seed,
             ops,
+            steps,
             trace,
-        } => regress_cmd(*seeds, *first_seed, *ops, trace.as_ref()),
+        } => regress_cmd(
+            Amount {
+                seeds: *seeds,
+                first: *first_seed,
+                ops: *ops,
+                steps: *steps,
+            },
+            trace.as_ref(),
+        ),
         Cmd::Synth { target, json } => synth_cmd(*target, json.as_deref()),
     };
     match result {

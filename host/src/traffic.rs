@@ -89,6 +89,17 @@ pub struct Counts {
     pub interrupts: u64,
 }
 
+impl Counts {
+    /// Add another run's counts.
+    pub fn add(&mut self, o: &Counts) {
+        self.sent += o.sent;
+        self.received += o.received;
+        self.dropped += o.dropped;
+        self.bytes += o.bytes;
+        self.interrupts += o.interrupts;
+    }
+}
+
 /// The driver's data path.
 pub struct Traffic {
     /// Receiveq.
