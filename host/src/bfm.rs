@@ -12,7 +12,7 @@
 
 use crate::dma_server::{DmaConfig, DmaServer};
 use crate::endpoint::{DeviceEvent, Endpoint, HostError, Notification};
-use crate::memory::{Access, HostMemory};
+use crate::memory::{Access, HostMemory, ReadFault};
 use crate::rng::Rng;
 use crate::tlp::{Completion, Tlp};
 use std::collections::VecDeque;
@@ -216,7 +216,9 @@ impl RootComplex {
             self.rx_queue.pop_front();
             self.rx_presenting = false;
         }
-        self.progress = rx_taken || tx_taken;
+        // A read the host never completes is progress of a sort: the
+        // device's completion timeout is running.
+        self.progress = rx_taken || tx_taken || self.dma.awaiting_timeout();
         self.busy = self.progress || tx_valid || !self.rx_queue.is_empty() || self.dma.busy();
         for c in self.dma.completions(self.dut.cycles()) {
             self.queue(&c);
@@ -448,5 +450,9 @@ impl Endpoint for RootComplex {
 
     fn revoke(&mut self, range: Range<u64>, access: Access) {
         self.dma.containment.revoke(range, access);
+    }
+
+    fn inject(&mut self, range: Range<u64>, fault: ReadFault) {
+        self.dma.faults.inject(range, fault);
     }
 }

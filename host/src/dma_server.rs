@@ -8,6 +8,10 @@
 //! writes to host memory; a write into an MSI doorbell window is an
 //! interrupt message instead.
 //!
+//! Reads of ranges in the fault map fail as injected: a Cpl with UR or CA
+//! status, poisoned CplDs (EP set), or no completion at all (the read
+//! counts as busy until well after the device's completion timeout).
+//!
 //! Every device request is checked: Bus Master Enable must be set (the
 //! server learns it, and MPS/MRRS, from the host's configuration writes: a
 //! write in flight allows the more permissive of the old and new setting, a
@@ -16,12 +20,20 @@
 //! rules, and every byte must be inside a range the containment map grants.
 
 use crate::endpoint::HostError;
-use crate::memory::{Access, Containment, HostMemory};
+use crate::memory::{Access, Containment, FaultMap, HostMemory, ReadFault};
 use crate::rng::Rng;
 use crate::tlp::{Bdf, Tlp};
 use std::ops::Range;
+use vireo_regs::dma::COMPLETION_TIMEOUT_CYCLES;
 use vireo_regs::tlp::{cpl_status, fmt_type, FMT_4DW};
 use vireo_regs::{layout, pci};
+
+/// How long a read without completion keeps the server busy: past the
+/// device's completion timeout and its timer's resolution.
+pub const DROPPED_READ_CYCLES: u64 = COMPLETION_TIMEOUT_CYCLES + 2048;
+
+/// The EP (poisoned) bit of header DW0.
+const DW0_EP: u32 = 1 << 14;
 
 /// Address ranges where a device write is an interrupt message: the x86
 /// MSI window, and a 64-bit doorbell above 4 GiB (as an interrupt
@@ -94,6 +106,8 @@ struct Pending {
     /// Bytes still to return, starting at `addr`.
     data: Vec<u8>,
     due: u64,
+    /// How the read fails, if it does.
+    fault: Option<ReadFault>,
 }
 
 /// State the server learns from the host's configuration writes.
@@ -143,6 +157,8 @@ pub struct DmaServer {
     pub memory: HostMemory,
     /// What the device may touch.
     pub containment: Containment,
+    /// Reads that fail.
+    pub faults: FaultMap,
     cfg: DmaConfig,
     rng: Rng,
     pending: Vec<Pending>,
@@ -165,6 +181,7 @@ impl DmaServer {
         Self {
             memory: HostMemory::default(),
             containment: Containment::default(),
+            faults: FaultMap::default(),
             cfg,
             rng,
             pending: Vec::new(),
@@ -177,6 +194,14 @@ impl DmaServer {
     /// Reads are waiting for their completions.
     pub fn busy(&self) -> bool {
         !self.pending.is_empty()
+    }
+
+    /// A read that will never complete is waiting for the device to time
+    /// it out.
+    pub fn awaiting_timeout(&self) -> bool {
+        self.pending
+            .iter()
+            .any(|p| p.fault == Some(ReadFault::Drop))
     }
 
     /// The function was reset: forget what was learnt and what was pending.
@@ -288,7 +313,11 @@ impl DmaServer {
                         format!("read of {at:#x}, which the device may not read"),
                     )
                 })?;
-            let due = now + self.latency();
+            let fault = self.faults.check(start, count);
+            let due = match fault {
+                Some(ReadFault::Drop) => now + DROPPED_READ_CYCLES,
+                _ => now + self.latency(),
+            };
             let data = self.memory.read(start, count as usize);
             self.pending.push(Pending {
                 requester: tlp.requester_id(),
@@ -296,6 +325,7 @@ impl DmaServer {
                 addr: start,
                 data,
                 due,
+                fault,
             });
             return Ok(());
         }
@@ -343,8 +373,29 @@ impl DmaServer {
         for i in due {
             let split = self.cfg.split;
             let p = &mut self.pending[i];
-            let to_boundary = RCB - p.addr % RCB;
+            let status = match p.fault {
+                Some(ReadFault::Drop) => {
+                    p.data.clear();
+                    continue;
+                }
+                Some(ReadFault::Ur) => cpl_status::UR,
+                Some(ReadFault::Ca) => cpl_status::CA,
+                _ => cpl_status::SC,
+            };
             let remaining = p.data.len() as u64;
+            let byte_count = (remaining & 0xFFF) as u32;
+            let dw1 = (Bdf::default().id() as u32) << 16 | (status as u32) << 13 | byte_count;
+            let dw2 = (p.requester as u32) << 16 | (p.tag as u32) << 8 | (p.addr & 0x7F) as u32;
+            if status != cpl_status::SC {
+                // One completion without data ends the request.
+                out.push(Tlp {
+                    hdr: [(fmt_type::CPL as u32) << 24, dw1, dw2, 0],
+                    data: Vec::new(),
+                });
+                p.data.clear();
+                continue;
+            }
+            let to_boundary = RCB - p.addr % RCB;
             let take = match split {
                 Split::Whole => remaining,
                 Split::Rcb => to_boundary.min(remaining),
@@ -362,11 +413,12 @@ impl DmaServer {
                 .chunks(4)
                 .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
                 .collect();
-            let dw0 = (fmt_type::CPLD as u32) << 24 | (data.len() as u32 & 0x3FF);
-            let byte_count = (remaining & 0xFFF) as u32;
-            let dw1 =
-                (Bdf::default().id() as u32) << 16 | (cpl_status::SC as u32) << 13 | byte_count;
-            let dw2 = (p.requester as u32) << 16 | (p.tag as u32) << 8 | (p.addr & 0x7F) as u32;
+            let ep = if p.fault == Some(ReadFault::Poison) {
+                DW0_EP
+            } else {
+                0
+            };
+            let dw0 = (fmt_type::CPLD as u32) << 24 | ep | (data.len() as u32 & 0x3FF);
             out.push(Tlp {
                 hdr: [dw0, dw1, dw2, 0],
                 data,
@@ -432,6 +484,31 @@ mod tests {
         let rest: Vec<Tlp> = (7..20).flat_map(|t| s.completions(t)).collect();
         assert_eq!(rest.len(), 1);
         assert_eq!(Completion::parse(&rest[0]).unwrap().byte_count, 22);
+        assert!(!s.busy());
+    }
+
+    #[test]
+    fn injected_faults_answer_reads_with_errors_or_not_at_all() {
+        let mut s = server(Split::Rcb);
+        s.faults.inject(0x1040..0x1041, ReadFault::Ur);
+        s.faults.inject(0x1080..0x1090, ReadFault::Poison);
+        s.faults.inject(0x10C0..0x10C4, ReadFault::Drop);
+        s.device_request(&read(0x1000, 32, 0xF, 0xF), 0).unwrap();
+        let ur = s.completions(5);
+        assert_eq!(ur.len(), 1);
+        let c = Completion::parse(&ur[0]).unwrap();
+        assert_eq!(
+            (c.status, c.byte_count, ur[0].data.len()),
+            (cpl_status::UR, 128, 0)
+        );
+        assert!(!s.busy(), "an error completion ends the read");
+        s.device_request(&read(0x1080, 4, 0xF, 0xF), 10).unwrap();
+        let poisoned = s.completions(15);
+        assert_ne!(poisoned[0].hdr[0] & DW0_EP, 0);
+        s.device_request(&read(0x10C0, 1, 0xF, 0), 20).unwrap();
+        assert!(s.completions(20 + DROPPED_READ_CYCLES - 1).is_empty());
+        assert!(s.busy() && s.awaiting_timeout());
+        assert!(s.completions(20 + DROPPED_READ_CYCLES).is_empty());
         assert!(!s.busy());
     }
 

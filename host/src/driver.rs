@@ -258,6 +258,60 @@ fn enable_msix<E: Endpoint>(host: &mut Host<E>, probed: &Probed) -> Result<(), D
     Ok(())
 }
 
+/// Set up queue `index` (size, vector, ring addresses at
+/// `RING_BASE + index * RING_STRIDE`) and enable it; `None` if the device
+/// does not implement it.
+pub fn setup_queue<E: Endpoint>(
+    regs: &mut Regs<'_, E>,
+    index: u16,
+    opts: DriverOptions,
+) -> Result<Option<QueueSetup>, DriverError> {
+    regs.common_write(common::QUEUE_SELECT, 2, index as u64)?;
+    let max = regs.common_read(common::QUEUE_SIZE, 2)? as u16;
+    if max == 0 {
+        return Ok(None);
+    }
+    let size = max.min(opts.queue_size);
+    regs.common_write(common::QUEUE_SIZE, 2, size as u64)?;
+    let vector = if opts.msix { index + 1 } else { NO_VECTOR };
+    regs.common_write(common::QUEUE_MSIX_VECTOR, 2, vector as u64)?;
+    if regs.common_read(common::QUEUE_MSIX_VECTOR, 2)? as u16 != vector {
+        return refuse(format!("queue {index}: vector {vector} did not stick"));
+    }
+    let base = RING_BASE + index as u64 * RING_STRIDE;
+    let setup = QueueSetup {
+        index,
+        size,
+        vector,
+        desc: base,
+        driver: base + 0x4_0000,
+        device: base + 0x8_0000,
+    };
+    for (field, addr) in [
+        (common::QUEUE_DESC, setup.desc),
+        (common::QUEUE_DRIVER, setup.driver),
+        (common::QUEUE_DEVICE, setup.device),
+    ] {
+        regs.common_write(field, 4, addr & 0xFFFF_FFFF)?;
+        regs.common_write(field + 4, 4, addr >> 32)?;
+    }
+    regs.common_write(common::QUEUE_ENABLE, 2, 1)?;
+    Ok(Some(setup))
+}
+
+/// Reset queue `index` (RING_RESET, virtio 2.6.1) and wait until
+/// `queue_reset` reads 0 again.
+pub fn reset_queue<E: Endpoint>(regs: &mut Regs<'_, E>, index: u16) -> Result<(), DriverError> {
+    regs.common_write(common::QUEUE_SELECT, 2, index as u64)?;
+    regs.common_write(common::QUEUE_RESET, 2, 1)?;
+    for _ in 0..1000 {
+        if regs.common_read(common::QUEUE_RESET, 2)? == 0 {
+            return Ok(());
+        }
+    }
+    refuse(format!("queue {index}: queue_reset never read 0"))
+}
+
 /// Initialise the device found by `probed`.
 pub fn init<E: Endpoint>(
     host: &mut Host<E>,
@@ -304,37 +358,7 @@ pub fn init<E: Endpoint>(
     let num_queues = regs.common_read(common::NUM_QUEUES, 2)? as u16;
     let mut queues = Vec::new();
     for index in 0..num_queues {
-        regs.common_write(common::QUEUE_SELECT, 2, index as u64)?;
-        let max = regs.common_read(common::QUEUE_SIZE, 2)? as u16;
-        if max == 0 {
-            continue;
-        }
-        let size = max.min(opts.queue_size);
-        regs.common_write(common::QUEUE_SIZE, 2, size as u64)?;
-        let vector = if opts.msix { index + 1 } else { NO_VECTOR };
-        regs.common_write(common::QUEUE_MSIX_VECTOR, 2, vector as u64)?;
-        if regs.common_read(common::QUEUE_MSIX_VECTOR, 2)? as u16 != vector {
-            return refuse(format!("queue {index}: vector {vector} did not stick"));
-        }
-        let base = RING_BASE + index as u64 * RING_STRIDE;
-        let setup = QueueSetup {
-            index,
-            size,
-            vector,
-            desc: base,
-            driver: base + 0x4_0000,
-            device: base + 0x8_0000,
-        };
-        for (field, addr) in [
-            (common::QUEUE_DESC, setup.desc),
-            (common::QUEUE_DRIVER, setup.driver),
-            (common::QUEUE_DEVICE, setup.device),
-        ] {
-            regs.common_write(field, 4, addr & 0xFFFF_FFFF)?;
-            regs.common_write(field + 4, 4, addr >> 32)?;
-        }
-        regs.common_write(common::QUEUE_ENABLE, 2, 1)?;
-        queues.push(setup);
+        queues.extend(setup_queue(&mut regs, index, opts)?);
     }
     regs.set_status(status::DRIVER_OK)?;
     let net = regs.read_net_config()?;

@@ -5,8 +5,8 @@
 //! ([`ModelEndpoint`]) and by the two in lockstep
 //! ([`crate::lockstep::Lockstep`]).
 
-use crate::memory::{Access, Containment, HostMemory};
-use crate::model::net::{Dma, Stop};
+use crate::memory::{Access, Containment, FaultMap, HostMemory, ReadFault};
+use crate::model::net::{Dma, Fault, Stop};
 use crate::model::Function;
 use crate::tlp::Tlp;
 use std::fmt;
@@ -246,6 +246,8 @@ pub trait Endpoint {
     fn grant(&mut self, range: Range<u64>, access: Access);
     /// Withdraw a grant.
     fn revoke(&mut self, range: Range<u64>, access: Access);
+    /// Device reads touching `range` fail with `fault` from now on.
+    fn inject(&mut self, range: Range<u64>, fault: ReadFault);
     /// Host ranges whose contents are not yet defined (the device-writable
     /// buffers of chains it has not returned): comparisons skip them.
     fn set_unsettled(&mut self, _ranges: Vec<Range<u64>>) {}
@@ -260,6 +262,8 @@ pub struct ModelEndpoint {
     pub memory: HostMemory,
     /// What the device may touch.
     pub containment: Containment,
+    /// Reads that fail.
+    pub faults: FaultMap,
 }
 
 impl ModelEndpoint {
@@ -269,6 +273,7 @@ impl ModelEndpoint {
             function: Function::new(cfg),
             memory: HostMemory::default(),
             containment: Containment::default(),
+            faults: FaultMap::default(),
         }
     }
 }
@@ -277,6 +282,7 @@ impl ModelEndpoint {
 struct ModelDma<'a> {
     memory: &'a mut HostMemory,
     containment: &'a Containment,
+    faults: &'a FaultMap,
 }
 
 impl ModelDma<'_> {
@@ -290,6 +296,9 @@ impl ModelDma<'_> {
 impl Dma for ModelDma<'_> {
     fn read(&mut self, addr: u64, len: usize) -> Result<Vec<u8>, Stop> {
         self.check(addr, len, Access::Read)?;
+        if self.faults.check(addr, len as u64).is_some() {
+            return Err(Stop::Fault(Fault::ReadError(addr)));
+        }
         Ok(self.memory.read(addr, len))
     }
 
@@ -305,6 +314,7 @@ impl Endpoint for ModelEndpoint {
         let mut dma = ModelDma {
             memory: &mut self.memory,
             containment: &self.containment,
+            faults: &self.faults,
         };
         requests
             .iter()
@@ -352,5 +362,9 @@ impl Endpoint for ModelEndpoint {
 
     fn revoke(&mut self, range: Range<u64>, access: Access) {
         self.containment.revoke(range, access);
+    }
+
+    fn inject(&mut self, range: Range<u64>, fault: ReadFault) {
+        self.faults.inject(range, fault);
     }
 }

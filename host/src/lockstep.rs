@@ -14,7 +14,7 @@
 
 use crate::bfm::RootComplex;
 use crate::endpoint::{DeviceEvent, Endpoint, HostError, ModelEndpoint, Notification};
-use crate::memory::{Access, HostMemory};
+use crate::memory::{Access, HostMemory, ReadFault};
 use crate::tlp::Tlp;
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -56,6 +56,10 @@ impl Lockstep {
     /// Compare host memory where either side wrote since the last check;
     /// pages that hold unsettled bytes are compared again later.
     fn check_memory(&mut self) -> Result<(), HostError> {
+        for r in self.model.function.open_bytes() {
+            let bytes = self.rtl.memory().read(r.start, (r.end - r.start) as usize);
+            self.model.memory.write(r.start, &bytes);
+        }
         let mut pages = std::mem::take(&mut self.recheck);
         pages.extend(self.rtl.memory_mut().take_dirty());
         pages.extend(self.model.memory.take_dirty());
@@ -190,6 +194,11 @@ impl Endpoint for Lockstep {
     fn revoke(&mut self, range: Range<u64>, access: Access) {
         self.rtl.revoke(range.clone(), access);
         self.model.revoke(range, access);
+    }
+
+    fn inject(&mut self, range: Range<u64>, fault: ReadFault) {
+        self.rtl.inject(range.clone(), fault);
+        self.model.inject(range, fault);
     }
 
     fn set_unsettled(&mut self, ranges: Vec<Range<u64>>) {

@@ -167,6 +167,43 @@ impl Containment {
     }
 }
 
+/// How the root complex answers a device read it cannot serve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadFault {
+    /// A completion with Unsupported Request status.
+    Ur,
+    /// A completion with Completer Abort status.
+    Ca,
+    /// The data, poisoned (EP set in every completion).
+    Poison,
+    /// No completion at all: the device's completion timeout must fire.
+    Drop,
+}
+
+/// Host ranges whose reads fail, and how (error injection).
+#[derive(Clone, Debug, Default)]
+pub struct FaultMap {
+    faults: Vec<(Range<u64>, ReadFault)>,
+}
+
+impl FaultMap {
+    /// Reads touching `range` fail with `fault` (the latest injection of an
+    /// overlapping range wins).
+    pub fn inject(&mut self, range: Range<u64>, fault: ReadFault) {
+        self.faults.push((range, fault));
+    }
+
+    /// How a read of `len` bytes at `addr` fails, if it does.
+    pub fn check(&self, addr: u64, len: u64) -> Option<ReadFault> {
+        let end = addr.saturating_add(len);
+        self.faults
+            .iter()
+            .rev()
+            .find(|(r, _)| r.start < end && addr < r.end)
+            .map(|(_, f)| *f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +226,18 @@ mod tests {
             m.first_difference(&other, [2], std::slice::from_ref(&skip)),
             None
         );
+    }
+
+    #[test]
+    fn a_read_fails_when_it_touches_a_faulty_range() {
+        let mut f = FaultMap::default();
+        f.inject(0x1000..0x1010, ReadFault::Ur);
+        assert_eq!(f.check(0x0FF0, 0x10), None);
+        assert_eq!(f.check(0x0FF0, 0x11), Some(ReadFault::Ur));
+        assert_eq!(f.check(0x100F, 1), Some(ReadFault::Ur));
+        assert_eq!(f.check(0x1010, 4), None);
+        f.inject(0x1008..0x1009, ReadFault::Drop);
+        assert_eq!(f.check(0x1000, 0x10), Some(ReadFault::Drop));
     }
 
     #[test]

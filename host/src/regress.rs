@@ -80,6 +80,22 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("msix.scn", include_str!("../scenarios/msix.scn")),
     ("notify.scn", include_str!("../scenarios/notify.scn")),
     ("net_cfg.scn", include_str!("../scenarios/net_cfg.scn")),
+    (
+        "ring_loopback.scn",
+        include_str!("../scenarios/ring_loopback.scn"),
+    ),
+    (
+        "ring_faults.scn",
+        include_str!("../scenarios/ring_faults.scn"),
+    ),
+    (
+        "dma_errors.scn",
+        include_str!("../scenarios/dma_errors.scn"),
+    ),
+    (
+        "ring_control.scn",
+        include_str!("../scenarios/ring_control.scn"),
+    ),
 ];
 
 /// The stream timing of `seed`.

@@ -12,24 +12,43 @@
 //! set_bar 0 0x1_0000_0000                 # move a BAR (both halves of a 64-bit BAR)
 //! tlp 0x04000001 0x0000000f 0x01000000 expect ur   # raw header DWs [data DW...]
 //! init                                    # virtio driver initialisation (MSI-X)
+//! init intx decline 28 29                 # with INTx, without INDIRECT_DESC and EVENT_IDX
 //! link down                               # device events
 //! queue_irq 1
 //! device_error
 //! count_msix 0xfee00000 0x4002 expect 1   # MSI-X messages so far with this address/data
 //! count_notify 0 expect 2                 # notifications of queue 0 so far
 //! intx expect 1                           # INTx level
+//! grant 0x5000_0000 0x1000 read           # host memory the device may read
+//! host_write 0x5000_0000 4 0x11223344     # host memory, as the CPU writes it
+//! desc q1 0 0x5000_0000 64 next 1         # descriptor 0 of queue 1's table
+//! desc 0x6000_0000 0 0x5000_0000 64 write 0   # entry 0 of an indirect table
+//! avail 1 0                               # publish head 0 on queue 1
+//! kick 1                                  # available buffer notification
+//! queue_reset 1                           # RING_RESET the queue, wait for 0
+//! queue_setup 1                           # set it up again, rings zeroed
+//! dma_fault ur 0x5000_0000 64             # reads touching the range fail
+//! used 1 expect 1                         # queue 1's used idx
+//! used_elem 1 0 expect 0x4000_0000_0000   # used element: id | len << 32
+//! host_read 0x5000_0000 4 expect 0x11223344
 //! wait 100
 //! reset
 //! ```
 
-use crate::driver::{self, Driver, DriverOptions};
+use crate::driver::{self, Driver, DriverOptions, QueueSetup};
 use crate::endpoint::{DeviceEvent, Endpoint, HostError};
 use crate::host::{Host, Outcome};
+use crate::memory::{Access, ReadFault};
 use crate::probe::{self, Placement, ProbeError, Probed};
 use crate::tlp::{status_name, Completion, Tlp};
 use crate::virtq::SplitQueue;
+use std::collections::HashMap;
 use std::fmt;
 use vireo_regs::tlp::cpl_status;
+use vireo_regs::virtio::ring::{
+    AVAIL_IDX, AVAIL_RING, DESC_SIZE, F_INDIRECT, F_NEXT, F_WRITE, USED_ELEM_SIZE, USED_IDX,
+    USED_RING,
+};
 
 /// A parsed scenario.
 #[derive(Clone, Debug)]
@@ -130,6 +149,8 @@ pub enum OpKind {
     Init {
         /// Use MSI-X.
         msix: bool,
+        /// Feature bits the driver declines.
+        decline: u64,
     },
     /// Something happens to the device.
     Event(DeviceEvent),
@@ -144,6 +165,94 @@ pub enum OpKind {
     CountNotify(u16),
     /// The INTx level (1 or 0).
     Intx,
+    /// The host CPU writes its memory (little-endian).
+    HostWrite {
+        /// Address.
+        addr: u64,
+        /// Bytes: 1, 2, 4 or 8.
+        size: u8,
+        /// Value.
+        value: u64,
+    },
+    /// The host CPU reads its memory.
+    HostRead {
+        /// Address.
+        addr: u64,
+        /// Bytes: 1, 2, 4 or 8.
+        size: u8,
+    },
+    /// Let the device read or write a host range.
+    Grant {
+        /// Start.
+        addr: u64,
+        /// Bytes.
+        len: u64,
+        /// Read or write.
+        access: Access,
+    },
+    /// Device reads touching a range fail.
+    DmaFault {
+        /// How.
+        fault: ReadFault,
+        /// Start.
+        addr: u64,
+        /// Bytes.
+        len: u64,
+    },
+    /// Write a descriptor.
+    Desc {
+        /// Queue N's table (`qN`), or an indirect table's address.
+        table: Table,
+        /// Index in the table.
+        index: u16,
+        /// Buffer address.
+        addr: u64,
+        /// Buffer length.
+        len: u32,
+        /// NEXT, WRITE, INDIRECT bits.
+        flags: u16,
+        /// Next descriptor.
+        next: u16,
+    },
+    /// Add heads to a queue's available ring and publish its index.
+    Avail {
+        /// Queue.
+        queue: u16,
+        /// Head descriptors.
+        heads: Vec<u16>,
+    },
+    /// Write a queue's available index as given.
+    AvailIdx {
+        /// Queue.
+        queue: u16,
+        /// Index.
+        idx: u16,
+    },
+    /// Available buffer notification of a queue (16-bit write of its index
+    /// to its notify address).
+    Kick(u16),
+    /// Reset a queue (RING_RESET) and wait until queue_reset reads 0.
+    QueueReset(u16),
+    /// Set a queue up again as `init` does, with zeroed rings.
+    QueueSetup(u16),
+    /// A queue's used index.
+    Used(u16),
+    /// A queue's used ring element: id | len << 32.
+    UsedElem {
+        /// Queue.
+        queue: u16,
+        /// Ring position.
+        slot: u16,
+    },
+}
+
+/// Where a descriptor goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Table {
+    /// A queue's descriptor table.
+    Queue(u16),
+    /// An indirect table at this address.
+    At(u64),
 }
 
 /// An expected result.
@@ -313,6 +422,29 @@ impl<'a> Tokens<'a> {
         Ok(Some(e))
     }
 
+    fn host_size(&mut self, addr: u64) -> Result<u8, String> {
+        self.mem_size(Addr::Abs(addr))
+    }
+
+    fn flags(&mut self) -> Result<u16, String> {
+        let t = self.next("descriptor flags (next, write, indirect joined by |, or a number)")?;
+        if let Some(v) = parse_number(t) {
+            return u16::try_from(v).map_err(|_| format!("flags {v:#x} are larger than 0xffff"));
+        }
+        t.split('|').try_fold(0, |acc, f| match f {
+            "next" => Ok(acc | F_NEXT),
+            "write" => Ok(acc | F_WRITE),
+            "indirect" => Ok(acc | F_INDIRECT),
+            _ => Err(format!(
+                "unknown descriptor flag '{f}' (next, write, indirect or a number)"
+            )),
+        })
+    }
+
+    fn queue(&mut self) -> Result<u16, String> {
+        Ok(self.number("a queue index", 0xFFFF)? as u16)
+    }
+
     fn end(&self) -> Result<(), String> {
         match self.peek() {
             None => Ok(()),
@@ -361,17 +493,21 @@ fn parse_line(text: &str) -> Result<Option<(OpKind, Option<Expect>)>, String> {
             let bar = t.number("a BAR index", 5)? as u8;
             OpKind::SetBar { bar, base: t.number("a base address", u64::MAX)? }
         }
-                "init" => match t.peek() {
-            Some("intx") => {
+        "init" => {
+            let mut msix = true;
+            if let Some(m @ ("intx" | "msix")) = t.peek() {
                 t.pos += 1;
-                OpKind::Init { msix: false }
+                msix = m == "msix";
             }
-            Some("msix") => {
+            let mut decline = 0u64;
+            if t.peek() == Some("decline") {
                 t.pos += 1;
-                OpKind::Init { msix: true }
+                while t.peek().is_some_and(|p| p != "expect") {
+                    decline |= 1 << t.number("a feature bit", 63)?;
+                }
             }
-            _ => OpKind::Init { msix: true },
-        },
+            OpKind::Init { msix, decline }
+        }
         "link" => match t.next("up or down")? {
             "up" => OpKind::Event(DeviceEvent::Link(true)),
             "down" => OpKind::Event(DeviceEvent::Link(false)),
@@ -385,6 +521,78 @@ fn parse_line(text: &str) -> Result<Option<(OpKind, Option<Expect>)>, String> {
         }
         "count_notify" => OpKind::CountNotify(t.number("a queue index", 0xFFFF)? as u16),
         "intx" => OpKind::Intx,
+        "host_write" => {
+            let addr = t.number("an address", u64::MAX)?;
+            let size = t.host_size(addr)?;
+            let max = if size == 8 { u64::MAX } else { (1u64 << (8 * size as u32)) - 1 };
+            OpKind::HostWrite { addr, size, value: t.number("a value", max)? }
+        }
+        "host_read" => {
+            let addr = t.number("an address", u64::MAX)?;
+            OpKind::HostRead { addr, size: t.host_size(addr)? }
+        }
+        "grant" => {
+            let addr = t.number("an address", u64::MAX)?;
+            let len = t.number("a length", u64::MAX - addr)?;
+            let access = match t.next("read or write")? {
+                "read" => Access::Read,
+                "write" => Access::Write,
+                other => return Err(format!("expected read or write, found '{other}'")),
+            };
+            OpKind::Grant { addr, len, access }
+        }
+        "dma_fault" => {
+            let fault = match t.next("ur, ca, poison or drop")? {
+                "ur" => ReadFault::Ur,
+                "ca" => ReadFault::Ca,
+                "poison" => ReadFault::Poison,
+                "drop" => ReadFault::Drop,
+                other => return Err(format!("expected ur, ca, poison or drop, found '{other}'")),
+            };
+            let addr = t.number("an address", u64::MAX)?;
+            OpKind::DmaFault { fault, addr, len: t.number("a length", u64::MAX - addr)? }
+        }
+        "desc" => {
+            let where_ = t.next("qN (a queue's table) or the address of an indirect table")?;
+            let table = match where_.strip_prefix('q') {
+                Some(q) => Table::Queue(
+                    q.parse().map_err(|_| format!("'{where_}': expected qN with N a queue index"))?,
+                ),
+                None => Table::At(
+                    parse_number(where_)
+                        .ok_or_else(|| format!("expected qN or a table address, found '{where_}'"))?,
+                ),
+            };
+            let index = t.number("a descriptor index", 0xFFFF)? as u16;
+            let addr = t.number("a buffer address", u64::MAX)?;
+            let len = t.number("a buffer length", u32::MAX as u64)? as u32;
+            let flags = t.flags()?;
+            let next = t.number("the next index", 0xFFFF)? as u16;
+            OpKind::Desc { table, index, addr, len, flags, next }
+        }
+        "avail" => {
+            let queue = t.queue()?;
+            let mut heads = Vec::new();
+            while t.peek().is_some_and(|p| p != "expect") {
+                heads.push(t.number("a head index", 0xFFFF)? as u16);
+            }
+            if heads.is_empty() {
+                return Err("expected at least one head index after the queue".into());
+            }
+            OpKind::Avail { queue, heads }
+        }
+        "avail_idx" => {
+            let queue = t.queue()?;
+            OpKind::AvailIdx { queue, idx: t.number("an index", 0xFFFF)? as u16 }
+        }
+        "kick" => OpKind::Kick(t.queue()?),
+        "queue_reset" => OpKind::QueueReset(t.queue()?),
+        "queue_setup" => OpKind::QueueSetup(t.queue()?),
+        "used" => OpKind::Used(t.queue()?),
+        "used_elem" => {
+            let queue = t.queue()?;
+            OpKind::UsedElem { queue, slot: t.number("a ring position", 0xFFFF)? as u16 }
+        }
         "tlp" => {
             let mut hdr = Vec::new();
             let mut data = Vec::new();
@@ -410,7 +618,8 @@ fn parse_line(text: &str) -> Result<Option<(OpKind, Option<Expect>)>, String> {
         v => {
             return Err(format!(
                 "unknown operation '{v}' (expected probe, init, cfg_read, cfg_write, mem_read, mem_write, set_bar, tlp, \
-                 link, queue_irq, device_error, count_msix, count_notify, intx, wait or reset)"
+                 link, queue_irq, device_error, count_msix, count_notify, intx, host_write, host_read, grant, \
+                 dma_fault, desc, avail, avail_idx, kick, queue_reset, queue_setup, used, used_elem, wait or reset)"
             ))
         }
     };
@@ -478,6 +687,10 @@ pub struct Runner<E: Endpoint> {
     pub probed: Option<Probed>,
     /// What the last `init` set up.
     pub driver: Option<Driver>,
+    /// The available index the scenario has published, per queue.
+    avail_idx: HashMap<u16, u16>,
+    /// The options of the last `init`.
+    opts: DriverOptions,
 }
 
 fn check(expect: Option<Expect>, got: Outcome) -> Result<(), String> {
@@ -516,7 +729,110 @@ impl<E: Endpoint> Runner<E> {
             host: Host::new(ep),
             probed: None,
             driver: None,
+            avail_idx: HashMap::new(),
+            opts: DriverOptions::default(),
         }
+    }
+
+    fn queue(&self, q: u16) -> Result<QueueSetup, String> {
+        let d = self
+            .driver
+            .as_ref()
+            .ok_or("ring operations need an init first")?;
+        d.queues
+            .iter()
+            .find(|s| s.index == q)
+            .copied()
+            .ok_or_else(|| format!("queue {q} was not set up by init"))
+    }
+
+    fn host_write(&mut self, addr: u64, bytes: &[u8]) {
+        self.host.ep.memory_write(addr, bytes);
+    }
+
+    /// `size` bytes of host memory at `addr`, little-endian.
+    fn host_read(&self, addr: u64, size: usize) -> Outcome {
+        let b = self.host.ep.memory().read(addr, size);
+        Outcome::Done(b.iter().rev().fold(0, |acc, &x| acc << 8 | x as u64))
+    }
+
+    /// Run a ring operation (after `init`).
+    fn ring_step(&mut self, kind: &OpKind) -> Result<Outcome, String> {
+        match kind {
+            OpKind::Desc {
+                table,
+                index,
+                addr,
+                len,
+                flags,
+                next,
+            } => {
+                let base = match table {
+                    Table::Queue(q) => self.queue(*q)?.desc,
+                    Table::At(a) => *a,
+                };
+                let mut d = Vec::with_capacity(DESC_SIZE as usize);
+                d.extend(addr.to_le_bytes());
+                d.extend(len.to_le_bytes());
+                d.extend(flags.to_le_bytes());
+                d.extend(next.to_le_bytes());
+                self.host_write(base + *index as u64 * DESC_SIZE, &d);
+            }
+            OpKind::Avail { queue, heads } => {
+                let q = self.queue(*queue)?;
+                let mut idx = self.avail_idx.get(queue).copied().unwrap_or(0);
+                for h in heads {
+                    let slot = q.driver + AVAIL_RING + 2 * (idx % q.size) as u64;
+                    self.host_write(slot, &h.to_le_bytes());
+                    idx = idx.wrapping_add(1);
+                }
+                self.host_write(q.driver + AVAIL_IDX, &idx.to_le_bytes());
+                self.avail_idx.insert(*queue, idx);
+            }
+            OpKind::AvailIdx { queue, idx } => {
+                let q = self.queue(*queue)?;
+                self.host_write(q.driver + AVAIL_IDX, &idx.to_le_bytes());
+                self.avail_idx.insert(*queue, *idx);
+            }
+            OpKind::Kick(q) => {
+                let d = self.driver.as_ref().ok_or("kick needs an init first")?;
+                let at = driver::notify_address(&d.probed, d.probed.notify_off_multiplier, *q);
+                return self
+                    .host
+                    .mem_write(at, 2, *q as u64)
+                    .map_err(|e| e.to_string());
+            }
+            OpKind::QueueReset(q) | OpKind::QueueSetup(q) => {
+                let d = self
+                    .driver
+                    .as_mut()
+                    .ok_or("queue operations need an init first")?;
+                let mut regs = driver::Regs::new(&mut self.host, &d.probed);
+                let err = |e: driver::DriverError| e.to_string();
+                if matches!(kind, OpKind::QueueReset(_)) {
+                    driver::reset_queue(&mut regs, *q).map_err(err)?;
+                } else {
+                    let setup = driver::setup_queue(&mut regs, *q, self.opts)
+                        .map_err(err)?
+                        .ok_or(format!("queue {q} does not exist"))?;
+                    SplitQueue::new(&setup).setup(&mut self.host.ep);
+                    d.queues.retain(|s| s.index != *q);
+                    d.queues.push(setup);
+                    self.avail_idx.insert(*q, 0);
+                }
+            }
+            OpKind::Used(queue) => {
+                let q = self.queue(*queue)?;
+                return Ok(self.host_read(q.device + USED_IDX, 2));
+            }
+            OpKind::UsedElem { queue, slot } => {
+                let q = self.queue(*queue)?;
+                let at = q.device + USED_RING + USED_ELEM_SIZE * (*slot % q.size) as u64;
+                return Ok(self.host_read(at, 8));
+            }
+            other => unreachable!("not a ring operation: {other:?}"),
+        }
+        Ok(Outcome::Posted)
     }
 
     fn resolve(&self, addr: Addr) -> Result<u64, String> {
@@ -545,20 +861,44 @@ impl<E: Endpoint> Runner<E> {
                 return self.host.ep.reset().map_err(host_err);
             }
             OpKind::Wait(n) => return self.host.ep.idle(*n).map_err(host_err),
-            OpKind::Init { msix } => {
+            OpKind::Init { msix, decline } => {
                 let probed = self.probed.clone().ok_or("init needs a probe first")?;
-                let opts = DriverOptions {
+                let mut opts = DriverOptions {
                     msix: *msix,
                     ..DriverOptions::default()
                 };
+                opts.understood &= !decline;
                 let d = driver::init(&mut self.host, &probed, opts).map_err(|e| e.to_string())?;
                 // Empty rings the device may read (and write the used ring).
                 for q in &d.queues {
                     SplitQueue::new(q).setup(&mut self.host.ep);
                 }
                 self.driver = Some(d);
+                self.avail_idx.clear();
+                self.opts = opts;
                 return Ok(());
             }
+            OpKind::HostWrite { addr, size, value } => {
+                self.host_write(*addr, &value.to_le_bytes()[..*size as usize]);
+                return Ok(());
+            }
+            OpKind::HostRead { addr, size } => Ok(self.host_read(*addr, *size as usize)),
+            OpKind::Grant { addr, len, access } => {
+                self.host.ep.grant(*addr..addr + len, *access);
+                return Ok(());
+            }
+            OpKind::DmaFault { fault, addr, len } => {
+                self.host.ep.inject(*addr..addr + len, *fault);
+                return Ok(());
+            }
+            OpKind::Desc { .. }
+            | OpKind::Avail { .. }
+            | OpKind::AvailIdx { .. }
+            | OpKind::Kick(_)
+            | OpKind::QueueReset(_)
+            | OpKind::QueueSetup(_)
+            | OpKind::Used(_)
+            | OpKind::UsedElem { .. } => self.ring_step(&op.kind).map_err(HostError::Expectation),
             OpKind::Event(e) => return self.host.ep.event(*e).map_err(host_err),
             OpKind::CountMsix { addr, data } => {
                 let n = self
@@ -692,6 +1032,70 @@ mod tests {
             }
         );
         assert_eq!(s.ops[6].line, 8);
+    }
+
+    #[test]
+    fn ring_operations_parse() {
+        let s = Scenario::parse(
+            "t",
+            "init intx decline 28 29\ndesc q1 3 0x5000 64 next|write 4\ndesc 0x6000 0 0x5000 16 4 0\n\
+             avail 1 3 4\ndma_fault poison 0x5000 16\ngrant 0x5000 0x100 write\nused_elem 0 2 expect 5\n",
+        )
+        .unwrap();
+        let kinds: Vec<&OpKind> = s.ops.iter().map(|o| &o.kind).collect();
+        assert_eq!(
+            kinds[0],
+            &OpKind::Init {
+                msix: false,
+                decline: 3 << 28
+            }
+        );
+        assert_eq!(
+            kinds[1],
+            &OpKind::Desc {
+                table: Table::Queue(1),
+                index: 3,
+                addr: 0x5000,
+                len: 64,
+                flags: F_NEXT | F_WRITE,
+                next: 4
+            }
+        );
+        assert!(matches!(
+            kinds[2],
+            OpKind::Desc {
+                table: Table::At(0x6000),
+                flags: F_INDIRECT,
+                ..
+            }
+        ));
+        assert_eq!(
+            kinds[3],
+            &OpKind::Avail {
+                queue: 1,
+                heads: vec![3, 4]
+            }
+        );
+        assert!(matches!(
+            kinds[4],
+            OpKind::DmaFault {
+                fault: ReadFault::Poison,
+                ..
+            }
+        ));
+        assert!(matches!(
+            kinds[5],
+            OpKind::Grant {
+                access: Access::Write,
+                len: 0x100,
+                ..
+            }
+        ));
+        let err = |text: &str| Scenario::parse("f.scn", text).unwrap_err().to_string();
+        assert!(err("desc q1 0 0 16 loop 0").contains("unknown descriptor flag 'loop'"));
+        assert!(err("avail 1").contains("at least one head"));
+        assert!(err("dma_fault slow 0 1").contains("ur, ca, poison or drop"));
+        assert!(err("desc qx 0 0 16 0 0").contains("expected qN"));
     }
 
     #[test]

@@ -21,7 +21,9 @@
 //!   queue_size takes only a power of two up to the maximum, and only while
 //!   the queue is disabled, as do the ring addresses; queue_enable takes 1
 //!   (0 is ignored); queue_reset (with RING_RESET negotiated) puts the queue
-//!   back to its reset values at once and reads 0.
+//!   back to its reset values at once and reads 1 while the engine still
+//!   finishes the queue's transfers in flight (`rx_resetting`,
+//!   `tx_resetting`), 0 after.
 //!
 //! Interrupt side bands: `irq_valid`/`irq_queue` (a used buffer notification
 //! of a queue, after DRIVER_OK) looks up the queue's vector and pulses
@@ -75,6 +77,10 @@ pub struct CommonCfg {
     pub dev_error: Signal<In, Bit>,
     /// In-flight work has drained (a reset may complete).
     pub drain_done: Signal<In, Bit>,
+    /// The reset of queue 0 (the receiveq) is still in progress.
+    pub rx_resetting: Signal<In, Bit>,
+    /// The reset of queue 1 (the transmitq) is still in progress.
+    pub tx_resetting: Signal<In, Bit>,
     /// A used buffer notification for `irq_queue`.
     pub irq_valid: Signal<In, Bit>,
     /// Its queue.
@@ -181,6 +187,8 @@ impl CommonCfg {
             cfg_changed: Default::default(),
             dev_error: Default::default(),
             drain_done: Default::default(),
+            rx_resetting: Default::default(),
+            tx_resetting: Default::default(),
             irq_valid: Default::default(),
             irq_queue: Default::default(),
             vreset: Default::default(),
@@ -367,6 +375,14 @@ impl Logic for CommonCfg {
                 if self.q_valid.val() {
                     self.field.next = bit_cast::<32, 1>(self.entry.val().get_bits::<1>(32))
                         | (bit_cast::<32, 16>(self.qselect.q.val()) << 16);
+                }
+            }
+            14 => {
+                // queue_reset reads 1 while the queue's reset is in progress.
+                if (!self.qselect.q.val().any() && self.rx_resetting.val())
+                    || ((self.qselect.q.val() == 1) && self.tx_resetting.val())
+                {
+                    self.field.next = bits::<32>(1) << 16;
                 }
             }
             _ => {

@@ -303,6 +303,8 @@ impl Logic for Endpoint {
         self.engine.kick.next = self.notify.notify_valid.val();
         self.engine.vreset.next = self.common.vreset.val();
         self.engine.queue_reset.next = self.common.queue_reset.val();
+        self.common.rx_resetting.next = self.engine.rx_resetting.val();
+        self.common.tx_resetting.next = self.engine.tx_resetting.val();
         self.engine.reset_queue.next = self.common.reset_queue.val();
         self.isr.queue_irq.next = self.common.queue_irq.val();
         self.isr.config_irq.next = self.common.config_irq.val();

@@ -181,6 +181,10 @@ pub struct FrameDeliver {
     pub fault: Signal<Out, Bit>,
     /// Asleep or stopped with nothing in flight.
     pub quiet: Signal<Out, Bit>,
+    /// An `rx_clear` is in progress.
+    pub rx_flushing: Signal<Out, Bit>,
+    /// A `tx_clear` is in progress.
+    pub tx_flushing: Signal<Out, Bit>,
     walker: ChainWalker,
     ctl: ByteBuffer,
     state: DFF<DeliverState>,
@@ -289,6 +293,8 @@ impl Default for FrameDeliver {
             irq_tx: Default::default(),
             fault: Default::default(),
             quiet: Default::default(),
+            rx_flushing: Default::default(),
+            tx_flushing: Default::default(),
             walker: ChainWalker::new(TARGET_RX_CTL, 0),
             ctl: ByteBuffer::new(CTL_BUFFER_BYTES),
             state: Default::default(),
@@ -790,6 +796,8 @@ impl Logic for FrameDeliver {
             }
         }
         self.fault.next = self.faulted.q.val();
+        self.rx_flushing.next = self.rx_clearing.q.val();
+        self.tx_flushing.next = self.tx_clearing.q.val();
         // Quiet: nothing in flight and nothing that would wake it.
         self.quiet.next = (((self.state.q.val() == DeliverState::Sleep)
             && !self.kicked.q.val()

@@ -133,6 +133,8 @@ pub struct FrameFetch {
     pub fault: Signal<Out, Bit>,
     /// Stopped or asleep with nothing in flight.
     pub quiet: Signal<Out, Bit>,
+    /// A `flush` is in progress.
+    pub flushing: Signal<Out, Bit>,
     walker: ChainWalker,
     ctl: ByteBuffer,
     slots: Ram<Bits<SLOT_BITS>, 4>,
@@ -215,6 +217,7 @@ impl FrameFetch {
             frame_release: Default::default(),
             fault: Default::default(),
             quiet: Default::default(),
+            flushing: Default::default(),
             walker: ChainWalker::new(TARGET_TX_CTL, 0),
             ctl: ByteBuffer::new(CTL_BUFFER_BYTES),
             slots: Ram::new(FRAME_SLOTS),
@@ -599,6 +602,7 @@ impl Logic for FrameFetch {
             }
         }
         self.fault.next = self.faulted.q.val();
+        self.flushing.next = self.clearing.q.val();
         self.quiet.next = (((self.state.q.val() == FetchState::Sleep) && !self.kicked.q.val())
             || (self.state.q.val() == FetchState::Stopped))
             && !self.outstanding.q.val().any()

@@ -81,6 +81,11 @@ pub struct NetEngine {
     pub dropped: Signal<Out, Bit>,
     /// The engine gave up: DEVICE_NEEDS_RESET (one cycle).
     pub dev_error: Signal<Out, Bit>,
+    /// A reset of the receiveq is in progress (from the `queue_reset`
+    /// pulse until its transfers in flight have finished).
+    pub rx_resetting: Signal<Out, Bit>,
+    /// A reset of the transmitq is in progress.
+    pub tx_resetting: Signal<Out, Bit>,
     read: DmaRead,
     write: DmaWrite,
     requests: TxArbiter,
@@ -128,6 +133,8 @@ impl NetEngine {
             irq_tx: Default::default(),
             dropped: Default::default(),
             dev_error: Default::default(),
+            rx_resetting: Default::default(),
+            tx_resetting: Default::default(),
             read: Default::default(),
             write: Default::default(),
             requests: Default::default(),
@@ -262,6 +269,11 @@ impl Logic for NetEngine {
         self.irq_rx.next = self.deliver.irq_rx.val();
         self.irq_tx.next = self.deliver.irq_tx.val();
         self.dropped.next = self.deliver.dropped.val();
+
+        self.rx_resetting.next = self.deliver.rx_clear.val() || self.deliver.rx_flushing.val();
+        self.tx_resetting.next = self.deliver.tx_clear.val()
+            || self.deliver.tx_flushing.val()
+            || self.fetch.flushing.val();
 
         // A fault: once nothing moves any more, DEVICE_NEEDS_RESET.
         self.dev_error.next = (self.fetch.fault.val() || self.deliver.fault.val())

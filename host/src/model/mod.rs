@@ -29,9 +29,11 @@ use common_cfg::WriteEffect;
 use config_space::{ConfigSpace, ErrorEvent};
 use msix::Gate;
 use net::{Dma, NetEngine};
+use std::ops::Range;
 use vireo_regs::layout::{self, MAX_MMIO_DWS};
 use vireo_regs::tlp::{cpl_status, fmt_type};
-use vireo_regs::virtio::{self, status};
+use vireo_regs::virtio::ring::avail_event_offset;
+use vireo_regs::virtio::{self, feature, status};
 use vireo_regs::{stream, DeviceConfig};
 
 /// What a request is, from its Fmt/Type.
@@ -138,6 +140,30 @@ impl Function {
         self.engine.reset();
         self.kicked = false;
         self.settle();
+    }
+
+    /// Host bytes whose value the model leaves open: once the device has
+    /// given up (DEVICE_NEEDS_RESET), the `avail_event` fields of its
+    /// queues. Publishing one is a hint that may or may not have happened
+    /// on the way to the fault (a device may read ahead of the chain that
+    /// fails), and the driver must reset the device before it uses the
+    /// rings again.
+    pub fn open_bytes(&self) -> Vec<Range<u64>> {
+        let common = &self.bars.common;
+        if !common.has_status(status::DEVICE_NEEDS_RESET)
+            || common.negotiated() >> feature::RING_EVENT_IDX & 1 == 0
+        {
+            return Vec::new();
+        }
+        common
+            .queues
+            .iter()
+            .filter(|q| q.enabled)
+            .map(|q| {
+                let at = q.device + avail_event_offset(q.size);
+                at..at + 2
+            })
+            .collect()
     }
 
     /// The conditions for sending MSI-X messages now.
