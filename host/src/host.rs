@@ -138,7 +138,7 @@ impl<E: Endpoint> Host<E> {
     }
 
     /// The memory request TLP for an access of `size` bytes at `addr`.
-    fn mem_request(&mut self, addr: u64, size: u8, write: Option<u64>) -> Tlp {
+    pub fn mem_request(&mut self, addr: u64, size: u8, write: Option<u64>) -> Tlp {
         let id = self.next_id();
         let dw_addr = addr & !3;
         let (len, first, last) = if size == 8 {
