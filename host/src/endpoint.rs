@@ -210,12 +210,13 @@ pub struct Notification {
 }
 
 /// Something that happens to the device apart from host requests: the
-/// inputs of the network function and of the (future) virtqueue engine.
+/// link input of the network function and the side-band inputs of the
+/// transport (`irq_*`, `dev_error`) that sources besides the engine use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceEvent {
     /// The network link goes up (true) or down.
     Link(bool),
-    /// The virtqueue engine asks for a used buffer notification of a queue.
+    /// A used buffer notification request of a queue (`irq_*`).
     QueueIrq(u16),
     /// The device hits an error it cannot recover from.
     DeviceError,
