@@ -222,6 +222,21 @@ pub enum DeviceEvent {
     DeviceError,
 }
 
+/// How the next batch lets the RTL and the model part ways, because it
+/// interrupts work the model (transaction-level: every notification runs
+/// to completion at once) has already finished.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Divergence {
+    /// The RTL finishes the work later (Bus Master Enable cleared and set
+    /// again): memory, messages and INTx are compared at the next check
+    /// after the one that follows the batch.
+    Deferred,
+    /// The work is abandoned (device reset): whatever the devices wrote to
+    /// host memory during the batch is taken from the RTL, the messages
+    /// sent during it are not compared.
+    Abandoned,
+}
+
 /// A PCI Express function seen from the root complex.
 pub trait Endpoint {
     /// Deliver `requests` in order and return, for each, the completion the
@@ -249,9 +264,9 @@ pub trait Endpoint {
     fn revoke(&mut self, range: Range<u64>, access: Access);
     /// Device reads touching `range` fail with `fault` from now on.
     fn inject(&mut self, range: Range<u64>, fault: ReadFault);
-    /// Host ranges whose contents are not yet defined (the device-writable
-    /// buffers of chains it has not returned): comparisons skip them.
-    fn set_unsettled(&mut self, _ranges: Vec<Range<u64>>) {}
+    /// The next batch diverges RTL and model as `how` says (a single
+    /// device has nothing to compare).
+    fn diverge(&mut self, _how: Divergence) {}
 }
 
 /// The golden model as an [`Endpoint`], with its own host memory.

@@ -11,9 +11,19 @@
 //! often than the other, but both must send it (virtio 2.7.10 only requires
 //! that the driver is notified), and messages of different vectors may leave
 //! in either order.
+//!
+//! A batch announced as diverging (`Endpoint::diverge`) interrupts work the
+//! model has already finished: with `Deferred` the comparison of memory,
+//! messages and INTx waits until the RTL has caught up (the next check);
+//! with `Abandoned` the host memory the devices wrote during the batch is
+//! taken from the RTL and its messages are not compared.
+//!
+//! Host bytes the model leaves open (`Function::open_bytes`: the
+//! `avail_event` fields after a fault) are taken from the RTL's memory into
+//! the model's before each comparison.
 
 use crate::bfm::RootComplex;
-use crate::endpoint::{DeviceEvent, Endpoint, HostError, ModelEndpoint, Notification};
+use crate::endpoint::{DeviceEvent, Divergence, Endpoint, HostError, ModelEndpoint, Notification};
 use crate::memory::{Access, HostMemory, ReadFault};
 use crate::tlp::Tlp;
 use std::collections::BTreeSet;
@@ -35,8 +45,8 @@ pub struct Lockstep {
     pub requests: u64,
     notifications_checked: usize,
     messages_seen: (usize, usize),
-    unsettled: Vec<Range<u64>>,
     recheck: BTreeSet<u64>,
+    divergence: Option<Divergence>,
 }
 
 impl Lockstep {
@@ -48,13 +58,37 @@ impl Lockstep {
             requests: 0,
             notifications_checked: 0,
             messages_seen: (0, 0),
-            unsettled: Vec::new(),
             recheck: BTreeSet::new(),
+            divergence: None,
         }
     }
 
-    /// Compare host memory where either side wrote since the last check;
-    /// pages that hold unsettled bytes are compared again later.
+    /// The batch just run diverged as announced: defer or settle the
+    /// comparison of what the devices did during it. Returns whether the
+    /// regular checks of memory, messages and INTx are to be skipped.
+    fn diverged(&mut self) -> bool {
+        let Some(how) = self.divergence.take() else {
+            return false;
+        };
+        let mut pages = std::mem::take(&mut self.recheck);
+        pages.extend(self.rtl.memory_mut().take_dirty());
+        pages.extend(self.model.memory.take_dirty());
+        match how {
+            Divergence::Deferred => self.recheck = pages,
+            Divergence::Abandoned => {
+                for p in pages {
+                    let bytes = self.rtl.memory().read(p * PAGE, PAGE as usize);
+                    self.model.memory.write(p * PAGE, &bytes);
+                }
+                self.model.memory.take_dirty();
+                self.messages_seen = (self.rtl.messages().len(), self.model.messages().len());
+            }
+        }
+        true
+    }
+
+    /// Compare host memory where either side wrote since the last check
+    /// (and the pages of a deferred comparison).
     fn check_memory(&mut self) -> Result<(), HostError> {
         for r in self.model.function.open_bytes() {
             let bytes = self.rtl.memory().read(r.start, (r.end - r.start) as usize);
@@ -63,21 +97,10 @@ impl Lockstep {
         let mut pages = std::mem::take(&mut self.recheck);
         pages.extend(self.rtl.memory_mut().take_dirty());
         pages.extend(self.model.memory.take_dirty());
-        let page_range = |p: u64| p * PAGE..(p + 1) * PAGE;
-        for &p in &pages {
-            let r = page_range(p);
-            if self
-                .unsettled
-                .iter()
-                .any(|u| u.start < r.end && r.start < u.end)
-            {
-                self.recheck.insert(p);
-            }
-        }
         match self
             .rtl
             .memory()
-            .first_difference(&self.model.memory, pages, &self.unsettled)
+            .first_difference(&self.model.memory, pages)
         {
             Some((addr, rtl, model)) => Err(HostError::MemoryMismatch { addr, rtl, model }),
             None => Ok(()),
@@ -86,10 +109,7 @@ impl Lockstep {
 
     /// Compare what the two devices did besides completions.
     fn check(&mut self) -> Result<(), HostError> {
-        let (rtl, model) = (self.rtl.intx(), self.model.intx());
-        if rtl != model {
-            return Err(HostError::IntxMismatch { rtl, model });
-        }
+        let diverged = self.diverged();
         let from = self.notifications_checked;
         let (r, m): (&[Notification], &[Notification]) =
             (self.rtl.notifications(), self.model.notifications());
@@ -100,6 +120,13 @@ impl Lockstep {
             });
         }
         self.notifications_checked = r.len();
+        if diverged {
+            return Ok(());
+        }
+        let (rtl, model) = (self.rtl.intx(), self.model.intx());
+        if rtl != model {
+            return Err(HostError::IntxMismatch { rtl, model });
+        }
         let new = |log: &[Tlp], seen: &mut usize| -> BTreeSet<TlpKey> {
             let set = log[*seen..]
                 .iter()
@@ -201,7 +228,7 @@ impl Endpoint for Lockstep {
         self.model.inject(range, fault);
     }
 
-    fn set_unsettled(&mut self, ranges: Vec<Range<u64>>) {
-        self.unsettled = ranges;
+    fn diverge(&mut self, how: Divergence) {
+        self.divergence = Some(how);
     }
 }

@@ -15,18 +15,27 @@
 //! Reaping happens on interrupts (MSI-X messages or INTx with the ISR) or by
 //! polling with interrupts suppressed; either way the driver checks that
 //! the device notified exactly when it had to.
+//!
+//! Now and then the driver interrupts the device mid-traffic: it kicks both
+//! queues and, in the same batch, after a random number of harmless reads,
+//! clears Bus Master Enable (then sets it again: the work must resume and
+//! finish as predicted) or resets the device (the work is abandoned; the
+//! driver initialises the device again and carries on).
 
-use crate::driver::{isr_address, notify_address, Driver};
-use crate::endpoint::{Endpoint, HostError};
+use crate::driver::{self, isr_address, notify_address, Driver, DriverOptions};
+use crate::endpoint::{Divergence, Endpoint, HostError};
 use crate::host::Host;
+use crate::probe::Probed;
 use crate::rng::Rng;
+use crate::tlp::Tlp;
 use crate::virtq::{Segment, SplitQueue, Used, VirtqError};
 use std::collections::VecDeque;
-use vireo_regs::layout;
+use vireo_regs::virtio::common;
 use vireo_regs::virtio::net::{
     HDR_FLAGS, HDR_GSO_TYPE, HDR_LEN, HDR_NUM_BUFFERS, RECEIVEQ, TRANSMITQ,
 };
 use vireo_regs::virtio::{feature, NO_VECTOR};
+use vireo_regs::{layout, pci};
 
 /// Host memory the driver takes buffers from (above 4 GiB).
 pub const BUFFER_BASE: u64 = 0x2_0000_0000;
@@ -52,6 +61,8 @@ pub struct TrafficOptions {
     pub low_percent: u8,
     /// Chance of a frame larger than the device's frame buffer.
     pub oversize_percent: u8,
+    /// Chance per step of interrupting the device mid-traffic.
+    pub disrupt_percent: u8,
 }
 
 impl Default for TrafficOptions {
@@ -63,6 +74,7 @@ impl Default for TrafficOptions {
             small_rx_percent: 2,
             low_percent: 20,
             oversize_percent: 1,
+            disrupt_percent: 2,
         }
     }
 }
@@ -87,6 +99,12 @@ pub struct Counts {
     pub bytes: u64,
     /// Interrupts taken.
     pub interrupts: u64,
+    /// Frames lost to a device reset mid-traffic.
+    pub lost: u64,
+    /// Bus Master Enable cleared mid-traffic.
+    pub pauses: u64,
+    /// Device resets mid-traffic.
+    pub resets: u64,
 }
 
 impl Counts {
@@ -97,6 +115,9 @@ impl Counts {
         self.dropped += o.dropped;
         self.bytes += o.bytes;
         self.interrupts += o.interrupts;
+        self.lost += o.lost;
+        self.pauses += o.pauses;
+        self.resets += o.resets;
     }
 }
 
@@ -109,6 +130,11 @@ pub struct Traffic {
     notify: [u64; 2],
     isr: u64,
     rx_dropped_at: u64,
+    status_at: u64,
+    /// Drops counted before the last device reset (the counter restarts).
+    dropped_before: u64,
+    probed: Probed,
+    driver_opts: DriverOptions,
     vectors: [u16; 2],
     msix: bool,
     event_idx: bool,
@@ -170,12 +196,22 @@ impl Traffic {
         let p = &driver.probed;
         let device = p.device_cfg.expect("device configuration");
         let device_base = p.bar(device.bar).map_or(0, |b| b.base) + device.offset as u64;
+        let common_base = p.bar(p.common.bar).map_or(0, |b| b.base) + p.common.offset as u64;
+        let driver_opts = DriverOptions {
+            msix: rxs.vector != NO_VECTOR,
+            understood: driver.features,
+            queue_size: rxs.size.max(txs.size),
+        };
         Self {
             rx,
             tx,
             notify: [RECEIVEQ, TRANSMITQ].map(|q| notify_address(p, p.notify_off_multiplier, q)),
             isr: isr_address(p),
             rx_dropped_at: device_base + layout::NET_RX_DROPPED as u64,
+            status_at: common_base + common::DEVICE_STATUS as u64,
+            dropped_before: 0,
+            probed: p.clone(),
+            driver_opts,
             vectors: [rxs.vector, txs.vector],
             msix: rxs.vector != NO_VECTOR,
             event_idx: driver.features >> feature::RING_EVENT_IDX & 1 != 0,
@@ -249,6 +285,18 @@ impl Traffic {
     /// Post up to `k` random frames and kick the transmitq if the device
     /// asks for it. Returns the number posted.
     pub fn send<E: Endpoint>(&mut self, host: &mut Host<E>, k: usize) -> Result<usize, HostError> {
+        let posted = self.post_frames(host, k)?;
+        self.pair();
+        self.kick(host, TRANSMITQ)?;
+        Ok(posted)
+    }
+
+    /// Put up to `k` random frames into the transmitq (not yet published).
+    fn post_frames<E: Endpoint>(
+        &mut self,
+        host: &mut Host<E>,
+        k: usize,
+    ) -> Result<usize, HostError> {
         let mut posted = 0;
         while posted < k && Self::has_room(&self.tx, 1, self.opts.max_segments) {
             let len = if self.rng.percent(self.opts.oversize_percent) {
@@ -275,14 +323,24 @@ impl Traffic {
             self.counts.sent += 1;
             posted += 1;
         }
-        self.pair();
-        self.kick(host, TRANSMITQ)?;
         Ok(posted)
     }
 
     /// Post up to `k` receive chains and kick the receiveq if the device
     /// asks for it. Returns the number posted.
     pub fn refill<E: Endpoint>(
+        &mut self,
+        host: &mut Host<E>,
+        k: usize,
+    ) -> Result<usize, HostError> {
+        let posted = self.post_buffers(host, k)?;
+        self.pair();
+        self.kick(host, RECEIVEQ)?;
+        Ok(posted)
+    }
+
+    /// Put up to `k` receive chains into the receiveq (not yet published).
+    fn post_buffers<E: Endpoint>(
         &mut self,
         host: &mut Host<E>,
         k: usize,
@@ -307,8 +365,6 @@ impl Traffic {
             self.rx_free.push_back((head, room));
             posted += 1;
         }
-        self.pair();
-        self.kick(host, RECEIVEQ)?;
         Ok(posted)
     }
 
@@ -479,10 +535,10 @@ impl Traffic {
     /// The device's drop counter equals the drops the driver predicted.
     pub fn check_dropped<E: Endpoint>(&mut self, host: &mut Host<E>) -> Result<(), HostError> {
         let counter = host.mem_read(self.rx_dropped_at, 4)?.cpu_value(4);
-        if counter != self.counts.dropped & 0xFFFF_FFFF {
+        let since_reset = self.counts.dropped - self.dropped_before;
+        if counter != since_reset & 0xFFFF_FFFF {
             return fail(format!(
-                "rx_dropped reads {counter}, the driver counted {} dropped frames",
-                self.counts.dropped
+                "rx_dropped reads {counter}, the driver counted {since_reset} dropped frames since the last reset"
             ));
         }
         Ok(())
@@ -497,6 +553,9 @@ impl Traffic {
     /// service the queues (switching between interrupts and polling now
     /// and then).
     pub fn step<E: Endpoint>(&mut self, host: &mut Host<E>) -> Result<(), HostError> {
+        if self.rng.percent(self.opts.disrupt_percent) {
+            return self.disrupt(host);
+        }
         let k = 1 + self.rng.below(8) as usize;
         match self.rng.below(3) {
             0 => self.send(host, k).map(|_| ()),
@@ -506,6 +565,74 @@ impl Traffic {
                 self.service(host, polling)
             }
         }
+    }
+
+    /// Post frames and receive chains, then kick both queues and, in the
+    /// same batch after 0..47 reads of device_status, clear Bus Master
+    /// Enable or reset the device.
+    fn disrupt<E: Endpoint>(&mut self, host: &mut Host<E>) -> Result<(), HostError> {
+        let reset = self.rng.percent(50);
+        let k = 1 + self.rng.below(8) as usize;
+        self.post_frames(host, k)?;
+        self.post_buffers(host, k)?;
+        self.pair();
+        self.tx.publish(&mut host.ep, self.event_idx);
+        self.rx.publish(&mut host.ep, self.event_idx);
+        let mut batch = vec![
+            host.mem_request(self.notify[TRANSMITQ as usize], 2, Some(TRANSMITQ as u64)),
+            host.mem_request(self.notify[RECEIVEQ as usize], 2, Some(RECEIVEQ as u64)),
+        ];
+        for _ in 0..self.rng.below(48) {
+            batch.push(host.mem_request(self.status_at, 1, None));
+        }
+        let command = host.cfg_read_ok(pci::hdr::COMMAND as u16, 2)?;
+        if reset {
+            batch.push(host.mem_request(self.status_at, 1, Some(0)));
+        } else {
+            let id = host.next_id();
+            let off = command & !(pci::command::BUS_MASTER as u32);
+            batch.push(Tlp::cfg_wr0(
+                id,
+                host.target,
+                pci::hdr::COMMAND as u16 / 4,
+                0b0011,
+                off,
+            ));
+        }
+        host.ep.diverge(if reset {
+            Divergence::Abandoned
+        } else {
+            Divergence::Deferred
+        });
+        host.ep.transact(&batch)?;
+        if reset {
+            self.counts.resets += 1;
+            self.restart(host)
+        } else {
+            self.counts.pauses += 1;
+            host.cfg_write(pci::hdr::COMMAND as u16, 2, command)?;
+            Ok(())
+        }
+    }
+
+    /// After a device reset: initialise the device again with zeroed rings;
+    /// every frame in flight is lost.
+    fn restart<E: Endpoint>(&mut self, host: &mut Host<E>) -> Result<(), HostError> {
+        driver::init(host, &self.probed, self.driver_opts)
+            .map_err(|e| HostError::Expectation(format!("initialisation after a reset: {e}")))?;
+        self.rx.forget(&mut host.ep);
+        self.tx.forget(&mut host.ep);
+        self.rx.setup(&mut host.ep);
+        self.tx.setup(&mut host.ep);
+        self.counts.lost += self.tx_due.len() as u64;
+        self.dropped_before = self.counts.dropped;
+        self.unpaired.clear();
+        self.rx_free.clear();
+        self.rx_due.clear();
+        self.tx_due.clear();
+        self.polling = false;
+        self.messages_seen = host.ep.messages().len();
+        Ok(())
     }
 
     /// Post receive chains until every frame sent has come back, then
