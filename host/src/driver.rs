@@ -304,6 +304,15 @@ pub fn setup_queue<E: Endpoint>(
 pub fn reset_queue<E: Endpoint>(regs: &mut Regs<'_, E>, index: u16) -> Result<(), DriverError> {
     regs.common_write(common::QUEUE_SELECT, 2, index as u64)?;
     regs.common_write(common::QUEUE_RESET, 2, 1)?;
+    wait_queue_reset(regs, index)
+}
+
+/// Wait until `queue_reset` of queue `index` reads 0: its reset completed.
+pub fn wait_queue_reset<E: Endpoint>(
+    regs: &mut Regs<'_, E>,
+    index: u16,
+) -> Result<(), DriverError> {
+    regs.common_write(common::QUEUE_SELECT, 2, index as u64)?;
     for _ in 0..1000 {
         if regs.common_read(common::QUEUE_RESET, 2)? == 0 {
             return Ok(());

@@ -249,8 +249,8 @@ fn regress_cmd(a: Amount, trace: Option<&PathBuf>) -> Result<(), String> {
             let c = &t.traffic;
             println!(
                 "         network traffic: {} frames sent, {} received and checked ({} payload bytes), {} dropped as predicted, \
-                 {} interrupts; mid-traffic: {} Bus Master Enable pauses, {} device resets ({} frames abandoned)",
-                c.sent, c.received, c.bytes, c.dropped, c.interrupts, c.pauses, c.resets, c.lost
+                 {} interrupts; mid-traffic: {} Bus Master Enable pauses, {} device resets, {} queue resets ({} frames abandoned)",
+                c.sent, c.received, c.bytes, c.dropped, c.interrupts, c.pauses, c.resets, c.queue_resets, c.lost
             );
             Ok(())
         }

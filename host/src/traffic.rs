@@ -19,8 +19,9 @@
 //! Now and then the driver interrupts the device mid-traffic: it kicks both
 //! queues and, in the same batch, after a random number of harmless reads,
 //! clears Bus Master Enable (then sets it again: the work must resume and
-//! finish as predicted) or resets the device (the work is abandoned; the
-//! driver initialises the device again and carries on).
+//! finish as predicted), resets the device, or resets both queues (the work
+//! is abandoned; the driver sets the device or the queues up again and
+//! carries on).
 
 use crate::driver::{self, isr_address, notify_address, Driver, DriverOptions};
 use crate::endpoint::{Divergence, Endpoint, HostError};
@@ -79,6 +80,17 @@ impl Default for TrafficOptions {
     }
 }
 
+/// How the driver interrupts the device mid-traffic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Disruption {
+    /// Bus Master Enable cleared, then set again.
+    Pause,
+    /// Device reset, then initialisation.
+    Reset,
+    /// Both queues reset, then set up again.
+    QueueReset,
+}
+
 /// A frame the device owes the driver a receive chain for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct InFlight {
@@ -105,6 +117,8 @@ pub struct Counts {
     pub pauses: u64,
     /// Device resets mid-traffic.
     pub resets: u64,
+    /// Resets of both queues mid-traffic.
+    pub queue_resets: u64,
 }
 
 impl Counts {
@@ -118,6 +132,7 @@ impl Counts {
         self.lost += o.lost;
         self.pauses += o.pauses;
         self.resets += o.resets;
+        self.queue_resets += o.queue_resets;
     }
 }
 
@@ -131,6 +146,8 @@ pub struct Traffic {
     isr: u64,
     rx_dropped_at: u64,
     status_at: u64,
+    common_at: u64,
+    ring_reset: bool,
     /// Drops counted before the last device reset (the counter restarts).
     dropped_before: u64,
     probed: Probed,
@@ -209,6 +226,8 @@ impl Traffic {
             isr: isr_address(p),
             rx_dropped_at: device_base + layout::NET_RX_DROPPED as u64,
             status_at: common_base + common::DEVICE_STATUS as u64,
+            common_at: common_base,
+            ring_reset: driver.features >> feature::RING_RESET & 1 != 0,
             dropped_before: 0,
             probed: p.clone(),
             driver_opts,
@@ -569,12 +588,34 @@ impl Traffic {
 
     /// Post frames and receive chains, then kick both queues and, in the
     /// same batch after 0..47 reads of device_status, clear Bus Master
-    /// Enable or reset the device.
+    /// Enable, reset the device, or (with MSI-X and RING_RESET) reset both
+    /// queues.
     fn disrupt<E: Endpoint>(&mut self, host: &mut Host<E>) -> Result<(), HostError> {
-        let reset = self.rng.percent(50);
+        // A queue reset keeps the drop counter, and the RTL may not get to a
+        // drop the model made: only when no drop is due or can happen.
+        let no_drop = self.tx_due.iter().all(|(_, d)| *d != Some(true))
+            && self
+                .unpaired
+                .iter()
+                .all(|f| f.bytes.len() <= self.frame_buffer)
+            && self
+                .rx_free
+                .iter()
+                .all(|&(_, room)| room >= self.opts.max_frame as u64);
+        let kinds: &[Disruption] = if self.msix && self.ring_reset && no_drop {
+            &[Disruption::Pause, Disruption::Reset, Disruption::QueueReset]
+        } else {
+            &[Disruption::Pause, Disruption::Reset]
+        };
+        let kind = *self.rng.pick(kinds);
         let k = 1 + self.rng.below(8) as usize;
+        let opts = self.opts;
+        if kind == Disruption::QueueReset {
+            (self.opts.oversize_percent, self.opts.small_rx_percent) = (0, 0);
+        }
         self.post_frames(host, k)?;
         self.post_buffers(host, k)?;
+        self.opts = opts;
         self.pair();
         self.tx.publish(&mut host.ep, self.event_idx);
         self.rx.publish(&mut host.ep, self.event_idx);
@@ -586,53 +627,71 @@ impl Traffic {
             batch.push(host.mem_request(self.status_at, 1, None));
         }
         let command = host.cfg_read_ok(pci::hdr::COMMAND as u16, 2)?;
-        if reset {
-            batch.push(host.mem_request(self.status_at, 1, Some(0)));
-        } else {
-            let id = host.next_id();
-            let off = command & !(pci::command::BUS_MASTER as u32);
-            batch.push(Tlp::cfg_wr0(
-                id,
-                host.target,
-                pci::hdr::COMMAND as u16 / 4,
-                0b0011,
-                off,
-            ));
+        match kind {
+            Disruption::Pause => {
+                let id = host.next_id();
+                let off = command & !(pci::command::BUS_MASTER as u32);
+                let reg = pci::hdr::COMMAND as u16 / 4;
+                batch.push(Tlp::cfg_wr0(id, host.target, reg, 0b0011, off));
+            }
+            Disruption::Reset => batch.push(host.mem_request(self.status_at, 1, Some(0))),
+            Disruption::QueueReset => {
+                for q in [RECEIVEQ, TRANSMITQ] {
+                    let select = self.common_at + common::QUEUE_SELECT as u64;
+                    batch.push(host.mem_request(select, 2, Some(q as u64)));
+                    let reset = self.common_at + common::QUEUE_RESET as u64;
+                    batch.push(host.mem_request(reset, 2, Some(1)));
+                }
+            }
         }
-        host.ep.diverge(if reset {
-            Divergence::Abandoned
-        } else {
+        host.ep.diverge(if kind == Disruption::Pause {
             Divergence::Deferred
+        } else {
+            Divergence::Abandoned
         });
         host.ep.transact(&batch)?;
-        if reset {
-            self.counts.resets += 1;
-            self.restart(host)
-        } else {
-            self.counts.pauses += 1;
-            host.cfg_write(pci::hdr::COMMAND as u16, 2, command)?;
-            Ok(())
+        match kind {
+            Disruption::Pause => {
+                self.counts.pauses += 1;
+                host.cfg_write(pci::hdr::COMMAND as u16, 2, command)?;
+                return Ok(());
+            }
+            Disruption::Reset => {
+                self.counts.resets += 1;
+                driver::init(host, &self.probed, self.driver_opts).map_err(|e| {
+                    HostError::Expectation(format!("initialisation after a reset: {e}"))
+                })?;
+                self.dropped_before = self.counts.dropped;
+            }
+            Disruption::QueueReset => {
+                self.counts.queue_resets += 1;
+                let mut regs = driver::Regs::new(host, &self.probed);
+                for q in [RECEIVEQ, TRANSMITQ] {
+                    driver::wait_queue_reset(&mut regs, q)
+                        .and_then(|_| driver::setup_queue(&mut regs, q, self.driver_opts))
+                        .map_err(|e| {
+                            HostError::Expectation(format!("queue {q} after its reset: {e}"))
+                        })?;
+                }
+            }
         }
+        self.restart(host);
+        Ok(())
     }
 
-    /// After a device reset: initialise the device again with zeroed rings;
-    /// every frame in flight is lost.
-    fn restart<E: Endpoint>(&mut self, host: &mut Host<E>) -> Result<(), HostError> {
-        driver::init(host, &self.probed, self.driver_opts)
-            .map_err(|e| HostError::Expectation(format!("initialisation after a reset: {e}")))?;
+    /// After the rings were reset: zero them; every frame in flight is lost.
+    fn restart<E: Endpoint>(&mut self, host: &mut Host<E>) {
         self.rx.forget(&mut host.ep);
         self.tx.forget(&mut host.ep);
         self.rx.setup(&mut host.ep);
         self.tx.setup(&mut host.ep);
         self.counts.lost += self.tx_due.len() as u64;
-        self.dropped_before = self.counts.dropped;
         self.unpaired.clear();
         self.rx_free.clear();
         self.rx_due.clear();
         self.tx_due.clear();
         self.polling = false;
         self.messages_seen = host.ep.messages().len();
-        Ok(())
     }
 
     /// Post receive chains until every frame sent has come back, then

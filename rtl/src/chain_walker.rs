@@ -22,6 +22,10 @@
 //! control buffer (`target`, from `base`: the index at +0, the ring entry
 //! at +16, the descriptor at +32), which the walker reads back.
 //!
+//! `hold` (a reset of the ring is coming) starts no further read; the one
+//! in flight completes (`reading` shows it), so that a later walk never
+//! takes a stale completion for its own.
+//!
 //! Timing: one host read round trip for the index, one for the ring entry
 //! and one per descriptor, plus 5 cycles each.
 
@@ -83,6 +87,10 @@ pub struct ChainWalker {
     pub indirect_ok: Signal<In, Bit>,
     /// The ring starts again (reset, queue reset).
     pub clear: Signal<In, Bit>,
+    /// Start no read (the one in flight completes): before a `clear`.
+    pub hold: Signal<In, Bit>,
+    /// A read is in flight.
+    pub reading: Signal<Out, Bit>,
     /// Look for the next chain (when idle or empty).
     pub go: Signal<In, Bit>,
     /// The presented chain is consumed.
@@ -166,6 +174,8 @@ impl ChainWalker {
             size: Default::default(),
             indirect_ok: Default::default(),
             clear: Default::default(),
+            hold: Default::default(),
+            reading: Default::default(),
             go: Default::default(),
             take: Default::default(),
             found: Default::default(),
@@ -249,7 +259,7 @@ impl Logic for ChainWalker {
         clock!(self, clock, segments);
 
         // Reads: one command, its completion, then the control buffer.
-        self.read.valid.next = self.state.q.val() == WalkState::Fetch;
+        self.read.valid.next = (self.state.q.val() == WalkState::Fetch) && !self.hold.val();
         self.read.addr.next = self.addr.q.val();
         self.read.len.next = self.len.q.val();
         self.read.target.next = self.target.val();
@@ -257,7 +267,7 @@ impl Logic for ChainWalker {
         self.read.cookie.next = 0.into();
         self.ctl_rd_en.next = false;
         self.ctl_rd_addr.next = self.base.val() + self.slot.q.val();
-        if (self.state.q.val() == WalkState::Fetch) && self.read.ready.val() {
+        if (self.state.q.val() == WalkState::Fetch) && !self.hold.val() && self.read.ready.val() {
             self.state.d.next = WalkState::Wait;
         }
         if (self.state.q.val() == WalkState::Wait) && self.read.done.val() {
@@ -388,6 +398,7 @@ impl Logic for ChainWalker {
             }
             _ => {}
         }
+        self.reading.next = self.state.q.val() == WalkState::Wait;
         self.found.next = self.state.q.val() == WalkState::Found;
         self.empty.next = self.state.q.val() == WalkState::Empty;
         self.fault.next = self.state.q.val() == WalkState::Faulted;

@@ -20,10 +20,12 @@
 //! - queue fields of a queue_select beyond num_queues read 0, writes ignored;
 //!   queue_size takes only a power of two up to the maximum, and only while
 //!   the queue is disabled, as do the ring addresses; queue_enable takes 1
-//!   (0 is ignored); queue_reset (with RING_RESET negotiated) puts the queue
-//!   back to its reset values at once and reads 1 while the engine still
-//!   finishes the queue's transfers in flight (`rx_resetting`,
-//!   `tx_resetting`), 0 after.
+//!   (0 is ignored); queue_reset (with RING_RESET negotiated) resets the
+//!   queue: it reads 1 while the engine finishes the queue's transfers in
+//!   flight (`queue_reset` pulse, then `rx_resetting` / `tx_resetting`),
+//!   and the queue's fields keep their values, so that nothing in flight
+//!   goes to address 0; then the queue goes back to its reset values and
+//!   queue_reset reads 0. Queues the engine does not serve reset at once.
 //!
 //! Interrupt side bands: `irq_valid`/`irq_queue` (a used buffer notification
 //! of a queue, after DRIVER_OK) looks up the queue's vector and pulses
@@ -133,6 +135,9 @@ pub struct CommonCfg {
     txq: DFF<Bits<256>>,
     qreset: DFF<Bit>,
     qreset_q: DFF<Bits<QUEUE_BITS>>,
+    /// Resets of queue 0 (bit 0) and 1 (bit 1) waiting for the engine.
+    qr_pending: DFF<Bits<2>>,
+    qr_write: Signal<Local, Bit>,
 
     dw: Signal<Local, Bits<10>>,
     entry: Signal<Local, Bits<256>>,
@@ -219,6 +224,8 @@ impl CommonCfg {
             txq: Default::default(),
             qreset: Default::default(),
             qreset_q: Default::default(),
+            qr_pending: Default::default(),
+            qr_write: Default::default(),
             irq_ready: Default::default(),
             rx_queue: Default::default(),
             tx_queue: Default::default(),
@@ -290,7 +297,8 @@ impl Logic for CommonCfg {
             rxq,
             txq,
             qreset,
-            qreset_q
+            qreset_q,
+            qr_pending
         );
         self.queues.clock.next = self.clock.val();
         self.queues.read_address.next = self.qselect.q.val().get_bits::<QUEUE_TABLE_BITS>(0);
@@ -379,8 +387,10 @@ impl Logic for CommonCfg {
             }
             14 => {
                 // queue_reset reads 1 while the queue's reset is in progress.
-                if (!self.qselect.q.val().any() && self.rx_resetting.val())
-                    || ((self.qselect.q.val() == 1) && self.tx_resetting.val())
+                if (!self.qselect.q.val().any()
+                    && (self.rx_resetting.val() || self.qr_pending.q.val().get_bit(0)))
+                    || ((self.qselect.q.val() == 1)
+                        && (self.tx_resetting.val() || self.qr_pending.q.val().get_bit(1)))
                 {
                     self.field.next = bits::<32>(1) << 16;
                 }
@@ -444,6 +454,12 @@ impl Logic for CommonCfg {
         // The queue word after a write to a queue field.
         self.new_entry.next = self.entry.val();
         self.entry_write.next = false;
+        self.qr_write.next = self.latch.write.val()
+            && self.q_valid.val()
+            && (self.dw.val() == 14)
+            && self.latch.written.val().get_bit(16)
+            && (self.drf_hi.q.val() & self.ring_reset.val()).any()
+            && (self.status.q.val() & self.st_features_ok.val()).any();
         if self.latch.write.val() && self.q_valid.val() {
             match self.dw.val().index() {
                 6 => {
@@ -459,10 +475,9 @@ impl Logic for CommonCfg {
                     }
                 }
                 14 => {
-                    if self.latch.written.val().get_bit(16)
-                        && (self.drf_hi.q.val() & self.ring_reset.val()).any()
-                        && (self.status.q.val() & self.st_features_ok.val()).any()
-                    {
+                    // The loopback's queues go back to their reset values
+                    // once the engine has finished with them (Idle below).
+                    if self.qr_write.val() && (self.qselect.q.val() > 1) {
                         self.entry_write.next = true;
                         self.new_entry.next = self.reset_entry.val();
                     }
@@ -496,6 +511,17 @@ impl Logic for CommonCfg {
                 }
             }
             CommonState::Idle => {
+                if self.qr_pending.q.val().get_bit(0) && !self.rx_resetting.val() {
+                    self.queues.write_address.next = 0.into();
+                    self.queues.write_data.next = self.reset_entry.val();
+                    self.queues.write_enable.next = true;
+                    self.qr_pending.d.next = self.qr_pending.q.val() & 2;
+                } else if self.qr_pending.q.val().get_bit(1) && !self.tx_resetting.val() {
+                    self.queues.write_address.next = 1.into();
+                    self.queues.write_data.next = self.reset_entry.val();
+                    self.queues.write_enable.next = true;
+                    self.qr_pending.d.next = self.qr_pending.q.val() & 1;
+                }
                 if self.latch.pending.val() {
                     self.state.d.next = CommonState::Access;
                 } else if self.irq_pend.q.val() {
@@ -514,8 +540,14 @@ impl Logic for CommonCfg {
                 self.rdata.d.next = self.field.val();
                 self.state.d.next = CommonState::Idle;
                 self.queues.write_enable.next = self.entry_write.val();
-                self.qreset.d.next = self.entry_write.val() && (self.dw.val() == 14);
+                self.qreset.d.next = self.qr_write.val();
                 self.qreset_q.d.next = self.qselect.q.val();
+                if self.qr_write.val() && !self.qselect.q.val().any() {
+                    self.qr_pending.d.next = self.qr_pending.q.val() | 1;
+                }
+                if self.qr_write.val() && (self.qselect.q.val() == 1) {
+                    self.qr_pending.d.next = self.qr_pending.q.val() | 2;
+                }
                 if self.latch.write.val() {
                     match self.dw.val().index() {
                         0 => self.dfselect.d.next = self.latch.merged.val(),
@@ -539,6 +571,7 @@ impl Logic for CommonCfg {
                                     self.status.d.next = self.new_status.val();
                                 } else {
                                     self.vreset.next = true;
+                                    self.qr_pending.d.next = 0.into();
                                     self.sweep.d.next = 0.into();
                                     self.state.d.next = CommonState::Sweep;
                                 }
@@ -556,6 +589,7 @@ impl Logic for CommonCfg {
         if self.rst.val() {
             self.state.d.next = CommonState::Sweep;
             self.sweep.d.next = 0.into();
+            self.qr_pending.d.next = 0.into();
             self.irq_pend.d.next = false;
             self.irq_q.d.next = 0.into();
             self.status.d.next = 0.into();

@@ -396,6 +396,8 @@ impl Logic for FrameDeliver {
         self.walker.size.next = self.rx_size.val();
         self.walker.indirect_ok.next = self.indirect_ok.val();
         self.walker.clear.next = false;
+        self.walker.hold.next =
+            self.rx_clearing.q.val() && (self.state.q.val() == DeliverState::Flush);
         self.walker.go.next = false;
         self.walker.take.next = false;
         self.walker.seg_index.next = self.seg_i.q.val().get_bits::<SEG_BITS>(0);
@@ -774,6 +776,7 @@ impl Logic for FrameDeliver {
             if (self.state.q.val() == DeliverState::Flush)
                 && !self.writes.q.val().any()
                 && !self.reads.q.val().any()
+                && !self.walker.reading.val()
             {
                 self.state.d.next = DeliverState::Sleep;
                 if self.rx_clearing.q.val() {

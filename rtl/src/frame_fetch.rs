@@ -15,8 +15,10 @@
 //! With no chain left it publishes `avail_event` (with EVENT_IDX) and looks
 //! once more before sleeping, so a chain added meanwhile is not missed.
 //! `halt` (the receive side faulted) stops it taking chains. `flush` (a
-//! reset of the transmitq) waits for its reads and writes to finish, then
-//! starts again with an empty buffer; `clear` (virtio reset: the DMA
+//! reset of the transmitq) presents no further frame and waits for its
+//! reads and writes, the walker's read and the receive side's frame in
+//! hand (`rx_side_flushing`) to finish, then starts again with an empty
+//! buffer; `clear` (virtio reset: the DMA
 //! engines drain what is in flight) starts again at once. `quiet` says it
 //! is stopped or asleep with nothing in flight.
 //!
@@ -135,6 +137,9 @@ pub struct FrameFetch {
     pub quiet: Signal<Out, Bit>,
     /// A `flush` is in progress.
     pub flushing: Signal<Out, Bit>,
+    /// The receive side is still finishing with this queue's frames (its
+    /// own flush for the same queue reset).
+    pub rx_side_flushing: Signal<In, Bit>,
     walker: ChainWalker,
     ctl: ByteBuffer,
     slots: Ram<Bits<SLOT_BITS>, 4>,
@@ -218,6 +223,7 @@ impl FrameFetch {
             fault: Default::default(),
             quiet: Default::default(),
             flushing: Default::default(),
+            rx_side_flushing: Default::default(),
             walker: ChainWalker::new(TARGET_TX_CTL, 0),
             ctl: ByteBuffer::new(CTL_BUFFER_BYTES),
             slots: Ram::new(FRAME_SLOTS),
@@ -306,6 +312,7 @@ impl Logic for FrameFetch {
         self.walker.size.next = self.size.val();
         self.walker.indirect_ok.next = self.indirect_ok.val();
         self.walker.clear.next = false;
+        self.walker.hold.next = self.clearing.q.val() || self.flush.val();
         self.walker.go.next = (self.state.q.val() == FetchState::Look) && !self.halt.val();
         self.walker.take.next = false;
         self.ctl.wr_lanes.next = self.ctl_wr_lanes.val();
@@ -540,7 +547,8 @@ impl Logic for FrameFetch {
         // The oldest frame, once complete, goes to the receive side.
         self.frame_valid.next = (self.wp.q.val() != self.rp.q.val())
             && self.complete.q.val().get_bit(self.rslot.val().index())
-            && !self.moved.q.val();
+            && !self.moved.q.val()
+            && !self.clearing.q.val();
         self.frame_head.next = self.entry.val().get_bits::<16>(0);
         self.frame_start.next = self.entry.val().get_bits::<BUF_ADDR_BITS>(16);
         self.frame_len.next = self.entry.val().get_bits::<FRAME_LEN_BITS>(32);
@@ -582,6 +590,8 @@ impl Logic for FrameFetch {
             if (self.state.q.val() == FetchState::Flush)
                 && !self.outstanding.q.val().any()
                 && !self.writing.q.val()
+                && !self.walker.reading.val()
+                && !self.rx_side_flushing.val()
             {
                 self.clearing.d.next = false;
                 self.walker.clear.next = true;

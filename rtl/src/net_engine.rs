@@ -234,6 +234,7 @@ impl Logic for NetEngine {
         self.fetch.flush.next =
             self.queue_reset.val() && (self.reset_queue.val() == self.q_tx.val());
         self.fetch.halt.next = self.deliver.fault.val();
+        self.fetch.rx_side_flushing.next = self.deliver.tx_flushing.val();
         ReadClient::join(&mut self.fetch.read, &mut self.read.port0);
         WriteClient::join(&mut self.fetch.write, &mut self.write.port1);
 
