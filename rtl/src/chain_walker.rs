@@ -1,8 +1,11 @@
 //! Split virtqueue chain walker (virtio 2.7.5 - 2.7.6): finds the next
 //! available descriptor chain of one queue and lists its buffers.
 //!
-//! On `go` it reads `avail->idx`; no new entry: `empty`. Otherwise it reads
-//! the ring entry at its `last_avail` and follows the chain from that head:
+//! On `go` it takes the ring entry at its `last_avail`: from the entries it
+//! read before, else with a read of up to `RING_BATCH` entries (never past
+//! the last one `avail->idx` showed or the end of the ring). Only when it
+//! has used every entry the last `avail->idx` showed does it read the index
+//! again; no new entry: `empty`. From the head it follows the chain:
 //! descriptors one by one through NEXT, into an INDIRECT table. Each buffer
 //! (address, length, device-writable) goes into the segment list (read
 //! through `seg_*`), and the chain is presented (`found`: head, segment
@@ -19,15 +22,16 @@
 //! `MAX_SEGMENTS` buffers, or a read that failed.
 //!
 //! Reads go through a DMA read port one at a time and land in the unit's
-//! control buffer (`target`, from `base`: the index at +0, the ring entry
-//! at +16, the descriptor at +32), which the walker reads back.
+//! control buffer (`target`, from `base`: the index at +0, ring entries at
+//! +16, the descriptor at +32), which the walker reads back.
 //!
 //! `hold` (a reset of the ring is coming) starts no further read; the one
 //! in flight completes (`reading` shows it), so that a later walk never
 //! takes a stale completion for its own.
 //!
-//! Timing: one host read round trip for the index, one for the ring entry
-//! and one per descriptor, plus 5 cycles each.
+//! Timing: one host read round trip per descriptor, one per `RING_BATCH`
+//! ring entries and one for the index when the known entries run out, plus
+//! 5 cycles each; a ring entry already read costs 3 cycles.
 
 use crate::byte_buffer::BUF_ADDR_BITS;
 use crate::dma_port::{ReadClient, TARGET_BITS};
@@ -43,6 +47,13 @@ const _: () = assert!(1 << SEG_BITS == MAX_SEGMENTS);
 /// A segment list entry: address (64), length (32), device-writable (1).
 pub const SEG_ENTRY_BITS: usize = 97;
 
+/// Ring entries read at once.
+pub const RING_BATCH: u64 = 8;
+const _: () = assert!(
+    2 * RING_BATCH <= 16,
+    "the entries fit their control buffer slot"
+);
+
 /// What the walker is doing.
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
 pub enum WalkState {
@@ -56,6 +67,8 @@ pub enum WalkState {
     Load,
     /// Acting on `avail->idx`.
     Index,
+    /// Getting the ring entry at `last_avail`.
+    Ring,
     /// Acting on the ring entry.
     Entry,
     /// About to read the next descriptor.
@@ -145,6 +158,16 @@ pub struct ChainWalker {
     total_r: DFF<Bits<40>>,
     any_read_r: DFF<Bit>,
     any_write_r: DFF<Bit>,
+    /// `avail->idx` as last read.
+    seen: DFF<Bits<16>>,
+    /// Available index of the first entry in the control buffer.
+    ent_base: DFF<Bits<16>>,
+    /// Entries in the control buffer.
+    ents: DFF<Bits<16>>,
+    left: Signal<Local, Bits<16>>,
+    to_end: Signal<Local, Bits<16>>,
+    batch_n: Signal<Local, Bits<16>>,
+    ent_off: Signal<Local, Bits<16>>,
     d_addr: Signal<Local, Bits<64>>,
     d_len: Signal<Local, Bits<32>>,
     d_flags: Signal<Local, Bits<16>>,
@@ -158,6 +181,7 @@ pub struct ChainWalker {
     off_idx: Constant<Bits<64>>,
     off_ring: Constant<Bits<64>>,
     max_segments: Constant<Bits<16>>,
+    ring_batch: Constant<Bits<16>>,
     seg_writable: Constant<Bits<SEG_ENTRY_BITS>>,
     target: Constant<Bits<TARGET_BITS>>,
     base: Constant<Bits<BUF_ADDR_BITS>>,
@@ -212,6 +236,13 @@ impl ChainWalker {
             total_r: Default::default(),
             any_read_r: Default::default(),
             any_write_r: Default::default(),
+            seen: Default::default(),
+            ent_base: Default::default(),
+            ents: Default::default(),
+            left: Default::default(),
+            to_end: Default::default(),
+            batch_n: Default::default(),
+            ent_off: Default::default(),
             d_addr: Default::default(),
             d_len: Default::default(),
             d_flags: Default::default(),
@@ -225,6 +256,7 @@ impl ChainWalker {
             off_idx: Constant::new(ring::AVAIL_IDX.into()),
             off_ring: Constant::new(ring::AVAIL_RING.into()),
             max_segments: Constant::new((MAX_SEGMENTS as u64).into()),
+            ring_batch: Constant::new(RING_BATCH.into()),
             seg_writable: Constant::new(Bits::<SEG_ENTRY_BITS>::from(1u64) << 96u64),
             target: Constant::new(target.into()),
             base: Constant::new(base.into()),
@@ -254,7 +286,10 @@ impl Logic for ChainWalker {
             count_r,
             total_r,
             any_read_r,
-            any_write_r
+            any_write_r,
+            seen,
+            ent_base,
+            ents
         );
         clock!(self, clock, segments);
 
@@ -307,14 +342,31 @@ impl Logic for ChainWalker {
         self.segments.read_address.next = self.seg_index.val();
         self.seg.next = self.segments.read_data.val();
 
+        // The entries to read at once: up to the last index seen, the end
+        // of the ring and RING_BATCH.
+        self.left.next = self.seen.q.val() - self.avail.q.val();
+        self.to_end.next = self.size.val() - (self.avail.q.val() & (self.size.val() - 1));
+        self.batch_n.next = self.left.val();
+        if self.to_end.val() < self.batch_n.val() {
+            self.batch_n.next = self.to_end.val();
+        }
+        if self.ring_batch.val() < self.batch_n.val() {
+            self.batch_n.next = self.ring_batch.val();
+        }
+        self.ent_off.next = self.avail.q.val() - self.ent_base.q.val();
+
         if ((self.state.q.val() == WalkState::Idle) || (self.state.q.val() == WalkState::Empty))
             && self.go.val()
         {
-            self.addr.d.next = self.driver.val() + self.off_idx.val();
-            self.len.d.next = 2.into();
-            self.slot.d.next = 0.into();
-            self.after.d.next = WalkState::Index;
-            self.state.d.next = WalkState::Fetch;
+            if self.avail.q.val() == self.seen.q.val() {
+                self.addr.d.next = self.driver.val() + self.off_idx.val();
+                self.len.d.next = 2.into();
+                self.slot.d.next = 0.into();
+                self.after.d.next = WalkState::Index;
+                self.state.d.next = WalkState::Fetch;
+            } else {
+                self.state.d.next = WalkState::Ring;
+            }
         }
         match self.state.q.val() {
             WalkState::Index => {
@@ -323,10 +375,27 @@ impl Logic for ChainWalker {
                 } else if !self.ahead.val().any() {
                     self.state.d.next = WalkState::Empty;
                 } else {
+                    self.seen.d.next = self.word.q.val().get_bits::<16>(0);
+                    self.state.d.next = WalkState::Ring;
+                }
+            }
+            WalkState::Ring => {
+                if self.ent_off.val() < self.ents.q.val() {
+                    // Read before: straight from the control buffer.
+                    self.ctl_rd_en.next = true;
+                    self.ctl_rd_addr.next = self.base.val()
+                        + 16
+                        + (bit_cast::<BUF_ADDR_BITS, 16>(self.ent_off.val()) << 1);
+                    self.after.d.next = WalkState::Entry;
+                    self.state.d.next = WalkState::Load;
+                } else {
                     self.addr.d.next = self.driver.val()
                         + self.off_ring.val()
                         + (bit_cast::<64, 16>(self.avail.q.val() & (self.size.val() - 1)) << 1);
+                    self.len.d.next = self.batch_n.val() << 1;
                     self.slot.d.next = 16.into();
+                    self.ent_base.d.next = self.avail.q.val();
+                    self.ents.d.next = self.batch_n.val();
                     self.after.d.next = WalkState::Entry;
                     self.state.d.next = WalkState::Fetch;
                 }
@@ -411,6 +480,9 @@ impl Logic for ChainWalker {
         if self.rst.val() || self.clear.val() {
             self.state.d.next = WalkState::Idle;
             self.avail.d.next = 0.into();
+            self.seen.d.next = 0.into();
+            self.ent_base.d.next = 0.into();
+            self.ents.d.next = 0.into();
         }
     }
 }
