@@ -96,6 +96,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "ring_control.scn",
         include_str!("../scenarios/ring_control.scn"),
     ),
+    ("ring_wrap.scn", include_str!("../scenarios/ring_wrap.scn")),
 ];
 
 /// The stream timing of `seed`.

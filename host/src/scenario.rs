@@ -12,7 +12,7 @@
 //! set_bar 0 0x1_0000_0000                 # move a BAR (both halves of a 64-bit BAR)
 //! tlp 0x04000001 0x0000000f 0x01000000 expect ur   # raw header DWs [data DW...]
 //! init                                    # virtio driver initialisation (MSI-X)
-//! init intx decline 28 29                 # with INTx, without INDIRECT_DESC and EVENT_IDX
+//! init intx size 4 decline 28 29          # INTx, queues of 4, no INDIRECT_DESC, EVENT_IDX
 //! link down                               # device events
 //! queue_irq 1
 //! device_error
@@ -149,6 +149,8 @@ pub enum OpKind {
     Init {
         /// Use MSI-X.
         msix: bool,
+        /// Queue size to ask for.
+        queue_size: u16,
         /// Feature bits the driver declines.
         decline: u64,
     },
@@ -499,6 +501,15 @@ fn parse_line(text: &str) -> Result<Option<(OpKind, Option<Expect>)>, String> {
                 t.pos += 1;
                 msix = m == "msix";
             }
+            let mut queue_size = DriverOptions::default().queue_size;
+            if t.peek() == Some("size") {
+                t.pos += 1;
+                let n = t.number("a queue size", 0x8000)?;
+                if !n.is_power_of_two() {
+                    return Err(format!("queue size {n} is not a power of two"));
+                }
+                queue_size = n as u16;
+            }
             let mut decline = 0u64;
             if t.peek() == Some("decline") {
                 t.pos += 1;
@@ -506,7 +517,7 @@ fn parse_line(text: &str) -> Result<Option<(OpKind, Option<Expect>)>, String> {
                     decline |= 1 << t.number("a feature bit", 63)?;
                 }
             }
-            OpKind::Init { msix, decline }
+            OpKind::Init { msix, queue_size, decline }
         }
         "link" => match t.next("up or down")? {
             "up" => OpKind::Event(DeviceEvent::Link(true)),
@@ -861,10 +872,15 @@ impl<E: Endpoint> Runner<E> {
                 return self.host.ep.reset().map_err(host_err);
             }
             OpKind::Wait(n) => return self.host.ep.idle(*n).map_err(host_err),
-            OpKind::Init { msix, decline } => {
+            OpKind::Init {
+                msix,
+                queue_size,
+                decline,
+            } => {
                 let probed = self.probed.clone().ok_or("init needs a probe first")?;
                 let mut opts = DriverOptions {
                     msix: *msix,
+                    queue_size: *queue_size,
                     ..DriverOptions::default()
                 };
                 opts.understood &= !decline;
@@ -1047,6 +1063,7 @@ mod tests {
             kinds[0],
             &OpKind::Init {
                 msix: false,
+                queue_size: 256,
                 decline: 3 << 28
             }
         );
