@@ -68,7 +68,7 @@ enum Cmd {
         #[arg(long)]
         trace: Option<PathBuf>,
     },
-    /// Run the built-in scenarios and random traffic for several seeds.
+    /// Run the built-in scenarios, random requests and network traffic for several seeds.
     Regress {
         /// Number of seeds.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
