@@ -33,6 +33,7 @@ use crate::dma_port::{ReadServer, TARGET_BITS};
 use crate::lane_ram::LANES;
 use crate::ram::Ram;
 use crate::read_order::{ReadOrder, COOKIE_BITS, SEQ_BITS};
+use crate::request_split::RequestSplit;
 use crate::tlp_stream::{TlpSink, TlpSource};
 use crate::DATA_WIDTH;
 use rust_hdl::prelude::*;
@@ -155,11 +156,8 @@ pub struct DmaRead {
     // Request building.
     take0: Signal<Local, Bit>,
     take1: Signal<Local, Bit>,
-    mrrs: Signal<Local, Bits<14>>,
-    room: Signal<Local, Bits<14>>,
+    split: RequestSplit,
     chunk: Signal<Local, Bits<17>>,
-    first: Signal<Local, Bits<2>>,
-    tail: Signal<Local, Bits<2>>,
     dws: Signal<Local, Bits<11>>,
     first_be: Signal<Local, Bits<4>>,
     last_be: Signal<Local, Bits<4>>,
@@ -278,11 +276,8 @@ impl Default for DmaRead {
             f2_err: Default::default(),
             take0: Default::default(),
             take1: Default::default(),
-            mrrs: Default::default(),
-            room: Default::default(),
+            split: Default::default(),
             chunk: Default::default(),
-            first: Default::default(),
-            tail: Default::default(),
             dws: Default::default(),
             first_be: Default::default(),
             last_be: Default::default(),
@@ -381,30 +376,13 @@ impl Logic for DmaRead {
         }
 
         // ---- The next request of the command: up to the MRRS boundary.
-        self.mrrs.next = bits::<14>(128) << bit_cast::<14, 3>(self.max_read.val());
-        if self.max_read.val() > bits::<3>(5) {
-            self.mrrs.next = bits::<14>(4096);
-        }
-        self.room.next =
-            self.mrrs.val() - (self.addr.q.val().get_bits::<14>(0) & (self.mrrs.val() - 1));
-        self.chunk.next = self.left.q.val();
-        if self.left.q.val() > bit_cast::<17, 14>(self.room.val()) {
-            self.chunk.next = bit_cast::<17, 14>(self.room.val());
-        }
-        self.first.next = self.addr.q.val().get_bits::<2>(0);
-        self.tail.next = self.addr.q.val().get_bits::<2>(0) + self.chunk.val().get_bits::<2>(0);
-        self.dws.next =
-            (bit_cast::<11, 2>(self.first.val()) + self.chunk.val().get_bits::<11>(0) + 3) >> 2;
-        self.first_be.next = bits::<4>(15) << bit_cast::<4, 2>(self.first.val());
-        self.last_be.next = bits::<4>(15) >> (bits::<4>(4) - bit_cast::<4, 2>(self.tail.val()));
-        if self.tail.val() == 0 {
-            self.last_be.next = bits::<4>(15);
-        }
-        if self.dws.val() == 1 {
-            self.first_be.next =
-                (bits::<4>(15) << bit_cast::<4, 2>(self.first.val())) & self.last_be.val();
-            self.last_be.next = bits::<4>(0);
-        }
+        self.split.size_field.next = self.max_read.val();
+        self.split.addr_lo.next = self.addr.q.val().get_bits::<14>(0);
+        self.split.left.next = self.left.q.val();
+        self.chunk.next = self.split.chunk.val();
+        self.dws.next = self.split.dws.val();
+        self.first_be.next = self.split.first_be.val();
+        self.last_be.next = self.split.last_be.val();
         // Lowest free tag (one-hot), and its number.
         self.free.next = !(self.busy.q.val() | self.dead.q.val());
         self.lowest.next = self.free.val() & (!self.free.val() + 1);

@@ -21,6 +21,7 @@
 
 use crate::byte_buffer::BUF_ADDR_BITS;
 use crate::dma_port::WriteServer;
+use crate::request_split::RequestSplit;
 use crate::tlp_stream::TlpSource;
 use crate::{DATA_WIDTH, STRB_WIDTH};
 use rust_hdl::prelude::*;
@@ -95,11 +96,9 @@ pub struct DmaWrite {
     stored: DFF<Bits<3>>,
     take0: Signal<Local, Bit>,
     take1: Signal<Local, Bit>,
-    mps: Signal<Local, Bits<14>>,
-    room: Signal<Local, Bits<14>>,
+    split: RequestSplit,
     chunk: Signal<Local, Bits<17>>,
     first: Signal<Local, Bits<2>>,
-    tail: Signal<Local, Bits<2>>,
     dws: Signal<Local, Bits<11>>,
     first_be: Signal<Local, Bits<4>>,
     last_be: Signal<Local, Bits<4>>,
@@ -160,11 +159,9 @@ impl Default for DmaWrite {
             stored: Default::default(),
             take0: Default::default(),
             take1: Default::default(),
-            mps: Default::default(),
-            room: Default::default(),
+            split: Default::default(),
             chunk: Default::default(),
             first: Default::default(),
-            tail: Default::default(),
             dws: Default::default(),
             first_be: Default::default(),
             last_be: Default::default(),
@@ -231,30 +228,14 @@ impl Logic for DmaWrite {
         }
 
         // ---- The next request: up to the MPS boundary.
-        self.mps.next = bits::<14>(128) << bit_cast::<14, 3>(self.max_payload.val());
-        if self.max_payload.val() > bits::<3>(5) {
-            self.mps.next = bits::<14>(4096);
-        }
-        self.room.next =
-            self.mps.val() - (self.addr.q.val().get_bits::<14>(0) & (self.mps.val() - 1));
-        self.chunk.next = self.left.q.val();
-        if self.left.q.val() > bit_cast::<17, 14>(self.room.val()) {
-            self.chunk.next = bit_cast::<17, 14>(self.room.val());
-        }
-        self.first.next = self.addr.q.val().get_bits::<2>(0);
-        self.tail.next = self.addr.q.val().get_bits::<2>(0) + self.chunk.val().get_bits::<2>(0);
-        self.dws.next =
-            (bit_cast::<11, 2>(self.first.val()) + self.chunk.val().get_bits::<11>(0) + 3) >> 2;
-        self.first_be.next = bits::<4>(15) << bit_cast::<4, 2>(self.first.val());
-        self.last_be.next = bits::<4>(15) >> (bits::<4>(4) - bit_cast::<4, 2>(self.tail.val()));
-        if self.tail.val() == 0 {
-            self.last_be.next = bits::<4>(15);
-        }
-        if self.dws.val() == 1 {
-            self.first_be.next =
-                (bits::<4>(15) << bit_cast::<4, 2>(self.first.val())) & self.last_be.val();
-            self.last_be.next = bits::<4>(0);
-        }
+        self.split.size_field.next = self.max_payload.val();
+        self.split.addr_lo.next = self.addr.q.val().get_bits::<14>(0);
+        self.split.left.next = self.left.q.val();
+        self.chunk.next = self.split.chunk.val();
+        self.first.next = self.split.first.val();
+        self.dws.next = self.split.dws.val();
+        self.first_be.next = self.split.first_be.val();
+        self.last_be.next = self.split.last_be.val();
         self.dw0.next = self.mwr_3dw.val() | bit_cast::<32, 11>(self.dws.val() & 1023);
         if self.addr.q.val().get_bits::<32>(32).any() {
             self.dw0.next = self.mwr_4dw.val() | bit_cast::<32, 11>(self.dws.val() & 1023);

@@ -40,6 +40,7 @@ pub mod reg_latch;
 #[allow(missing_docs)] // LogicInterface derives an undocumented `join()`.
 pub mod reg_port;
 pub mod req_decode;
+pub mod request_split;
 pub mod rx_demux;
 #[allow(missing_docs)] // LogicInterface derives an undocumented `join()`.
 pub mod tlp_stream;

@@ -1,0 +1,63 @@
+//! Request splitter of the DMA engines: the next memory request of a
+//! transfer, cut at the size boundary that Device Control sets (MRRS for
+//! reads, MPS for writes; both divide 4 KiB, so no request crosses 4 KiB),
+//! with its length in DWs and its first/last byte enables for any byte
+//! alignment.
+//!
+//! Purely combinational; zero latency.
+
+use rust_hdl::prelude::*;
+
+/// One request of a transfer of `left` bytes at an address ending in
+/// `addr_lo`.
+#[derive(LogicBlock, Default)]
+pub struct RequestSplit {
+    /// The Device Control size field (128 << field bytes; 4096 from 5 on).
+    pub size_field: Signal<In, Bits<3>>,
+    /// The low 14 bits of the transfer's next byte address.
+    pub addr_lo: Signal<In, Bits<14>>,
+    /// Bytes left in the transfer (at least 1).
+    pub left: Signal<In, Bits<17>>,
+    /// Bytes in this request: up to the boundary.
+    pub chunk: Signal<Out, Bits<17>>,
+    /// Byte offset of the first byte in its DW.
+    pub first: Signal<Out, Bits<2>>,
+    /// DWs the request spans.
+    pub dws: Signal<Out, Bits<11>>,
+    /// First DW byte enables.
+    pub first_be: Signal<Out, Bits<4>>,
+    /// Last DW byte enables (0 for a 1-DW request).
+    pub last_be: Signal<Out, Bits<4>>,
+    limit: Signal<Local, Bits<14>>,
+    room: Signal<Local, Bits<14>>,
+    tail: Signal<Local, Bits<2>>,
+}
+
+impl Logic for RequestSplit {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.limit.next = bits::<14>(128) << bit_cast::<14, 3>(self.size_field.val());
+        if self.size_field.val() > bits::<3>(5) {
+            self.limit.next = bits::<14>(4096);
+        }
+        self.room.next = self.limit.val() - (self.addr_lo.val() & (self.limit.val() - 1));
+        self.chunk.next = self.left.val();
+        if self.left.val() > bit_cast::<17, 14>(self.room.val()) {
+            self.chunk.next = bit_cast::<17, 14>(self.room.val());
+        }
+        self.first.next = self.addr_lo.val().get_bits::<2>(0);
+        self.tail.next = self.addr_lo.val().get_bits::<2>(0) + self.chunk.val().get_bits::<2>(0);
+        self.dws.next =
+            (bit_cast::<11, 2>(self.first.val()) + self.chunk.val().get_bits::<11>(0) + 3) >> 2;
+        self.first_be.next = bits::<4>(15) << bit_cast::<4, 2>(self.first.val());
+        self.last_be.next = bits::<4>(15) >> (bits::<4>(4) - bit_cast::<4, 2>(self.tail.val()));
+        if self.tail.val() == 0 {
+            self.last_be.next = bits::<4>(15);
+        }
+        if self.dws.val() == 1 {
+            self.first_be.next =
+                (bits::<4>(15) << bit_cast::<4, 2>(self.first.val())) & self.last_be.val();
+            self.last_be.next = bits::<4>(0);
+        }
+    }
+}
