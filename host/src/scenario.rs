@@ -41,7 +41,7 @@ use crate::host::{Host, Outcome};
 use crate::memory::{Access, ReadFault};
 use crate::probe::{self, Placement, ProbeError, Probed};
 use crate::tlp::{status_name, Completion, Tlp};
-use crate::virtq::SplitQueue;
+use crate::virtq::{Segment, SplitQueue};
 use std::collections::HashMap;
 use std::fmt;
 use vireo_regs::tlp::cpl_status;
@@ -782,12 +782,13 @@ impl<E: Endpoint> Runner<E> {
                     Table::Queue(q) => self.queue(*q)?.desc,
                     Table::At(a) => *a,
                 };
-                let mut d = Vec::with_capacity(DESC_SIZE as usize);
-                d.extend(addr.to_le_bytes());
-                d.extend(len.to_le_bytes());
-                d.extend(flags.to_le_bytes());
-                d.extend(next.to_le_bytes());
-                self.host_write(base + *index as u64 * DESC_SIZE, &d);
+                let buffer = Segment {
+                    addr: *addr,
+                    len: *len,
+                    write: flags & F_WRITE != 0,
+                };
+                let at = base + *index as u64 * DESC_SIZE;
+                SplitQueue::write_desc(&mut self.host.ep, at, &buffer, *flags, *next);
             }
             OpKind::Avail { queue, heads } => {
                 let q = self.queue(*queue)?;

@@ -154,7 +154,9 @@ impl SplitQueue {
         self.outstanding.values()
     }
 
-    fn write_desc<E: Endpoint>(ep: &mut E, at: u64, s: &Segment, flags: u16, next: u16) {
+    /// Write a descriptor for `s` with `flags` (taken as given) and `next`
+    /// at `at`.
+    pub fn write_desc<E: Endpoint>(ep: &mut E, at: u64, s: &Segment, flags: u16, next: u16) {
         let mut d = [0u8; DESC_SIZE as usize];
         d[DESC_ADDR as usize..][..8].copy_from_slice(&s.addr.to_le_bytes());
         d[DESC_LEN as usize..][..4].copy_from_slice(&s.len.to_le_bytes());
