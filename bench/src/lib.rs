@@ -1,19 +1,22 @@
-//! Throughput benchmarks of virtqueue ring processing (`vireo bench`).
+//! `vireo bench`: throughput of the endpoint's ring processing, measured
+//! cycle by cycle on the Verilated RTL.
 //!
-//! The ring engine does not exist yet, so there is nothing to measure; this
-//! crate holds the place of the benchmark in the dependency chain
-//! rtl <- sim <- host <- bench.
+//! - [`point`]: one measurement (steady-state loopback traffic through the
+//!   regression's own BFM and driver, every byte checked);
+//! - [`sweep`]: the points of a run, checked before anything runs, and the
+//!   parallel runner;
+//! - [`report`]: the numbers per point, CSV and JSON;
+//! - [`figures`] and [`plot`]: the charts, PNG and SVG;
+//! - [`command`]: the `vireo bench` command.
+//!
+//! This crate also builds the `vireo` binary: it sits at the top of the
+//! dependency chain rtl <- sim <- host <- bench, so it can offer the
+//! host-side commands ([`vireo_host::cli`]) and `bench` together.
 #![deny(missing_docs)]
 
-/// Datapath limit of the endpoint in payload bytes per cycle and direction.
-pub fn datapath_limit_bytes_per_cycle() -> usize {
-    vireo_regs::stream::DATA_WIDTH / 8
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_128_bit_datapath_moves_16_bytes_per_cycle() {
-        assert_eq!(super::datapath_limit_bytes_per_cycle(), 16);
-    }
-}
+pub mod command;
+pub mod figures;
+pub mod plot;
+pub mod point;
+pub mod report;
+pub mod sweep;

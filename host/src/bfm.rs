@@ -9,8 +9,13 @@
 //! notification outputs, clock. A request waits at most `timeout_cycles` for
 //! its completion. Memory writes from the device (MSI-X messages) are
 //! recorded; the network link is up unless an event takes it down.
+//!
+//! Normally every batch of requests runs until the device is quiet again. In
+//! free-running mode (for throughput measurements) a batch of posted
+//! requests is only queued, and time advances in [`RootComplex::run`]
+//! steps while the device keeps working.
 
-use crate::dma_server::{DmaConfig, DmaServer};
+use crate::dma_server::{DmaConfig, DmaServer, DmaStats};
 use crate::endpoint::{DeviceEvent, Endpoint, HostError, Notification};
 use crate::memory::{Access, HostMemory, ReadFault};
 use crate::rng::Rng;
@@ -18,6 +23,7 @@ use crate::tlp::{Completion, Tlp};
 use std::collections::VecDeque;
 use std::ops::Range;
 use std::path::Path;
+use std::time::{Duration, Instant};
 use vireo_regs::stream::{beats, STRB_WIDTH};
 use vireo_sim::Dut;
 
@@ -95,6 +101,8 @@ pub struct RootComplex {
     busy: bool,
     notifications: Vec<Notification>,
     dma: DmaServer,
+    free_running: bool,
+    model_time: Duration,
 }
 
 impl RootComplex {
@@ -112,6 +120,8 @@ impl RootComplex {
             busy: false,
             notifications: Vec::new(),
             dma: DmaServer::new(cfg.dma, Rng::new(seed ^ 0xD3A)),
+            free_running: false,
+            model_time: Duration::ZERO,
         };
         rc.dut.set_link_up(1);
         rc.dut.reset(4);
@@ -126,6 +136,35 @@ impl RootComplex {
     /// Clock cycles simulated so far.
     pub fn cycles(&self) -> u64 {
         self.dut.cycles()
+    }
+
+    /// Wall-clock time spent inside the Verilated model (evaluation and
+    /// clock edges) so far.
+    pub fn model_time(&self) -> Duration {
+        self.model_time
+    }
+
+    /// The device's DMA requests served so far.
+    pub fn dma_stats(&self) -> DmaStats {
+        self.dma.stats
+    }
+
+    /// In free-running mode a batch of only posted requests returns as soon
+    /// as it is queued; time advances in [`RootComplex::run`].
+    pub fn free_run(&mut self, on: bool) {
+        self.free_running = on;
+    }
+
+    /// Advance `cycles` clock cycles, serving the device's DMA, whether or
+    /// not the device is busy.
+    pub fn run(&mut self, cycles: u64) -> Result<(), HostError> {
+        for _ in 0..cycles {
+            self.cycle()?;
+            if let Some(tlp) = self.take_received()?.pop() {
+                return Err(HostError::Unexpected { tlp });
+            }
+        }
+        Ok(())
     }
 
     /// Host memory, for the comparison.
@@ -189,6 +228,7 @@ impl RootComplex {
         }
         let tx_ready = self.rng.percent(self.cfg.tx_ready_percent);
         dut.set_tx_ready(tx_ready as u64);
+        let model_start = Instant::now();
         dut.eval();
         let rx_taken = beat.is_some() && dut.rx_ready() == 1;
         let tx_valid = dut.tx_valid() == 1;
@@ -210,6 +250,7 @@ impl RootComplex {
             self.notifications.push(n);
         }
         dut.tick();
+        self.model_time += model_start.elapsed();
         dut.set_irq_valid(0);
         dut.set_dev_error(0);
         if rx_taken {
@@ -344,6 +385,9 @@ impl Endpoint for RootComplex {
             self.dma.sent(r);
             self.queue(r);
         }
+        if self.free_running && requests.iter().all(|r| !r.is_non_posted()) {
+            return Ok(results);
+        }
         let (mut waited, mut quiet) = (0u64, 0u64);
         let mut total = 0;
         loop {
@@ -403,12 +447,7 @@ impl Endpoint for RootComplex {
     }
 
     fn idle(&mut self, cycles: u64) -> Result<(), HostError> {
-        for _ in 0..cycles {
-            self.cycle()?;
-            if let Some(tlp) = self.take_received()?.pop() {
-                return Err(HostError::Unexpected { tlp });
-            }
-        }
+        self.run(cycles)?;
         self.settle()
     }
 

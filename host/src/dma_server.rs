@@ -150,6 +150,19 @@ impl Default for Snooped {
     }
 }
 
+/// What the device asked of host memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DmaStats {
+    /// Memory read requests.
+    pub reads: u64,
+    /// Bytes those reads asked for.
+    pub read_bytes: u64,
+    /// Memory write requests to host memory (interrupt messages not counted).
+    pub writes: u64,
+    /// Bytes those writes carried (enabled bytes).
+    pub write_bytes: u64,
+}
+
 /// Host memory, the containment map and the reads in flight.
 #[derive(Clone, Debug)]
 pub struct DmaServer {
@@ -166,6 +179,8 @@ pub struct DmaServer {
     in_flight: Vec<Tlp>,
     /// Interrupt messages, in arrival order.
     pub messages: Vec<Tlp>,
+    /// Requests served so far.
+    pub stats: DmaStats,
 }
 
 fn malformed(tlp: &Tlp, reason: String) -> HostError {
@@ -188,6 +203,7 @@ impl DmaServer {
             snooped: Snooped::default(),
             in_flight: Vec::new(),
             messages: Vec::new(),
+            stats: DmaStats::default(),
         }
     }
 
@@ -319,6 +335,8 @@ impl DmaServer {
                 _ => now + self.latency(),
             };
             let data = self.memory.read(start, count as usize);
+            self.stats.reads += 1;
+            self.stats.read_bytes += count;
             self.pending.push(Pending {
                 requester: tlp.requester_id(),
                 tag: tlp.tag(),
@@ -351,6 +369,8 @@ impl DmaServer {
                 })?;
             let bytes: Vec<u8> = tlp.data.iter().flat_map(|d| d.to_le_bytes()).collect();
             let skip = (start - tlp.address()) as usize;
+            self.stats.writes += 1;
+            self.stats.write_bytes += count;
             self.memory
                 .write(start, &bytes[skip..skip + count as usize]);
             return Ok(());

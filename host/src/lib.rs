@@ -12,9 +12,11 @@
 //!   [`regs_view`]: the virtio registers as named fields.
 //! - [`scenario`], [`fuzz`], [`regress`]: what the regression runs.
 //! - [`synth`]: Yosys resource counts.
+//! - [`cli`]: the host-side `vireo` commands.
 #![deny(missing_docs)]
 
 pub mod bfm;
+pub mod cli;
 pub mod dma_server;
 pub mod driver;
 

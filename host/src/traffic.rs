@@ -50,11 +50,18 @@ pub const INDIRECT_BASE: u64 = 0x3_0000_0000;
 /// What traffic the driver makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TrafficOptions {
+    /// Fewest segments per chain.
+    pub min_segments: usize,
     /// Most segments per chain.
     pub max_segments: usize,
+    /// Cut chains into equal pieces (the last takes the remainder) instead
+    /// of at random points.
+    pub equal_segments: bool,
     /// Chance of a chain going through an indirect table (when negotiated).
     pub indirect_percent: u8,
-    /// Largest frame (header included).
+    /// Smallest frame (header included).
+    pub min_frame: usize,
+    /// Largest frame (header included); also the room of a receive chain.
     pub max_frame: usize,
     /// Chance of a receive chain smaller than most frames.
     pub small_rx_percent: u8,
@@ -69,8 +76,11 @@ pub struct TrafficOptions {
 impl Default for TrafficOptions {
     fn default() -> Self {
         Self {
+            min_segments: 1,
             max_segments: 4,
+            equal_segments: false,
             indirect_percent: 20,
+            min_frame: HDR_LEN,
             max_frame: HDR_LEN + 1514,
             small_rx_percent: 2,
             low_percent: 20,
@@ -263,9 +273,17 @@ impl Traffic {
         at
     }
 
-    /// Cut `total` bytes into 1..=max_segments pieces at random points.
+    /// Cut `total` bytes into min_segments..=max_segments pieces, at random
+    /// points or equal.
     fn cut(&mut self, total: u64) -> Vec<u64> {
-        let n = 1 + self.rng.below(self.opts.max_segments as u64);
+        let (min, max) = (self.opts.min_segments as u64, self.opts.max_segments as u64);
+        let n = min + self.rng.below(max - min + 1);
+        if self.opts.equal_segments {
+            let piece = total / n;
+            let mut pieces = vec![piece; n as usize];
+            pieces[n as usize - 1] = total - piece * (n - 1);
+            return pieces;
+        }
         let mut points: Vec<u64> = (1..n).map(|_| self.rng.below(total + 1)).collect();
         points.sort_unstable();
         points.push(total);
@@ -321,7 +339,8 @@ impl Traffic {
             let len = if self.rng.percent(self.opts.oversize_percent) {
                 (self.frame_buffer + 1) as u64 + self.rng.below(4096)
             } else {
-                HDR_LEN as u64 + self.rng.below((self.opts.max_frame - HDR_LEN) as u64 + 1)
+                let (min, max) = (self.opts.min_frame as u64, self.opts.max_frame as u64);
+                min + self.rng.below(max - min + 1)
             };
             let bytes: Vec<u8> = (0..len).map(|_| self.rng.next_u32() as u8).collect();
             let mut segments = Vec::new();
@@ -456,9 +475,12 @@ impl Traffic {
         self.check_rx(host, &rx)?;
         self.check_tx(&tx)?;
         self.polling = polling;
+        // Polling: used_event half the index space away, so that the device
+        // stays quiet even when it is already ahead of what was reaped (a
+        // value just behind would race with chains in flight).
         for q in [&self.rx, &self.tx] {
             let used_event = if polling {
-                q.last_used().wrapping_sub(1)
+                q.last_used().wrapping_add(0x8000)
             } else {
                 q.last_used()
             };

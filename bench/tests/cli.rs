@@ -158,3 +158,97 @@ fn regs_shows_an_initialised_device() {
         }
     }
 }
+
+/// The simulated columns of a bench CSV (the wall-clock ones dropped).
+fn simulated_columns(csv: &str) -> Vec<String> {
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let wall = ["wall_seconds", "cycles_per_second", "model_fraction"];
+    csv.lines()
+        .map(|l| {
+            l.split(',')
+                .zip(&header)
+                .filter(|(_, h)| !wall.contains(h))
+                .map(|(v, _)| v)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect()
+}
+
+#[test]
+fn bench_writes_checked_results_that_do_not_depend_on_the_thread_count() {
+    let small = [
+        "bench",
+        "--sweep",
+        "size,segments",
+        "--sizes",
+        "64,700",
+        "--size-latencies",
+        "0,250",
+        "--segments",
+        "1,3",
+        "--base-frame",
+        "700",
+        "--frames",
+        "24",
+    ];
+    let mut runs = Vec::new();
+    for jobs in ["1", "2"] {
+        let dir = temp(&format!("bench-{jobs}"));
+        let d = dir.to_str().unwrap();
+        let (ok, out, err) = vireo(&[&small[..], &["--jobs", jobs, "--out", d]].concat());
+        assert!(ok, "{out}{err}");
+        assert!(
+            out.contains("against the goals") && out.contains("bench.csv"),
+            "{out}"
+        );
+        for f in [
+            "bench.json",
+            "throughput_vs_frame_size.png",
+            "throughput_vs_frame_size.svg",
+            "throughput_vs_segments.svg",
+            "cosim_speed.png",
+        ] {
+            assert!(dir.join(f).exists(), "{f} missing: {out}");
+        }
+        runs.push(std::fs::read_to_string(dir.join("bench.csv")).unwrap());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+    // 2 sizes x 2 latencies, plus the segment sweep's 3-segment point (its
+    // 1-segment point is the 700 B / 250-cycle point of the size sweep).
+    assert_eq!(runs[0].lines().count(), 1 + 5, "{}", runs[0]);
+    assert_eq!(simulated_columns(&runs[0]), simulated_columns(&runs[1]));
+    let header: Vec<&str> = runs[0].lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    for line in runs[0].lines().skip(1) {
+        let v: Vec<&str> = line.split(',').collect();
+        let rate: f64 = v[col("rx_bytes_per_cycle")].parse().unwrap();
+        assert!(rate > 0.0 && rate <= 16.0, "{line}");
+        assert_eq!(v[col("frames")], "24", "every frame back and checked");
+        let reads: u64 = v[col("read_requests")].parse().unwrap();
+        assert!(reads >= 24, "at least one read per frame: {line}");
+    }
+}
+
+#[test]
+fn bench_refuses_bad_values_before_simulating() {
+    for (args, msg) in [
+        (&["--sizes", "0"][..], "frame size 0 B"),
+        (&["--sizes", "70000"], "frame buffer"),
+        (&["--sizes=-5"], "invalid"),
+        (&["--queue-size", "300"], "power of two"),
+        (&["--in-flight", "0"], "at least 1"),
+        (
+            &["--base-in-flight", "200", "--segments", "2"],
+            "more than the queue size",
+        ),
+        (&["--latencies", "100000000"], "completion timeout"),
+        (&["--frames", "1"], "at least 2"),
+        (&["--jobs", "0"], "--jobs"),
+        (&["--sweep", "colour"], "possible values"),
+    ] {
+        let (ok, out, err) = vireo(&[&["bench", "--out", "/nonexistent/x"][..], args].concat());
+        assert!(!ok && err.contains(msg), "{args:?}: {out}{err}");
+        assert!(!err.contains("points on"), "{args:?} started: {err}");
+    }
+}

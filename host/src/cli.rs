@@ -1,33 +1,27 @@
-//! `vireo`: generate, lint, enumerate, regress and synthesise the endpoint.
+//! The `vireo` commands that stand on the host side: generate, lint,
+//! enumerate, run scenarios, regress and synthesise the endpoint.
+//!
+//! The `vireo` binary itself is built by `vireo-bench`, the top of the
+//! dependency chain, which adds its `bench` command to these.
 
-use clap::{Parser, Subcommand};
+use crate::bfm::{BfmConfig, RootComplex};
+use crate::driver::{self, DriverOptions};
+use crate::endpoint::{Endpoint, ModelEndpoint};
+use crate::host::Host;
+use crate::lspci;
+use crate::probe::{probe, Placement};
+use crate::regress::{self, Item};
+use crate::regs_view;
+use crate::scenario::Scenario;
+use crate::synth::{self, Target};
+use clap::Subcommand;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::Command as Process;
 use std::time::Instant;
-use vireo_host::bfm::{BfmConfig, RootComplex};
-use vireo_host::driver::{self, DriverOptions};
-use vireo_host::endpoint::{Endpoint, ModelEndpoint};
-use vireo_host::host::Host;
-use vireo_host::lspci;
-use vireo_host::probe::{probe, Placement};
-use vireo_host::regress::{self, Item};
-use vireo_host::regs_view;
-use vireo_host::scenario::Scenario;
-use vireo_host::synth::{self, Target};
 
-#[derive(Parser)]
-#[command(
-    name = "vireo",
-    version,
-    about = "vireo: a virtio-pci PCI Express endpoint in RustHDL, co-simulated against a golden model"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Cmd,
-}
-
+/// A host-side `vireo` command.
 #[derive(Subcommand)]
-enum Cmd {
+pub enum Command {
     /// Write the endpoint's Verilog (top module `top`).
     Gen {
         /// Output file (default: standard output).
@@ -123,7 +117,7 @@ fn temp_verilog() -> Result<PathBuf, String> {
 
 fn lint() -> Result<(), String> {
     let path = temp_verilog()?;
-    let out = Command::new("verilator")
+    let out = Process::new("verilator")
         .args([
             "--lint-only",
             "-Wno-WIDTH",
@@ -298,19 +292,19 @@ fn synth_cmd(target: Target, json: Option<&Path>) -> Result<(), String> {
     Ok(())
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match &cli.command {
-        Cmd::Gen { output } => verilog().and_then(|v| write_out(output, &v)),
-        Cmd::Lint => lint(),
-        Cmd::Lspci { model, output } => dump(*model).and_then(|d| write_out(output, &d)),
-        Cmd::Regs { model, intx } => regs(*model, *intx).map(|r| print!("{r}")),
-        Cmd::Run {
+/// Run `cmd`; the error is the message for the user.
+pub fn run_command(cmd: &Command) -> Result<(), String> {
+    match cmd {
+        Command::Gen { output } => verilog().and_then(|v| write_out(output, &v)),
+        Command::Lint => lint(),
+        Command::Lspci { model, output } => dump(*model).and_then(|d| write_out(output, &d)),
+        Command::Regs { model, intx } => regs(*model, *intx).map(|r| print!("{r}")),
+        Command::Run {
             scenarios,
             seed,
             trace,
         } => run(scenarios, *seed, trace.as_ref()),
-        Cmd::Regress {
+        Command::Regress {
             seeds,
             first_seed,
             ops,
@@ -325,13 +319,6 @@ fn main() -> ExitCode {
             },
             trace.as_ref(),
         ),
-        Cmd::Synth { target, json } => synth_cmd(*target, json.as_deref()),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::FAILURE
-        }
+        Command::Synth { target, json } => synth_cmd(*target, json.as_deref()),
     }
 }

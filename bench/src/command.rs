@@ -1,0 +1,342 @@
+//! `vireo bench`: options, progress, files and the verdict against the goals.
+
+use crate::figures::{charts, GOAL_FRACTION};
+use crate::plot;
+use crate::point::{max_frame, Measurement, Point};
+use crate::report::{self, Csv, DATAPATH_BYTES_PER_CYCLE};
+use crate::sweep::{self, Planned, Settings, Sweep};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// A sweep as named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SweepArg {
+    /// Frame size, at each of --size-latencies.
+    Size,
+    /// Completion latency, for the smallest and the base frame size.
+    Latency,
+    /// Transmit chains in flight.
+    InFlight,
+    /// Descriptors per frame.
+    Segments,
+}
+
+impl From<SweepArg> for Sweep {
+    fn from(s: SweepArg) -> Self {
+        match s {
+            SweepArg::Size => Sweep::Size,
+            SweepArg::Latency => Sweep::Latency,
+            SweepArg::InFlight => Sweep::InFlight,
+            SweepArg::Segments => Sweep::Segments,
+        }
+    }
+}
+
+/// Options of `vireo bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Directory for bench.csv, bench.json and the plots (PNG and SVG).
+    #[arg(long, default_value = "target/bench")]
+    pub out: PathBuf,
+    /// Points run in parallel (default: the number of cores).
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    /// Sweeps to run (default: all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub sweep: Vec<SweepArg>,
+    /// Ethernet frame sizes of the size sweep, in bytes.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "64,128,256,512,1024,1514,2048,4096,8192,16372"
+    )]
+    pub sizes: Vec<u32>,
+    /// Completion latencies the size sweep runs at, in cycles.
+    #[arg(long, value_delimiter = ',', default_value = "0,250,500")]
+    pub size_latencies: Vec<u64>,
+    /// Completion latencies of the latency sweep, in cycles.
+    #[arg(long, value_delimiter = ',', default_value = "0,100,250,500,750,1000")]
+    pub latencies: Vec<u64>,
+    /// Transmit chains in flight of the in-flight sweep.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32,64,128")]
+    pub in_flight: Vec<u16>,
+    /// Descriptors per frame of the segments sweep.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
+    pub segments: Vec<u16>,
+    /// Frame size of the base point the other sweeps vary.
+    #[arg(long, default_value_t = 1514)]
+    pub base_frame: u32,
+    /// Completion latency of the base point.
+    #[arg(long, default_value_t = 250)]
+    pub base_latency: u64,
+    /// Transmit chains in flight at the base point.
+    #[arg(long, default_value_t = 32)]
+    pub base_in_flight: u16,
+    /// Descriptors per frame at the base point.
+    #[arg(long, default_value_t = 1)]
+    pub base_segments: u16,
+    /// Queue size the driver sets (both queues).
+    #[arg(long, default_value_t = 256)]
+    pub queue_size: u16,
+    /// Frames per point (default: about 512 KiB worth, 128 ..= 1024).
+    #[arg(long)]
+    pub frames: Option<u32>,
+    /// Seed of buffer placement and frame contents.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+impl BenchArgs {
+    fn settings(&self) -> Settings {
+        let sweeps = if self.sweep.is_empty() {
+            Sweep::ALL.to_vec()
+        } else {
+            self.sweep.iter().map(|&s| s.into()).collect()
+        };
+        Settings {
+            sizes: self.sizes.clone(),
+            size_latencies: self.size_latencies.clone(),
+            latencies: self.latencies.clone(),
+            in_flight: self.in_flight.clone(),
+            segments: self.segments.clone(),
+            base: Point {
+                frame: self.base_frame,
+                in_flight: self.base_in_flight,
+                queue_size: self.queue_size,
+                latency: self.base_latency,
+                segments: self.base_segments,
+                frames: 0,
+                seed: self.seed,
+            },
+            frames: self.frames,
+            sweeps,
+        }
+    }
+}
+
+fn describe(p: &Point) -> String {
+    format!(
+        "{:>5} B, latency {:>4}, {:>3} in flight, {} seg.",
+        p.frame, p.latency, p.in_flight, p.segments
+    )
+}
+
+fn summary(m: &Measurement) -> String {
+    format!(
+        "{:6.2} B/cycle ({:.2} of {DATAPATH_BYTES_PER_CYCLE}), {:7.1} cycles/frame, {:.2} M cycles/s",
+        m.bytes_per_cycle(),
+        m.bytes_per_cycle() / DATAPATH_BYTES_PER_CYCLE,
+        m.cycles_per_frame,
+        m.cycles_per_second() / 1e6
+    )
+}
+
+/// The measured point closest to `frame` bytes at `latency` in the size sweep.
+fn find(results: &[(Planned, Measurement)], frame: u32, latency: u64) -> Option<&Measurement> {
+    results
+        .iter()
+        .filter(|(p, _)| p.sweeps.contains(&Sweep::Size) && p.point.latency == latency)
+        .map(|(_, m)| m)
+        .min_by_key(|m| m.point.frame.abs_diff(frame))
+}
+
+/// One goal: the measured value at `m`, or why there is none.
+fn goal(
+    name: &str,
+    m: Option<&Measurement>,
+    value: impl Fn(&Measurement) -> f64,
+    met: bool,
+) -> String {
+    match m {
+        Some(m) => format!(
+            "  {name}: {:.2} at {} B, latency {}: {}",
+            value(m),
+            m.point.frame,
+            m.point.latency,
+            if met { "met" } else { "NOT met" }
+        ),
+        None => format!("  {name}: not measured (no such point in this run)"),
+    }
+}
+
+/// The figures against the goals, one line each.
+fn verdict(results: &[(Planned, Measurement)], largest: u32) -> Vec<String> {
+    let fraction = |m: &Measurement| m.bytes_per_cycle() / DATAPATH_BYTES_PER_CYCLE;
+    let exactly = |frame: u32| find(results, frame, 250).filter(|m| m.point.frame == frame);
+    let mtu = exactly(1514);
+    let small = exactly(64);
+    let fastest = results
+        .iter()
+        .map(|(_, m)| m)
+        .max_by(|a, b| a.cycles_per_second().total_cmp(&b.cycles_per_second()));
+    let mut lines = vec![
+        goal(
+            "throughput at 1514 B, 250-cycle latency (goal >= 0.90 of the datapath)",
+            mtu,
+            fraction,
+            mtu.is_some_and(|m| fraction(m) >= GOAL_FRACTION),
+        ),
+        goal(
+            "cycles per 64 B frame, 250-cycle latency (goal <= 8)",
+            small,
+            |m| m.cycles_per_frame,
+            small.is_some_and(|m| m.cycles_per_frame <= 8.0),
+        ),
+        goal(
+            "co-simulation speed of the fastest point, M cycles/s (goal >= 2)",
+            fastest,
+            |m| m.cycles_per_second() / 1e6,
+            fastest.is_some_and(|m| m.cycles_per_second() >= 2e6),
+        ),
+    ];
+    lines.push(format!(
+        "  throughput at 64 KiB (goal >= 0.97): not measurable, the device loops back frames of up to {largest} B{}",
+        exactly(largest).map_or(String::new(), |m| format!(
+            "; at {largest} B: {:.2}",
+            fraction(m)
+        ))
+    ));
+    lines
+}
+
+/// A Markdown summary: the verdict, then the size sweep as a table (one
+/// row per frame size, one column group per latency).
+fn markdown(results: &[(Planned, Measurement)], verdict: &[String]) -> String {
+    let mut text = String::from("Against the goals:\n\n");
+    for line in verdict {
+        text += &format!("- {}\n", line.trim());
+    }
+    let size: Vec<&Measurement> = results
+        .iter()
+        .filter(|(p, _)| p.sweeps.contains(&Sweep::Size))
+        .map(|(_, m)| m)
+        .collect();
+    let mut latencies: Vec<u64> = size.iter().map(|m| m.point.latency).collect();
+    let mut frames: Vec<u32> = size.iter().map(|m| m.point.frame).collect();
+    latencies.sort_unstable();
+    latencies.dedup();
+    frames.sort_unstable();
+    frames.dedup();
+    if size.is_empty() {
+        return text;
+    }
+    text += "\nPayload bytes per cycle (fraction of the datapath) and cycles per frame, by completion latency:\n\n| frame |";
+    for l in &latencies {
+        text += &format!(" latency {l} |");
+    }
+    text += "\n|---:|";
+    text += &"---:|".repeat(latencies.len());
+    for f in frames {
+        text += &format!("\n| {f} B |");
+        for &l in &latencies {
+            text += &match size
+                .iter()
+                .find(|m| m.point.frame == f && m.point.latency == l)
+            {
+                Some(m) => format!(
+                    " {:.2} ({:.3}), {:.0} |",
+                    m.bytes_per_cycle(),
+                    m.bytes_per_cycle() / DATAPATH_BYTES_PER_CYCLE,
+                    m.cycles_per_frame
+                ),
+                None => " |".into(),
+            };
+        }
+    }
+    text + "\n"
+}
+
+/// Run `vireo bench`.
+pub fn bench(args: &BenchArgs) -> Result<(), String> {
+    let cfg = vireo_sim::device_config();
+    let plan = args
+        .settings()
+        .plan(&cfg)
+        .map_err(|e| format!("bench: {e}"))?;
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if jobs == 0 {
+        return Err("bench: --jobs must be at least 1".into());
+    }
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let csv_path = args.out.join("bench.csv");
+    let mut csv = Csv::create(&csv_path)?;
+    eprintln!(
+        "bench: {} points on {jobs} threads; each line is written to {} as it finishes",
+        plan.len(),
+        csv_path.display()
+    );
+    let start = Instant::now();
+    let points: Vec<Point> = plan.iter().map(|p| p.point).collect();
+    let mut results: Vec<Option<Measurement>> = vec![None; plan.len()];
+    let mut failures = Vec::new();
+    let mut finished = 0;
+    let mut write_error = None;
+    sweep::run(&points, &cfg, jobs, |i, r| {
+        finished += 1;
+        let elapsed = start.elapsed().as_secs_f64();
+        let left = elapsed / finished as f64 * (plan.len() - finished) as f64;
+        let status = match r {
+            Ok(m) => {
+                if let Err(e) = csv.append(&plan[i], &m) {
+                    write_error.get_or_insert(e);
+                }
+                let s = summary(&m);
+                results[i] = Some(m);
+                s
+            }
+            Err(e) => {
+                failures.push(format!("{}: {e}", describe(&points[i])));
+                format!("FAILED: {e}")
+            }
+        };
+        eprintln!(
+            "[{finished:>3}/{}] {}: {status}  ({elapsed:.0} s, about {left:.0} s left)",
+            plan.len(),
+            describe(&points[i])
+        );
+    });
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    let measured: Vec<(Planned, Measurement)> = plan
+        .into_iter()
+        .zip(results)
+        .filter_map(|(p, m)| m.map(|m| (p, m)))
+        .collect();
+    report::write_csv(&csv_path, &measured)?;
+    let json_path = args.out.join("bench.json");
+    report::write_json(&json_path, &measured)?;
+    let verdict = verdict(&measured, max_frame(&cfg));
+    let md_path = args.out.join("summary.md");
+    std::fs::write(&md_path, markdown(&measured, &verdict))
+        .map_err(|e| format!("cannot write {}: {e}", md_path.display()))?;
+    let mut files = vec![csv_path, json_path, md_path];
+    for chart in charts(&measured) {
+        files.extend(plot::write(&args.out, &chart)?);
+    }
+    println!(
+        "bench: {} points measured in {:.0} s; against the goals:",
+        measured.len(),
+        start.elapsed().as_secs_f64()
+    );
+    for line in &verdict {
+        println!("{line}");
+    }
+    println!("wrote:");
+    for f in &files {
+        println!("  {}", f.display());
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "bench: {} points failed:\n  {}",
+            failures.len(),
+            failures.join("\n  ")
+        ))
+    }
+}

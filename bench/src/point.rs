@@ -1,0 +1,240 @@
+//! One measurement: steady-state loopback traffic of one frame size, depth,
+//! completion latency and segmentation through the Verilated RTL.
+//!
+//! The root complex runs free: the driver (the regression's own, polling
+//! with interrupts suppressed) keeps `in_flight` frames posted on the
+//! transmitq and the receiveq full of chains that fit them exactly, reaps
+//! and checks every byte every [`REAP_INTERVAL`] cycles, and kicks only
+//! when the device asks for it (EVENT_IDX). Rates are taken in the steady
+//! state of each direction: from the first chain the device returns on a
+//! queue to the last one.
+
+use std::time::{Duration, Instant};
+use vireo_host::bfm::{BfmConfig, RootComplex};
+use vireo_host::dma_server::{DmaConfig, DmaStats, Latency, Split};
+use vireo_host::driver::{self, DriverOptions};
+use vireo_host::endpoint::HostError;
+use vireo_host::host::Host;
+use vireo_host::probe::{probe, Placement};
+use vireo_host::rng::Rng;
+use vireo_host::traffic::{Traffic, TrafficOptions};
+use vireo_regs::virtio::net::{ETH_HLEN, F_MTU, HDR_LEN};
+use vireo_regs::DeviceConfig;
+
+/// Cycles between two looks of the driver at the used rings.
+pub const REAP_INTERVAL: u64 = 16;
+
+/// Clock frequency the rates are converted at.
+pub const CLOCK_HZ: f64 = 250e6;
+
+/// Cycles a point may run per frame before it counts as stuck.
+const CYCLES_PER_FRAME_LIMIT: u64 = 200_000;
+
+/// What one point measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Point {
+    /// Ethernet frame size in bytes (the 12-byte virtio-net header comes on
+    /// top and is not counted as payload).
+    pub frame: u32,
+    /// Transmit chains posted and not yet returned, at most.
+    pub in_flight: u16,
+    /// Queue size the driver sets for both queues.
+    pub queue_size: u16,
+    /// Completion latency of host reads, in cycles.
+    pub latency: u64,
+    /// Descriptors per frame (and per receive chain).
+    pub segments: u16,
+    /// Frames to send.
+    pub frames: u32,
+    /// Seed of buffer placement and contents.
+    pub seed: u64,
+}
+
+/// A point's results.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Measurement {
+    /// What was measured.
+    pub point: Point,
+    /// Frames received back and checked.
+    pub frames: u64,
+    /// Transmit payload bytes per cycle (steady state).
+    pub tx_bytes_per_cycle: f64,
+    /// Receive payload bytes per cycle (steady state).
+    pub rx_bytes_per_cycle: f64,
+    /// Cycles between two received frames (steady state).
+    pub cycles_per_frame: f64,
+    /// Cycles from the first kick to the first frame back.
+    pub first_frame_cycles: u64,
+    /// Cycles simulated in all (enumeration and set-up included).
+    pub cycles: u64,
+    /// The device's DMA requests during the traffic.
+    pub dma: DmaStats,
+    /// Wall-clock time of the whole point.
+    pub wall: Duration,
+    /// Of which inside the Verilated model.
+    pub model: Duration,
+}
+
+impl Measurement {
+    /// The smaller of the two directions' payload rates.
+    pub fn bytes_per_cycle(&self) -> f64 {
+        self.tx_bytes_per_cycle.min(self.rx_bytes_per_cycle)
+    }
+
+    /// Simulated cycles per wall-clock second.
+    pub fn cycles_per_second(&self) -> f64 {
+        self.cycles as f64 / self.wall.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Steady-state clock of one direction: when its first and last chain came
+/// back, and the frames in between.
+#[derive(Clone, Copy, Debug, Default)]
+struct Returns {
+    first: Option<(u64, u64)>,
+    last: (u64, u64),
+}
+
+impl Returns {
+    /// `count` chains have come back by cycle `now`.
+    fn update(&mut self, count: u64, now: u64) {
+        if count == 0 {
+            return;
+        }
+        if self.first.is_none() {
+            self.first = Some((count, now));
+        }
+        if count > self.last.0 {
+            self.last = (count, now);
+        }
+    }
+
+    /// Frames per cycle after the first return.
+    fn rate(&self) -> f64 {
+        match self.first {
+            Some((n0, t0)) if self.last.1 > t0 => {
+                (self.last.0 - n0) as f64 / (self.last.1 - t0) as f64
+            }
+            _ => 0.0,
+        }
+    }
+}
+
+/// The largest Ethernet frame the device built with `cfg` loops back (its
+/// frame buffer holds the frame and the virtio-net header).
+pub fn max_frame(cfg: &DeviceConfig) -> u32 {
+    cfg.frame_buffer - HDR_LEN as u32
+}
+
+/// Run `p` through the Verilated RTL built for `cfg`.
+pub fn measure(p: &Point, cfg: &DeviceConfig) -> Result<Measurement, String> {
+    let start = Instant::now();
+    let bfm = BfmConfig {
+        dma: DmaConfig {
+            latency: Latency::Fixed(p.latency),
+            split: Split::Rcb,
+        },
+        timeout_cycles: 10_000 + 4 * p.latency,
+        ..BfmConfig::default()
+    };
+    let mut host = Host::new(RootComplex::new(p.seed, bfm));
+    let probed = probe(&mut host, Placement::default()).map_err(|e| e.to_string())?;
+    // Frames above the MTU are the driver's to send only if it did not
+    // accept VIRTIO_NET_F_MTU (virtio 5.1.6.2.1).
+    let mut opts = DriverOptions {
+        queue_size: p.queue_size,
+        ..DriverOptions::default()
+    };
+    if p.frame > cfg.mtu as u32 + ETH_HLEN {
+        opts.understood &= !(1 << F_MTU);
+    }
+    let driver = driver::init(&mut host, &probed, opts).map_err(|e| e.to_string())?;
+    traffic(&mut host, &driver, p, cfg, start).map_err(|e| e.to_string())
+}
+
+/// The traffic of `p` on an initialised device.
+fn traffic(
+    host: &mut Host<RootComplex>,
+    driver: &driver::Driver,
+    p: &Point,
+    cfg: &DeviceConfig,
+    start: Instant,
+) -> Result<Measurement, HostError> {
+    let chain = HDR_LEN + p.frame as usize;
+    let traffic_opts = TrafficOptions {
+        min_segments: p.segments as usize,
+        max_segments: p.segments as usize,
+        equal_segments: true,
+        indirect_percent: 0,
+        min_frame: chain,
+        max_frame: chain,
+        small_rx_percent: 0,
+        oversize_percent: 0,
+        disrupt_percent: 0,
+        ..TrafficOptions::default()
+    };
+    let mut t = Traffic::new(
+        host,
+        driver,
+        traffic_opts,
+        cfg.frame_buffer as usize,
+        Rng::new(p.seed ^ 0xB3AC),
+    );
+    // Interrupts suppressed from here on: the driver polls.
+    t.service(host, true)?;
+    host.ep.free_run(true);
+    let (cycles0, dma0) = (host.ep.cycles(), host.ep.dma_stats());
+    let (mut rx, mut tx) = (Returns::default(), Returns::default());
+    let frames = p.frames as u64;
+    let limit = cycles0 + CYCLES_PER_FRAME_LIMIT * frames + 100 * p.latency;
+    let mut sent = 0u64;
+    while t.counts.received < frames {
+        let room = p.in_flight as usize - t.in_flight().min(p.in_flight as usize);
+        let k = room.min((frames - sent) as usize);
+        if k > 0 {
+            sent += t.send(host, k)? as u64;
+        }
+        let chains = t.rx.free() / p.segments as usize;
+        if chains > 0 {
+            t.refill(host, chains)?;
+        }
+        host.ep.run(REAP_INTERVAL)?;
+        t.service(host, true)?;
+        let now = host.ep.cycles();
+        rx.update(t.counts.received, now);
+        tx.update(t.counts.sent - t.in_flight() as u64, now);
+        if now > limit {
+            return Err(HostError::Expectation(format!(
+                "{} of {frames} frames back after {} cycles",
+                t.counts.received,
+                now - cycles0
+            )));
+        }
+    }
+    host.ep.free_run(false);
+    t.check_dropped(host)?;
+    let dma1 = host.ep.dma_stats();
+    let bytes = p.frame as f64;
+    let rx_rate = rx.rate();
+    Ok(Measurement {
+        point: *p,
+        frames: t.counts.received,
+        tx_bytes_per_cycle: tx.rate() * bytes,
+        rx_bytes_per_cycle: rx_rate * bytes,
+        cycles_per_frame: if rx_rate > 0.0 {
+            1.0 / rx_rate
+        } else {
+            f64::INFINITY
+        },
+        first_frame_cycles: rx.first.map_or(0, |(_, c)| c - cycles0),
+        cycles: host.ep.cycles(),
+        dma: DmaStats {
+            reads: dma1.reads - dma0.reads,
+            read_bytes: dma1.read_bytes - dma0.read_bytes,
+            writes: dma1.writes - dma0.writes,
+            write_bytes: dma1.write_bytes - dma0.write_bytes,
+        },
+        wall: start.elapsed(),
+        model: host.ep.model_time(),
+    })
+}
