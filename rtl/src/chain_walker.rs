@@ -104,6 +104,9 @@ pub struct ChainWalker {
     pub hold: Signal<In, Bit>,
     /// A read is in flight.
     pub reading: Signal<Out, Bit>,
+    /// A walk is under way (reads, control buffer reads): not idle, found,
+    /// empty or faulted.
+    pub busy: Signal<Out, Bit>,
     /// Look for the next chain (when idle or empty).
     pub go: Signal<In, Bit>,
     /// The presented chain is consumed.
@@ -200,6 +203,7 @@ impl ChainWalker {
             clear: Default::default(),
             hold: Default::default(),
             reading: Default::default(),
+            busy: Default::default(),
             go: Default::default(),
             take: Default::default(),
             found: Default::default(),
@@ -471,6 +475,10 @@ impl Logic for ChainWalker {
         self.found.next = self.state.q.val() == WalkState::Found;
         self.empty.next = self.state.q.val() == WalkState::Empty;
         self.fault.next = self.state.q.val() == WalkState::Faulted;
+        self.busy.next = !((self.state.q.val() == WalkState::Idle)
+            || (self.state.q.val() == WalkState::Found)
+            || (self.state.q.val() == WalkState::Empty)
+            || (self.state.q.val() == WalkState::Faulted));
         self.head.next = self.head_r.q.val();
         self.count.next = self.count_r.q.val();
         self.total.next = self.total_r.q.val();

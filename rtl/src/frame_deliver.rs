@@ -13,8 +13,10 @@
 //! transmitq chain with 0. Dropped frames pulse `dropped` and return their
 //! transmitq chain only.
 //!
-//! After a batch (no frame ready, no receive chain, 8 frames, or a fault)
-//! the used indexes are written; once every write has left, each queue
+//! While it waits for a frame on the way from the transmit side, the walker
+//! already looks for that frame's receive chain. After a batch (no frame
+//! ready and none on the way, no receive chain, 8 frames, or a fault) the
+//! used indexes are written; once every write has left, each queue
 //! whose used index moved is notified (`irq_rx`, `irq_tx`) unless the
 //! driver suppressed it: `used_event` with EVENT_IDX, else the available
 //! ring's NO_INTERRUPT flag, read after the index write. Before sleeping,
@@ -159,6 +161,8 @@ pub struct FrameDeliver {
     pub frame_oversize: Signal<In, Bit>,
     /// One of its reads failed.
     pub frame_error: Signal<In, Bit>,
+    /// A frame will be presented (its data is on the way).
+    pub frame_coming: Signal<In, Bit>,
     /// The oldest frame is done with.
     pub frame_release: Signal<Out, Bit>,
     /// Header patch: write `patch_data` lanes `patch_lanes` at `patch_addr`.
@@ -191,6 +195,8 @@ pub struct FrameDeliver {
     kicked: DFF<Bit>,
     starved: DFF<Bit>,
     rechecked: DFF<Bit>,
+    /// The walker was started for a frame still on the way.
+    looked: DFF<Bit>,
     faulted: DFF<Bit>,
     rx_clearing: DFF<Bit>,
     tx_clearing: DFF<Bit>,
@@ -282,6 +288,7 @@ impl Default for FrameDeliver {
             frame_len: Default::default(),
             frame_oversize: Default::default(),
             frame_error: Default::default(),
+            frame_coming: Default::default(),
             frame_release: Default::default(),
             patch_valid: Default::default(),
             patch_addr: Default::default(),
@@ -301,6 +308,7 @@ impl Default for FrameDeliver {
             kicked: Default::default(),
             starved: Default::default(),
             rechecked: Default::default(),
+            looked: Default::default(),
             faulted: Default::default(),
             rx_clearing: Default::default(),
             tx_clearing: Default::default(),
@@ -366,6 +374,7 @@ impl Logic for FrameDeliver {
             kicked,
             starved,
             rechecked,
+            looked,
             faulted,
             rx_clearing,
             tx_clearing,
@@ -578,6 +587,7 @@ impl Logic for FrameDeliver {
             }
             DeliverState::Next => {
                 if self.frame_valid.val() && (self.batch.q.val() != self.batch_size.val()) {
+                    self.looked.d.next = false;
                     self.f_head.d.next = self.frame_head.val();
                     self.f_start.d.next = self.frame_start.val();
                     self.f_len.d.next = self.frame_len.val();
@@ -591,13 +601,28 @@ impl Logic for FrameDeliver {
                         self.starved.d.next = true;
                         self.state.d.next = DeliverState::IdxRx;
                     } else if self.walker.found.val() {
+                        self.rechecked.d.next = false;
                         self.state.d.next = DeliverState::Check;
                     } else {
                         self.walker.go.next = true;
                         self.state.d.next = DeliverState::Chain;
                     }
-                } else {
-                    self.state.d.next = DeliverState::IdxRx;
+                } else if !(self.frame_coming.val()
+                    && (self.batch.q.val() != self.batch_size.val())
+                    && !self.rx_clearing.q.val()
+                    && !self.tx_clearing.q.val())
+                {
+                    // Nothing ready and nothing on the way: the batch ends,
+                    // once a walk started meanwhile is over (the
+                    // notification reads share its control buffer port).
+                    if !self.walker.busy.val() {
+                        self.looked.d.next = false;
+                        self.state.d.next = DeliverState::IdxRx;
+                    }
+                } else if !self.looked.q.val() && self.rx_enabled.val() {
+                    // A frame is on the way: find its receive chain meanwhile.
+                    self.looked.d.next = true;
+                    self.walker.go.next = true;
                 }
             }
             DeliverState::Chain => {
@@ -745,10 +770,11 @@ impl Logic for FrameDeliver {
             DeliverState::PubWait => {
                 if self.write.done.val() {
                     if self.walker.empty.val() && !self.rechecked.q.val() {
-                        // The ring was empty: look once more.
+                        // The ring was empty: look once more (from Next: the
+                        // frame presented may not be the one in hand).
                         self.rechecked.d.next = true;
                         self.walker.go.next = true;
-                        self.state.d.next = DeliverState::Chain;
+                        self.state.d.next = DeliverState::Next;
                     } else {
                         self.state.d.next = DeliverState::Sleep;
                     }
@@ -793,6 +819,7 @@ impl Logic for FrameDeliver {
                 }
                 self.starved.d.next = false;
                 self.rechecked.d.next = false;
+                self.looked.d.next = false;
                 self.batch.d.next = 0.into();
                 self.rx_clearing.d.next = false;
                 self.tx_clearing.d.next = false;
@@ -814,6 +841,7 @@ impl Logic for FrameDeliver {
             self.kicked.d.next = false;
             self.starved.d.next = false;
             self.rechecked.d.next = false;
+            self.looked.d.next = false;
             self.faulted.d.next = false;
             self.rx_clearing.d.next = false;
             self.tx_clearing.d.next = false;

@@ -10,7 +10,8 @@
 //! in flight together) while the walker moves on to the next chain. A slot
 //! is presented to the receive side (`frame_*`) in order once its data has
 //! arrived (`frame_error` if a read failed); `frame_release` frees it and
-//! its bytes.
+//! its bytes. `frame_coming` says a frame is held that will be presented,
+//! so the receive side can keep its batch open for it.
 //!
 //! With no chain left it publishes `avail_event` (with EVENT_IDX) and looks
 //! once more before sleeping, so a chain added meanwhile is not missed.
@@ -129,6 +130,9 @@ pub struct FrameFetch {
     pub frame_oversize: Signal<Out, Bit>,
     /// One of its reads failed.
     pub frame_error: Signal<Out, Bit>,
+    /// A frame is held that will be presented (its data may still be in
+    /// flight); not while a flush is pending.
+    pub frame_coming: Signal<Out, Bit>,
     /// The oldest frame is done with.
     pub frame_release: Signal<In, Bit>,
     /// Stopped on a malformed ring or chain.
@@ -219,6 +223,7 @@ impl FrameFetch {
             frame_len: Default::default(),
             frame_oversize: Default::default(),
             frame_error: Default::default(),
+            frame_coming: Default::default(),
             frame_release: Default::default(),
             fault: Default::default(),
             quiet: Default::default(),
@@ -549,6 +554,7 @@ impl Logic for FrameFetch {
             && self.complete.q.val().get_bit(self.rslot.val().index())
             && !self.moved.q.val()
             && !self.clearing.q.val();
+        self.frame_coming.next = (self.wp.q.val() != self.rp.q.val()) && !self.clearing.q.val();
         self.frame_head.next = self.entry.val().get_bits::<16>(0);
         self.frame_start.next = self.entry.val().get_bits::<BUF_ADDR_BITS>(16);
         self.frame_len.next = self.entry.val().get_bits::<FRAME_LEN_BITS>(32);

@@ -266,6 +266,7 @@ impl Logic for NetEngine {
         self.deliver.frame_len.next = self.fetch.frame_len.val();
         self.deliver.frame_oversize.next = self.fetch.frame_oversize.val();
         self.deliver.frame_error.next = self.fetch.frame_error.val();
+        self.deliver.frame_coming.next = self.fetch.frame_coming.val();
         self.fetch.frame_release.next = self.deliver.frame_release.val();
         self.irq_rx.next = self.deliver.irq_rx.val();
         self.irq_tx.next = self.deliver.irq_tx.val();
