@@ -607,10 +607,10 @@ impl Logic for FrameDeliver {
                         self.walker.go.next = true;
                         self.state.d.next = DeliverState::Chain;
                     }
-                } else if !(self.frame_coming.val()
-                    && (self.batch.q.val() != self.batch_size.val())
-                    && !self.rx_clearing.q.val()
-                    && !self.tx_clearing.q.val())
+                } else if !self.frame_coming.val()
+                    || (self.batch.q.val() == self.batch_size.val())
+                    || self.rx_clearing.q.val()
+                    || self.tx_clearing.q.val()
                 {
                     // Nothing ready and nothing on the way: the batch ends,
                     // once a walk started meanwhile is over (the
