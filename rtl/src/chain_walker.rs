@@ -21,17 +21,26 @@
 //! queue size, a readable buffer after a writable one, more than
 //! `MAX_SEGMENTS` buffers, or a read that failed.
 //!
-//! Reads go through a DMA read port one at a time and land in the unit's
-//! control buffer (`target`, from `base`: the index at +0, ring entries at
-//! +16, the descriptor at +32), which the walker reads back.
+//! Reads go through a DMA read port and land in the unit's control buffer
+//! (`target`, from `base`: the index at +0, ring entries at +16, the
+//! descriptor at +32, head descriptors at +64), which the walker reads
+//! back. Right after a batch of ring entries arrives, the descriptors at
+//! their heads are read all at once (one read each, all in flight
+//! together); a walk then takes its head descriptor from there, once it has
+//! arrived, and reads the rest of its chain one descriptor at a time. The
+//! port completes reads in order, which tells the head reads' completions
+//! apart from the walk's own. A failed head read is a fault of its chain
+//! only, when that chain is walked.
 //!
-//! `hold` (a reset of the ring is coming) starts no further read; the one
-//! in flight completes (`reading` shows it), so that a later walk never
-//! takes a stale completion for its own.
+//! `hold` (a reset of the ring is coming) starts no further read; those in
+//! flight complete (`reading` shows them), so that a later walk never takes
+//! a stale completion for its own.
 //!
-//! Timing: one host read round trip per descriptor, one per `RING_BATCH`
-//! ring entries and one for the index when the known entries run out, plus
-//! 5 cycles each; a ring entry already read costs 3 cycles.
+//! Timing: one host read round trip per `RING_BATCH` ring entries, one for
+//! the head descriptors of those entries together, one per further
+//! descriptor, and one for the index when the known entries run out, plus 5
+//! cycles each; a ring entry already read costs 3 cycles, a head descriptor
+//! already read 4.
 
 use crate::byte_buffer::BUF_ADDR_BITS;
 use crate::dma_port::{ReadClient, TARGET_BITS};
@@ -49,6 +58,9 @@ pub const SEG_ENTRY_BITS: usize = 97;
 
 /// Ring entries read at once.
 pub const RING_BATCH: u64 = 8;
+/// Control buffer offset of the head descriptors of a batch (16 bytes each).
+pub const HEADS_SLOT: u64 = 64;
+const _: () = assert!(RING_BATCH == 8, "head read bookkeeping is 8 bits wide");
 const _: () = assert!(
     2 * RING_BATCH <= 16,
     "the entries fit their control buffer slot"
@@ -69,8 +81,12 @@ pub enum WalkState {
     Index,
     /// Getting the ring entry at `last_avail`.
     Ring,
+    /// Reading the head descriptors of a new batch of ring entries.
+    Heads,
     /// Acting on the ring entry.
     Entry,
+    /// Waiting for the head descriptor read before.
+    Cached,
     /// About to read the next descriptor.
     Step,
     /// Acting on a descriptor.
@@ -167,6 +183,24 @@ pub struct ChainWalker {
     ent_base: DFF<Bits<16>>,
     /// Entries in the control buffer.
     ents: DFF<Bits<16>>,
+    /// Next entry of the batch whose head descriptor is to be read.
+    hd_k: DFF<Bits<4>>,
+    /// Entries whose head descriptor was read, has arrived, failed.
+    hd_issued: DFF<Bits<8>>,
+    hd_arrived: DFF<Bits<8>>,
+    hd_failed: DFF<Bits<8>>,
+    /// Entries of the head reads in flight, oldest first (3 bits each).
+    hd_order: DFF<Bits<24>>,
+    /// Head reads in flight.
+    hd_out: DFF<Bits<4>>,
+    /// Batch entry of the chain being walked.
+    cur_k: DFF<Bits<3>>,
+    hd_word: Signal<Local, Bits<DATA_WIDTH>>,
+    hd_head: Signal<Local, Bits<16>>,
+    hd_read: Signal<Local, Bit>,
+    hd_pop: Signal<Local, Bit>,
+    hd_rest: Signal<Local, Bits<24>>,
+    hd_left: Signal<Local, Bits<4>>,
     left: Signal<Local, Bits<16>>,
     to_end: Signal<Local, Bits<16>>,
     batch_n: Signal<Local, Bits<16>>,
@@ -188,6 +222,7 @@ pub struct ChainWalker {
     seg_writable: Constant<Bits<SEG_ENTRY_BITS>>,
     target: Constant<Bits<TARGET_BITS>>,
     base: Constant<Bits<BUF_ADDR_BITS>>,
+    heads_slot: Constant<Bits<BUF_ADDR_BITS>>,
 }
 
 impl ChainWalker {
@@ -243,6 +278,19 @@ impl ChainWalker {
             seen: Default::default(),
             ent_base: Default::default(),
             ents: Default::default(),
+            hd_k: Default::default(),
+            hd_issued: Default::default(),
+            hd_arrived: Default::default(),
+            hd_failed: Default::default(),
+            hd_order: Default::default(),
+            hd_out: Default::default(),
+            cur_k: Default::default(),
+            hd_word: Default::default(),
+            hd_head: Default::default(),
+            hd_read: Default::default(),
+            hd_pop: Default::default(),
+            hd_rest: Default::default(),
+            hd_left: Default::default(),
             left: Default::default(),
             to_end: Default::default(),
             batch_n: Default::default(),
@@ -264,6 +312,7 @@ impl ChainWalker {
             seg_writable: Constant::new(Bits::<SEG_ENTRY_BITS>::from(1u64) << 96u64),
             target: Constant::new(target.into()),
             base: Constant::new(base.into()),
+            heads_slot: Constant::new((base + HEADS_SLOT).into()),
         }
     }
 }
@@ -293,7 +342,14 @@ impl Logic for ChainWalker {
             any_write_r,
             seen,
             ent_base,
-            ents
+            ents,
+            hd_k,
+            hd_issued,
+            hd_arrived,
+            hd_failed,
+            hd_order,
+            hd_out,
+            cur_k
         );
         clock!(self, clock, segments);
 
@@ -309,7 +365,52 @@ impl Logic for ChainWalker {
         if (self.state.q.val() == WalkState::Fetch) && !self.hold.val() && self.read.ready.val() {
             self.state.d.next = WalkState::Wait;
         }
-        if (self.state.q.val() == WalkState::Wait) && self.read.done.val() {
+        // Completions come in order: while head reads are in flight, the
+        // next completion is the oldest of them.
+        self.hd_pop.next = self.read.done.val() && self.hd_out.q.val().any();
+        self.hd_rest.next = self.hd_order.q.val();
+        self.hd_left.next = self.hd_out.q.val();
+        if self.hd_pop.val() {
+            self.hd_arrived.d.next =
+                self.hd_arrived.q.val() | (bits::<8>(1) << self.hd_order.q.val().get_bits::<3>(0));
+            if self.read.done_err.val() {
+                self.hd_failed.d.next = self.hd_failed.q.val()
+                    | (bits::<8>(1) << self.hd_order.q.val().get_bits::<3>(0));
+            }
+            self.hd_rest.next = self.hd_order.q.val() >> 3;
+            self.hd_left.next = self.hd_out.q.val() - 1;
+        }
+        self.hd_order.d.next = self.hd_rest.val();
+        self.hd_out.d.next = self.hd_left.val();
+        // A new batch's head descriptors: one read per entry whose head is
+        // inside the table (the walk faults on the others).
+        self.hd_word.next =
+            self.word.q.val() >> (bit_cast::<DATA_WIDTH, 4>(self.hd_k.q.val()) << 4);
+        self.hd_head.next = self.hd_word.val().get_bits::<16>(0);
+        self.hd_read.next = (self.state.q.val() == WalkState::Heads)
+            && !self.hold.val()
+            && (bit_cast::<16, 4>(self.hd_k.q.val()) < self.ents.q.val())
+            && (self.hd_head.val() < self.size.val());
+        if self.hd_read.val() {
+            self.read.valid.next = true;
+            self.read.addr.next = self.desc.val() + (bit_cast::<64, 16>(self.hd_head.val()) << 4);
+            self.read.len.next = 16.into();
+            self.read.buf.next =
+                self.heads_slot.val() + (bit_cast::<BUF_ADDR_BITS, 4>(self.hd_k.q.val()) << 4);
+        }
+        if self.hd_read.val() && self.read.ready.val() {
+            self.hd_issued.d.next =
+                self.hd_issued.q.val() | (bits::<8>(1) << self.hd_k.q.val().get_bits::<3>(0));
+            self.hd_order.d.next = self.hd_rest.val()
+                | (bit_cast::<24, 4>(self.hd_k.q.val())
+                    << ((bit_cast::<24, 4>(self.hd_left.val()) << 1)
+                        + bit_cast::<24, 4>(self.hd_left.val())));
+            self.hd_out.d.next = self.hd_left.val() + 1;
+        }
+        if (self.state.q.val() == WalkState::Wait)
+            && self.read.done.val()
+            && !self.hd_out.q.val().any()
+        {
             if self.read.done_err.val() {
                 self.state.d.next = WalkState::Faulted;
             } else {
@@ -400,11 +501,23 @@ impl Logic for ChainWalker {
                     self.slot.d.next = 16.into();
                     self.ent_base.d.next = self.avail.q.val();
                     self.ents.d.next = self.batch_n.val();
-                    self.after.d.next = WalkState::Entry;
+                    self.hd_k.d.next = 0.into();
+                    self.hd_issued.d.next = 0.into();
+                    self.hd_arrived.d.next = 0.into();
+                    self.hd_failed.d.next = 0.into();
+                    self.after.d.next = WalkState::Heads;
                     self.state.d.next = WalkState::Fetch;
                 }
             }
+            WalkState::Heads => {
+                if self.hold.val() || (bit_cast::<16, 4>(self.hd_k.q.val()) >= self.ents.q.val()) {
+                    self.state.d.next = WalkState::Entry;
+                } else if !self.hd_read.val() || self.read.ready.val() {
+                    self.hd_k.d.next = self.hd_k.q.val() + 1;
+                }
+            }
             WalkState::Entry => {
+                self.cur_k.d.next = self.ent_off.val().get_bits::<3>(0);
                 self.head_r.d.next = self.word.q.val().get_bits::<16>(0);
                 self.tbl.d.next = self.desc.val();
                 self.entries.d.next = bit_cast::<32, 16>(self.size.val());
@@ -422,6 +535,12 @@ impl Logic for ChainWalker {
                     || (self.steps.q.val() >= self.entries.q.val())
                 {
                     self.state.d.next = WalkState::Faulted;
+                } else if !self.nested.q.val()
+                    && !self.steps.q.val().any()
+                    && self.hd_issued.q.val().get_bit(self.cur_k.q.val().index())
+                {
+                    self.steps.d.next = 1.into();
+                    self.state.d.next = WalkState::Cached;
                 } else {
                     self.addr.d.next =
                         self.tbl.q.val() + (bit_cast::<64, 32>(self.idx.q.val()) << 4);
@@ -430,6 +549,19 @@ impl Logic for ChainWalker {
                     self.steps.d.next = self.steps.q.val() + 1;
                     self.after.d.next = WalkState::Descriptor;
                     self.state.d.next = WalkState::Fetch;
+                }
+            }
+            WalkState::Cached => {
+                if self.hd_arrived.q.val().get_bit(self.cur_k.q.val().index()) {
+                    if self.hd_failed.q.val().get_bit(self.cur_k.q.val().index()) {
+                        self.state.d.next = WalkState::Faulted;
+                    } else {
+                        self.ctl_rd_en.next = true;
+                        self.ctl_rd_addr.next = self.heads_slot.val()
+                            + (bit_cast::<BUF_ADDR_BITS, 3>(self.cur_k.q.val()) << 4);
+                        self.after.d.next = WalkState::Descriptor;
+                        self.state.d.next = WalkState::Load;
+                    }
                 }
             }
             WalkState::Descriptor => {
@@ -471,7 +603,7 @@ impl Logic for ChainWalker {
             }
             _ => {}
         }
-        self.reading.next = self.state.q.val() == WalkState::Wait;
+        self.reading.next = (self.state.q.val() == WalkState::Wait) || self.hd_out.q.val().any();
         self.found.next = self.state.q.val() == WalkState::Found;
         self.empty.next = self.state.q.val() == WalkState::Empty;
         self.fault.next = self.state.q.val() == WalkState::Faulted;
@@ -491,6 +623,11 @@ impl Logic for ChainWalker {
             self.seen.d.next = 0.into();
             self.ent_base.d.next = 0.into();
             self.ents.d.next = 0.into();
+            self.hd_issued.d.next = 0.into();
+            self.hd_arrived.d.next = 0.into();
+            self.hd_failed.d.next = 0.into();
+            self.hd_order.d.next = 0.into();
+            self.hd_out.d.next = 0.into();
         }
     }
 }
