@@ -85,6 +85,10 @@ pub struct BenchArgs {
     /// Seed of buffer placement and frame contents.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Write a VCD waveform of the RTL to this file (a run of one point
+    /// only, e.g. `--sweep size --sizes 1514 --size-latencies 250`).
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
 }
 
 impl BenchArgs {
@@ -260,6 +264,12 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
     if jobs == 0 {
         return Err("bench: --jobs must be at least 1".into());
     }
+    if args.trace.is_some() && plan.len() != 1 {
+        return Err(format!(
+            "bench: --trace needs a run of one point, this one has {} (e.g. --sweep size --sizes 1514 --size-latencies 250)",
+            plan.len()
+        ));
+    }
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let csv_path = args.out.join("bench.csv");
@@ -275,7 +285,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
     let mut failures = Vec::new();
     let mut finished = 0;
     let mut write_error = None;
-    sweep::run(&points, &cfg, jobs, |i, r| {
+    sweep::run(&points, &cfg, jobs, args.trace.as_deref(), |i, r| {
         finished += 1;
         let elapsed = start.elapsed().as_secs_f64();
         let left = elapsed / finished as f64 * (plan.len() - finished) as f64;

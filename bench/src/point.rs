@@ -9,6 +9,7 @@
 //! state of each direction: from the first chain the device returns on a
 //! queue to the last one.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 use vireo_host::bfm::{BfmConfig, RootComplex};
 use vireo_host::dma_server::{DmaConfig, DmaStats, Latency, Split};
@@ -69,6 +70,9 @@ pub struct Measurement {
     pub cycles: u64,
     /// The device's DMA requests during the traffic.
     pub dma: DmaStats,
+    /// Share of the traffic's cycles in which the rx stream (into the
+    /// device) and the tx stream (out of it) carried a beat.
+    pub stream_busy: [f64; 2],
     /// Wall-clock time of the whole point.
     pub wall: Duration,
     /// Of which inside the Verilated model.
@@ -126,8 +130,9 @@ pub fn max_frame(cfg: &DeviceConfig) -> u32 {
     cfg.frame_buffer - HDR_LEN as u32
 }
 
-/// Run `p` through the Verilated RTL built for `cfg`.
-pub fn measure(p: &Point, cfg: &DeviceConfig) -> Result<Measurement, String> {
+/// Run `p` through the Verilated RTL built for `cfg`, writing a VCD
+/// waveform to `trace` if given.
+pub fn measure(p: &Point, cfg: &DeviceConfig, trace: Option<&Path>) -> Result<Measurement, String> {
     let start = Instant::now();
     let bfm = BfmConfig {
         dma: DmaConfig {
@@ -138,6 +143,9 @@ pub fn measure(p: &Point, cfg: &DeviceConfig) -> Result<Measurement, String> {
         ..BfmConfig::default()
     };
     let mut host = Host::new(RootComplex::new(p.seed, bfm));
+    if let Some(path) = trace {
+        host.ep.trace_to(path).map_err(|e| e.to_string())?;
+    }
     let probed = probe(&mut host, Placement::default()).map_err(|e| e.to_string())?;
     // Frames above the MTU are the driver's to send only if it did not
     // accept VIRTIO_NET_F_MTU (virtio 5.1.6.2.1).
@@ -183,7 +191,7 @@ fn traffic(
     // Interrupts suppressed from here on: the driver polls.
     t.service(host, true)?;
     host.ep.free_run(true);
-    let (cycles0, dma0) = (host.ep.cycles(), host.ep.dma_stats());
+    let (cycles0, dma0, beats0) = (host.ep.cycles(), host.ep.dma_stats(), host.ep.beats());
     let (mut rx, mut tx) = (Returns::default(), Returns::default());
     let frames = p.frames as u64;
     let limit = cycles0 + CYCLES_PER_FRAME_LIMIT * frames + 100 * p.latency;
@@ -212,6 +220,8 @@ fn traffic(
         }
     }
     host.ep.free_run(false);
+    let (span, beats1) = ((host.ep.cycles() - cycles0).max(1) as f64, host.ep.beats());
+    let stream_busy = [0, 1].map(|i| (beats1[i] - beats0[i]) as f64 / span);
     t.check_dropped(host)?;
     let dma1 = host.ep.dma_stats();
     let bytes = p.frame as f64;
@@ -234,6 +244,7 @@ fn traffic(
             writes: dma1.writes - dma0.writes,
             write_bytes: dma1.write_bytes - dma0.write_bytes,
         },
+        stream_busy,
         wall: start.elapsed(),
         model: host.ep.model_time(),
     })

@@ -44,7 +44,7 @@ impl Value {
 }
 
 /// Column names, in file order.
-const COLUMNS: [&str; 22] = [
+const COLUMNS: [&str; 24] = [
     "sweeps",
     "frame_bytes",
     "in_flight",
@@ -63,6 +63,8 @@ const COLUMNS: [&str; 22] = [
     "avg_read_bytes",
     "write_requests",
     "avg_write_bytes",
+    "rx_stream_busy",
+    "tx_stream_busy",
     "cycles",
     "wall_seconds",
     "cycles_per_second",
@@ -96,6 +98,8 @@ fn row(p: &Planned, m: &Measurement) -> [Value; COLUMNS.len()] {
         avg(m.dma.read_bytes, m.dma.reads),
         Int(m.dma.writes),
         avg(m.dma.write_bytes, m.dma.writes),
+        Real(m.stream_busy[0]),
+        Real(m.stream_busy[1]),
         Int(m.cycles),
         Real(wall),
         Real(m.cycles_per_second()),

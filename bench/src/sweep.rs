@@ -13,6 +13,7 @@
 use crate::point::{max_frame, measure, Measurement, Point};
 use crossbeam::channel;
 use std::fmt;
+use std::path::Path;
 use vireo_regs::dma::COMPLETION_TIMEOUT_CYCLES;
 use vireo_regs::DeviceConfig;
 
@@ -229,11 +230,13 @@ impl Settings {
 }
 
 /// Run `points` on `jobs` threads; `done` sees each result (with the
-/// point's index) as soon as it is there, on the calling thread.
+/// point's index) as soon as it is there, on the calling thread. With
+/// `trace`, the first point writes a VCD waveform there.
 pub fn run(
     points: &[Point],
     cfg: &DeviceConfig,
     jobs: usize,
+    trace: Option<&Path>,
     mut done: impl FnMut(usize, Result<Measurement, String>),
 ) {
     let (work_tx, work_rx) = channel::unbounded();
@@ -247,7 +250,8 @@ pub fn run(
             let (work, results) = (work_rx.clone(), result_tx.clone());
             s.spawn(move || {
                 for i in work.iter() {
-                    if results.send((i, measure(&points[i], cfg))).is_err() {
+                    let wave = trace.filter(|_| i == 0);
+                    if results.send((i, measure(&points[i], cfg, wave))).is_err() {
                         break;
                     }
                 }

@@ -246,6 +246,7 @@ fn bench_refuses_bad_values_before_simulating() {
         (&["--frames", "1"], "at least 2"),
         (&["--jobs", "0"], "--jobs"),
         (&["--sweep", "colour"], "possible values"),
+        (&["--trace", "/tmp/x.vcd"], "one point"),
     ] {
         let (ok, out, err) = vireo(&[&["bench", "--out", "/nonexistent/x"][..], args].concat());
         assert!(!ok && err.contains(msg), "{args:?}: {out}{err}");

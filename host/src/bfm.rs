@@ -103,6 +103,7 @@ pub struct RootComplex {
     dma: DmaServer,
     free_running: bool,
     model_time: Duration,
+    beats: [u64; 2],
 }
 
 impl RootComplex {
@@ -122,6 +123,7 @@ impl RootComplex {
             dma: DmaServer::new(cfg.dma, Rng::new(seed ^ 0xD3A)),
             free_running: false,
             model_time: Duration::ZERO,
+            beats: [0; 2],
         };
         rc.dut.set_link_up(1);
         rc.dut.reset(4);
@@ -142,6 +144,12 @@ impl RootComplex {
     /// clock edges) so far.
     pub fn model_time(&self) -> Duration {
         self.model_time
+    }
+
+    /// Beats taken so far on the rx stream (into the device) and on the
+    /// tx stream (out of it).
+    pub fn beats(&self) -> [u64; 2] {
+        self.beats
     }
 
     /// The device's DMA requests served so far.
@@ -253,6 +261,8 @@ impl RootComplex {
         self.model_time += model_start.elapsed();
         dut.set_irq_valid(0);
         dut.set_dev_error(0);
+        self.beats[0] += rx_taken as u64;
+        self.beats[1] += tx_taken as u64;
         if rx_taken {
             self.rx_queue.pop_front();
             self.rx_presenting = false;

@@ -384,8 +384,7 @@ impl Logic for ChainWalker {
         self.hd_out.d.next = self.hd_left.val();
         // A new batch's head descriptors: one read per entry whose head is
         // inside the table (the walk faults on the others).
-        self.hd_word.next =
-            self.word.q.val() >> (bit_cast::<DATA_WIDTH, 4>(self.hd_k.q.val()) << 4);
+        self.hd_word.next = self.word.q.val() >> (bit_cast::<8, 4>(self.hd_k.q.val()) << 4);
         self.hd_head.next = self.hd_word.val().get_bits::<16>(0);
         self.hd_read.next = (self.state.q.val() == WalkState::Heads)
             && !self.hold.val()

@@ -6,9 +6,10 @@
 //! the frame buffer is dropped. Otherwise its [`ChainWalker`] finds the next
 //! receiveq chain (a chain with a device-readable buffer, or a malformed
 //! one, is a fault); a chain too small for the frame drops the frame and
-//! stays for the next one. A frame that fits gets its header patched in the
-//! frame buffer (`flags` and `gso_type` 0, `num_buffers` 1) and is written
-//! into the chain's buffers (one DMA write command per buffer), then the
+//! stays for the next one. A frame that fits is written into the chain's
+//! buffers (one DMA write command per buffer; its header is patched on the
+//! way out of the frame buffer, [`crate::header_patch::HeaderPatch`], at
+//! `hdr_start`), then the
 //! used elements follow: the receiveq chain with the frame length, the
 //! transmitq chain with 0. Dropped frames pulse `dropped` and return their
 //! transmitq chain only.
@@ -28,8 +29,8 @@
 //! precede used elements, which precede the used index, which precedes the
 //! notification.
 //!
-//! Timing: per frame, the patch (1-2 cycles), then a write command per
-//! buffer and two used-element commands, each taken in 2 cycles when the
+//! Timing: per frame, a write command per buffer and two used-element
+//! commands, each taken in 2 cycles when the
 //! write engine is free; notifications cost a host read round trip each.
 
 use crate::byte_buffer::{ByteBuffer, BUF_ADDR_BITS};
@@ -40,7 +41,6 @@ use crate::lane_ram::LANES;
 use crate::read_order::COOKIE_BITS;
 use crate::DATA_WIDTH;
 use rust_hdl::prelude::*;
-use vireo_regs::virtio::net::{HDR_FLAGS, HDR_GSO_TYPE, HDR_NUM_BUFFERS};
 use vireo_regs::virtio::ring;
 
 /// Frames per batch before the used indexes are written.
@@ -63,8 +63,6 @@ pub enum DeliverState {
     Chain,
     /// Checking the chain against the frame.
     Check,
-    /// Patching the header in the frame buffer.
-    Patch,
     /// Reading the next buffer of the chain.
     SegRead,
     /// Writing into it.
@@ -165,16 +163,9 @@ pub struct FrameDeliver {
     pub frame_coming: Signal<In, Bit>,
     /// The oldest frame is done with.
     pub frame_release: Signal<Out, Bit>,
-    /// Header patch: write `patch_data` lanes `patch_lanes` at `patch_addr`.
-    pub patch_valid: Signal<Out, Bit>,
-    /// Frame buffer address of the header.
-    pub patch_addr: Signal<Out, Bits<BUF_ADDR_BITS>>,
-    /// Header bytes patched.
-    pub patch_lanes: Signal<Out, Bits<LANES>>,
-    /// The patched header bytes.
-    pub patch_data: Signal<Out, Bits<DATA_WIDTH>>,
-    /// The patch is written this cycle.
-    pub patch_ack: Signal<In, Bit>,
+    /// First byte of the frame being written out (for the header patch
+    /// on the way out of the frame buffer).
+    pub hdr_start: Signal<Out, Bits<BUF_ADDR_BITS>>,
     /// A frame was dropped (one cycle).
     pub dropped: Signal<Out, Bit>,
     /// Notify the receiveq's driver (one cycle).
@@ -232,10 +223,7 @@ pub struct FrameDeliver {
     note_done: Signal<Local, Bit>,
     wr_taken: Signal<Local, Bit>,
     rd_taken: Signal<Local, Bit>,
-    short: Signal<Local, Bits<17>>,
     pub_needed: Signal<Local, Bit>,
-    header_lanes: Constant<Bits<LANES>>,
-    header_data: Constant<Bits<DATA_WIDTH>>,
     used_ring: Constant<Bits<64>>,
     used_idx: Constant<Bits<64>>,
     avail_ring: Constant<Bits<64>>,
@@ -249,14 +237,6 @@ pub struct FrameDeliver {
 
 impl Default for FrameDeliver {
     fn default() -> Self {
-        let header_lanes = [
-            HDR_FLAGS,
-            HDR_GSO_TYPE,
-            HDR_NUM_BUFFERS,
-            HDR_NUM_BUFFERS + 1,
-        ]
-        .iter()
-        .fold(0u64, |m, b| m | 1 << b);
         Self {
             clock: Default::default(),
             rst: Default::default(),
@@ -290,11 +270,7 @@ impl Default for FrameDeliver {
             frame_error: Default::default(),
             frame_coming: Default::default(),
             frame_release: Default::default(),
-            patch_valid: Default::default(),
-            patch_addr: Default::default(),
-            patch_lanes: Default::default(),
-            patch_data: Default::default(),
-            patch_ack: Default::default(),
+            hdr_start: Default::default(),
             dropped: Default::default(),
             irq_rx: Default::default(),
             irq_tx: Default::default(),
@@ -344,13 +320,7 @@ impl Default for FrameDeliver {
             note_done: Default::default(),
             wr_taken: Default::default(),
             rd_taken: Default::default(),
-            short: Default::default(),
             pub_needed: Default::default(),
-            header_lanes: Constant::new(header_lanes.into()),
-            // num_buffers = 1; flags and gso_type = 0.
-            header_data: Constant::new(
-                Bits::<DATA_WIDTH>::from(1u64) << (8 * HDR_NUM_BUFFERS as u64),
-            ),
             used_ring: Constant::new(ring::USED_RING.into()),
             used_idx: Constant::new(ring::USED_IDX.into()),
             avail_ring: Constant::new(ring::AVAIL_RING.into()),
@@ -550,15 +520,7 @@ impl Logic for FrameDeliver {
             self.writes.d.next = self.writes.q.val() - 1;
         }
 
-        // Header patch: the bytes of it the frame has.
-        self.short.next = (bits::<17>(1) << bit_cast::<17, FRAME_LEN_BITS>(self.f_len.q.val())) - 1;
-        self.patch_lanes.next = self.header_lanes.val();
-        if self.f_len.q.val() < 16 {
-            self.patch_lanes.next = self.header_lanes.val() & self.short.val().get_bits::<LANES>(0);
-        }
-        self.patch_addr.next = self.f_start.q.val();
-        self.patch_data.next = self.header_data.val();
-        self.patch_valid.next = self.state.q.val() == DeliverState::Patch;
+        self.hdr_start.next = self.f_start.q.val();
 
         // virtio 2.7.10: notify if new - event - 1 < new - old (mod 2^16).
         self.wanted.next = !(self.word.q.val() & self.no_interrupt.val()).any();
@@ -655,15 +617,10 @@ impl Logic for FrameDeliver {
                 } else {
                     self.seg_i.d.next = 0.into();
                     self.sent.d.next = 0.into();
-                    self.state.d.next = DeliverState::Patch;
+                    self.state.d.next = DeliverState::SegRead;
                     if !self.f_len.q.val().any() {
                         self.state.d.next = DeliverState::UsedRx;
                     }
-                }
-            }
-            DeliverState::Patch => {
-                if self.patch_ack.val() {
-                    self.state.d.next = DeliverState::SegRead;
                 }
             }
             DeliverState::SegRead => {

@@ -27,6 +27,7 @@ pub mod dma_write;
 pub mod endpoint;
 pub mod frame_deliver;
 pub mod frame_fetch;
+pub mod header_patch;
 pub mod irq_mux;
 pub mod isr;
 pub mod lane_ram;

@@ -2,9 +2,9 @@
 //! buffer, transmit side and receive side.
 //!
 //! ```text
-//!   cpl --> DmaRead --+--> frame buffer <--- header patch --+
-//!            ^  ^     +--> tx control -> FrameFetch --------+--> frames
-//!            |  |     +--> rx control -> FrameDeliver <-----+
+//!   cpl --> DmaRead --+--> frame buffer --> HeaderPatch --> DmaWrite
+//!            ^  ^     +--> tx control -> FrameFetch ---------+ frames
+//!            |  |     +--> rx control -> FrameDeliver <------+
 //!            |  +-- FrameFetch (walk, data)   |
 //!            +----- FrameDeliver (walk, notifications)
 //!   dma <-- TxArbiter <-- DmaRead requests
@@ -27,6 +27,7 @@ use crate::dma_read::DmaRead;
 use crate::dma_write::DmaWrite;
 use crate::frame_deliver::FrameDeliver;
 use crate::frame_fetch::FrameFetch;
+use crate::header_patch::HeaderPatch;
 use crate::lane_ram::LANES;
 use crate::notify::QUEUE_BITS;
 use crate::tlp_stream::{TlpSink, TlpSource};
@@ -90,6 +91,7 @@ pub struct NetEngine {
     write: DmaWrite,
     requests: TxArbiter,
     frames: ByteBuffer,
+    patch: HeaderPatch,
     fetch: FrameFetch,
     deliver: FrameDeliver,
     declared: DFF<Bit>,
@@ -139,6 +141,7 @@ impl NetEngine {
             write: Default::default(),
             requests: Default::default(),
             frames: ByteBuffer::new(cfg.frame_buffer as usize),
+            patch: HeaderPatch::new(cfg.frame_buffer as u64),
             fetch: FrameFetch::new(cfg),
             deliver: FrameDeliver::default(),
             declared: Default::default(),
@@ -163,7 +166,7 @@ impl Logic for NetEngine {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, declared);
-        clock!(self, clock, read, write, requests, frames, fetch, deliver);
+        clock!(self, clock, read, write, requests, frames, patch, fetch, deliver);
         self.read.rst.next = self.rst.val();
         self.write.rst.next = self.rst.val();
         self.requests.rst.next = self.rst.val();
@@ -189,7 +192,8 @@ impl Logic for NetEngine {
         TlpSource::link(&mut self.dma, &mut self.requests.out);
         self.drained.next = self.read.drained.val() && self.write.idle.val();
 
-        // Read data goes to its buffer; the header patch takes free cycles.
+        // Read data goes to its buffer; frames leave through the header
+        // patch.
         self.to_frames.next =
             self.read.wr_lanes.val().any() && (self.read.wr_target.val() == self.t_frames.val());
         self.frames.wr_addr.next = self.read.wr_addr.val();
@@ -197,15 +201,13 @@ impl Logic for NetEngine {
         self.frames.wr_lanes.next = bits::<LANES>(0);
         if self.to_frames.val() {
             self.frames.wr_lanes.next = self.read.wr_lanes.val();
-        } else if self.deliver.patch_valid.val() {
-            self.frames.wr_addr.next = self.deliver.patch_addr.val();
-            self.frames.wr_data.next = self.deliver.patch_data.val();
-            self.frames.wr_lanes.next = self.deliver.patch_lanes.val();
         }
-        self.deliver.patch_ack.next = self.deliver.patch_valid.val() && !self.to_frames.val();
         self.frames.rd_en.next = self.write.rd_en.val();
         self.frames.rd_addr.next = self.write.rd_addr.val();
-        self.write.rd_data.next = self.frames.rd_data.val();
+        self.patch.rd_addr.next = self.write.rd_addr.val();
+        self.patch.rd_data.next = self.frames.rd_data.val();
+        self.patch.start.next = self.deliver.hdr_start.val();
+        self.write.rd_data.next = self.patch.out.val();
         self.write.rd_valid.next = self.frames.rd_valid.val();
         self.fetch.ctl_wr_addr.next = self.read.wr_addr.val();
         self.fetch.ctl_wr_data.next = self.read.wr_data.val();
