@@ -79,6 +79,13 @@ pub struct BenchArgs {
     /// Queue size the driver sets (both queues).
     #[arg(long, default_value_t = 256)]
     pub queue_size: u16,
+    /// Max_Payload_Size the host sets, in bytes (the device supports up to
+    /// 512; root ports commonly allow 256).
+    #[arg(long, default_value_t = 256)]
+    pub mps: u16,
+    /// Max_Read_Request_Size the host sets, in bytes.
+    #[arg(long, default_value_t = 512)]
+    pub mrrs: u16,
     /// Frames per point (default: about 512 KiB worth, 128 ..= 1024).
     #[arg(long)]
     pub frames: Option<u32>,
@@ -111,6 +118,8 @@ impl BenchArgs {
                 latency: self.base_latency,
                 segments: self.base_segments,
                 frames: 0,
+                mps: self.mps,
+                mrrs: self.mrrs,
                 seed: self.seed,
             },
             frames: self.frames,

@@ -19,8 +19,9 @@ use vireo_host::host::Host;
 use vireo_host::probe::{probe, Placement};
 use vireo_host::rng::Rng;
 use vireo_host::traffic::{Traffic, TrafficOptions};
+use vireo_regs::pci::exp;
 use vireo_regs::virtio::net::{ETH_HLEN, F_MTU, HDR_LEN};
-use vireo_regs::DeviceConfig;
+use vireo_regs::{layout, DeviceConfig};
 
 /// Cycles between two looks of the driver at the used rings.
 pub const REAP_INTERVAL: u64 = 16;
@@ -47,6 +48,10 @@ pub struct Point {
     pub segments: u16,
     /// Frames to send.
     pub frames: u32,
+    /// Max_Payload_Size the host sets, in bytes.
+    pub mps: u16,
+    /// Max_Read_Request_Size the host sets, in bytes.
+    pub mrrs: u16,
     /// Seed of buffer placement and contents.
     pub seed: u64,
 }
@@ -130,6 +135,20 @@ pub fn max_frame(cfg: &DeviceConfig) -> u32 {
     cfg.frame_buffer - HDR_LEN as u32
 }
 
+/// Set Max_Payload_Size and Max_Read_Request_Size in Device Control, as
+/// the host's PCI Express setup does.
+fn set_sizes(host: &mut Host<RootComplex>, mps: u16, mrrs: u16) -> Result<(), HostError> {
+    let at = (layout::CAP_EXP + exp::DEVCTL) as u16;
+    let code = |bytes: u16| (bytes / 128).trailing_zeros();
+    let old = host.cfg_read_ok(at, 2)?;
+    let fields = (exp::SIZE_FIELD_MASK as u32) << exp::DEVCTL_MPS_SHIFT
+        | (exp::SIZE_FIELD_MASK as u32) << exp::DEVCTL_MRRS_SHIFT;
+    let new =
+        old & !fields | code(mps) << exp::DEVCTL_MPS_SHIFT | code(mrrs) << exp::DEVCTL_MRRS_SHIFT;
+    host.cfg_write(at, 2, new)?;
+    Ok(())
+}
+
 /// Run `p` through the Verilated RTL built for `cfg`, writing a VCD
 /// waveform to `trace` if given.
 pub fn measure(p: &Point, cfg: &DeviceConfig, trace: Option<&Path>) -> Result<Measurement, String> {
@@ -147,6 +166,7 @@ pub fn measure(p: &Point, cfg: &DeviceConfig, trace: Option<&Path>) -> Result<Me
         host.ep.trace_to(path).map_err(|e| e.to_string())?;
     }
     let probed = probe(&mut host, Placement::default()).map_err(|e| e.to_string())?;
+    set_sizes(&mut host, p.mps, p.mrrs).map_err(|e| e.to_string())?;
     // Frames above the MTU are the driver's to send only if it did not
     // accept VIRTIO_NET_F_MTU (virtio 5.1.6.2.1).
     let mut opts = DriverOptions {

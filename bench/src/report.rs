@@ -44,13 +44,15 @@ impl Value {
 }
 
 /// Column names, in file order.
-const COLUMNS: [&str; 24] = [
+const COLUMNS: [&str; 26] = [
     "sweeps",
     "frame_bytes",
     "in_flight",
     "queue_size",
     "latency_cycles",
     "segments",
+    "mps",
+    "mrrs",
     "frames",
     "tx_bytes_per_cycle",
     "rx_bytes_per_cycle",
@@ -86,6 +88,8 @@ fn row(p: &Planned, m: &Measurement) -> [Value; COLUMNS.len()] {
         Int(pt.queue_size as u64),
         Int(pt.latency),
         Int(pt.segments as u64),
+        Int(pt.mps as u64),
+        Int(pt.mrrs as u64),
         Int(m.frames),
         Real(m.tx_bytes_per_cycle),
         Real(m.rx_bytes_per_cycle),

@@ -86,6 +86,8 @@ impl Default for Settings {
                 latency: 250,
                 segments: 1,
                 frames: 0,
+                mps: 256,
+                mrrs: 512,
                 seed: 1,
             },
             frames: None,
@@ -152,6 +154,18 @@ fn check(p: &Point, cfg: &DeviceConfig) -> Result<(), BadSettings> {
         return bad(format!(
             "completion latency {}: must be below the device's completion timeout of {COMPLETION_TIMEOUT_CYCLES} cycles",
             p.latency
+        ));
+    }
+    if !p.mps.is_power_of_two() || p.mps < 128 || p.mps > cfg.max_payload_bytes {
+        return bad(format!(
+            "max payload size {} B: must be a power of two in 128 ..= {} (the device's maximum)",
+            p.mps, cfg.max_payload_bytes
+        ));
+    }
+    if !p.mrrs.is_power_of_two() || p.mrrs < 128 || p.mrrs > 4096 {
+        return bad(format!(
+            "max read request size {} B: must be a power of two in 128 ..= 4096",
+            p.mrrs
         ));
     }
     if p.frames < 2 {
@@ -301,6 +315,8 @@ mod tests {
         assert!(with(&|s| s.segments = vec![16]).contains("more than the queue size"));
         assert!(with(&|s| s.latencies = vec![COMPLETION_TIMEOUT_CYCLES]).contains("timeout"));
         assert!(with(&|s| s.frames = Some(1)).contains("at least 2"));
+        assert!(with(&|s| s.base.mps = 1024).contains("128 ..= 512"));
+        assert!(with(&|s| s.base.mrrs = 100).contains("read request"));
         assert!(with(&|s| s.sweeps.clear()).contains("no sweep"));
     }
 }

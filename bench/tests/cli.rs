@@ -247,6 +247,7 @@ fn bench_refuses_bad_values_before_simulating() {
         (&["--jobs", "0"], "--jobs"),
         (&["--sweep", "colour"], "possible values"),
         (&["--trace", "/tmp/x.vcd"], "one point"),
+        (&["--mps", "1024"], "max payload size"),
     ] {
         let (ok, out, err) = vireo(&[&["bench", "--out", "/nonexistent/x"][..], args].concat());
         assert!(!ok && err.contains(msg), "{args:?}: {out}{err}");
