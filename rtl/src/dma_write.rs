@@ -16,8 +16,9 @@
 //!
 //! Timing: 2 cycles from a command to its first beat (header with the first
 //! payload beat), then one beat per cycle while `out.ready` holds (the
-//! frame buffer is read up to 4 beats ahead), one idle cycle between
-//! requests. `done` pulses as the command's last beat leaves.
+//! frame buffer is read up to 4 beats ahead, on into the command's next
+//! request when its data follows on), one idle cycle between requests.
+//! `done` pulses as the command's last beat leaves.
 
 use crate::byte_buffer::BUF_ADDR_BITS;
 use crate::dma_port::WriteServer;
@@ -109,6 +110,13 @@ pub struct DmaWrite {
     push_data: Signal<Local, Bits<DATA_WIDTH>>,
     pop: Signal<Local, Bit>,
     issue: Signal<Local, Bit>,
+    /// Bytes of the command after the current request.
+    next_left: Signal<Local, Bits<17>>,
+    /// Beats already read for the next request.
+    ahead: Signal<Local, Bits<9>>,
+    /// The current request's payload ends on a beat boundary, so the next
+    /// request's data follows on where its reads end.
+    contig: Signal<Local, Bit>,
     head: Signal<Local, Bits<DATA_WIDTH>>,
     last_beat: Signal<Local, Bit>,
     mwr_3dw: Constant<Bits<32>>,
@@ -172,6 +180,9 @@ impl Default for DmaWrite {
             push_data: Default::default(),
             pop: Default::default(),
             issue: Default::default(),
+            next_left: Default::default(),
+            ahead: Default::default(),
+            contig: Default::default(),
             head: Default::default(),
             last_beat: Default::default(),
             mwr_3dw: Constant::new(((fmt_type::MWR32 as u64) << 24).into()),
@@ -247,6 +258,13 @@ impl Logic for DmaWrite {
         self.imm_beat.next = bit_cast::<DATA_WIDTH, 64>(
             self.data.q.val() >> (bit_cast::<64, 16>(self.sent.q.val()) << 3),
         ) << (bit_cast::<8, 2>(self.first.val()) << 3);
+        // Where the current request's reads stand against the next one.
+        self.contig.next = self.last_strb.q.val() == bits::<STRB_WIDTH>(15);
+        self.next_left.next = self.left.q.val() - bit_cast::<17, 13>(self.chunk_r.q.val());
+        self.ahead.next = self.reads.q.val() - self.beats.q.val();
+        if self.reads.q.val() < self.beats.q.val() {
+            self.ahead.next = bits::<9>(0);
+        }
         self.push.next = false;
         self.push_data.next = self.rd_data.val();
         if (self.state.q.val() == WriteState::Build) && self.abort.q.val() {
@@ -271,9 +289,14 @@ impl Logic for DmaWrite {
                 self.last_strb.d.next = bits::<STRB_WIDTH>(15);
             }
             self.beat.d.next = bits::<9>(0);
-            self.reads.d.next = bits::<9>(0);
-            self.rd_ptr.d.next =
-                self.buf_addr.q.val() - bit_cast::<BUF_ADDR_BITS, 2>(self.first.val());
+            // Reads of a later request may have started during the one
+            // before (its data continues where that one's ended).
+            self.reads.d.next = self.ahead.val();
+            if !self.sent.q.val().any() || !self.contig.val() {
+                self.reads.d.next = bits::<9>(0);
+                self.rd_ptr.d.next =
+                    self.buf_addr.q.val() - bit_cast::<BUF_ADDR_BITS, 2>(self.first.val());
+            }
             if self.imm.q.val() {
                 // One beat: at most 8 bytes plus the alignment.
                 self.push.next = true;
@@ -283,10 +306,14 @@ impl Logic for DmaWrite {
             self.state.d.next = WriteState::Stream;
         }
 
-        // ---- Frame buffer reads, up to 4 beats ahead of the output.
+        // ---- Frame buffer reads, up to 4 beats ahead of the output, on
+        // into the command's next request when its data follows on in the
+        // buffer (the current request ends on a beat boundary).
         self.issue.next = (self.state.q.val() == WriteState::Stream)
             && !self.imm.q.val()
-            && (self.reads.q.val() < self.beats.q.val())
+            && ((self.reads.q.val() < self.beats.q.val())
+                || (self.contig.val()
+                    && ((bit_cast::<17, 9>(self.ahead.val()) << 4) < self.next_left.val())))
             && ((bit_cast::<3, 2>(self.in_flight.q.val()) + self.stored.q.val()) < bits::<3>(4));
         self.rd_en.next = self.issue.val();
         self.rd_addr.next = self.rd_ptr.q.val();
