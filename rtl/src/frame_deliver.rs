@@ -16,7 +16,7 @@
 //!
 //! While it waits for a frame on the way from the transmit side, the walker
 //! already looks for that frame's receive chain. After a batch (no frame
-//! ready and none on the way, no receive chain, 8 frames, or a fault) the
+//! ready and none on the way, no receive chain, 16 frames, or a fault) the
 //! used indexes are written; once every write has left, each queue
 //! whose used index moved is notified (`irq_rx`, `irq_tx`) unless the
 //! driver suppressed it: `used_event` with EVENT_IDX, else the available
@@ -44,7 +44,7 @@ use rust_hdl::prelude::*;
 use vireo_regs::virtio::ring;
 
 /// Frames per batch before the used indexes are written.
-const BATCH: u64 = 8;
+const BATCH: u64 = 16;
 /// Control buffer slot of the suppression field read for notifications.
 const NOTE_SLOT: u64 = 48;
 /// Cookie of a notification read.
@@ -204,7 +204,7 @@ pub struct FrameDeliver {
     note_tx: DFF<Bits<16>>,
     published: DFF<Bits<16>>,
     note_q: DFF<Bit>,
-    batch: DFF<Bits<4>>,
+    batch: DFF<Bits<5>>,
     writes: DFF<Bits<6>>,
     reads: DFF<Bits<6>>,
     word: DFF<Bits<16>>,
@@ -229,7 +229,7 @@ pub struct FrameDeliver {
     avail_ring: Constant<Bits<64>>,
     avail_flags: Constant<Bits<64>>,
     no_interrupt: Constant<Bits<16>>,
-    batch_size: Constant<Bits<4>>,
+    batch_size: Constant<Bits<5>>,
     note_slot: Constant<Bits<BUF_ADDR_BITS>>,
     cookie_note: Constant<Bits<COOKIE_BITS>>,
     rx_ctl: Constant<Bits<TARGET_BITS>>,
