@@ -20,7 +20,8 @@
 //! used indexes are written; once every write has left, each queue
 //! whose used index moved is notified (`irq_rx`, `irq_tx`) unless the
 //! driver suppressed it: `used_event` with EVENT_IDX, else the available
-//! ring's NO_INTERRUPT flag, read after the index write. Before sleeping,
+//! ring's NO_INTERRUPT flag, read after the index write (both queues'
+//! fields are read together). Before sleeping,
 //! with EVENT_IDX, the side publishes `avail_event` for the receiveq (and
 //! looks once more when the ring was empty). `clear` (virtio reset: the DMA
 //! engines drain what is in flight) starts again at once;
@@ -31,7 +32,8 @@
 //!
 //! Timing: per frame, a write command per buffer and two used-element
 //! commands, each taken in 2 cycles when the
-//! write engine is free; notifications cost a host read round trip each.
+//! write engine is free; the notification decisions of a batch cost one
+//! host read round trip.
 
 use crate::byte_buffer::{ByteBuffer, BUF_ADDR_BITS};
 use crate::chain_walker::{ChainWalker, SEG_BITS};
@@ -207,7 +209,20 @@ pub struct FrameDeliver {
     batch: DFF<Bits<5>>,
     writes: DFF<Bits<6>>,
     reads: DFF<Bits<6>>,
-    word: DFF<Bits<16>>,
+    /// Suppression fields read: receiveq (bits 0..16), transmitq (16..32).
+    word: DFF<Bits<32>>,
+    /// The queues still to decide a notification for.
+    note_rx_due: DFF<Bit>,
+    note_tx_due: DFF<Bit>,
+    /// Notification reads in flight.
+    notes: DFF<Bits<2>>,
+    /// One of them failed.
+    note_err: DFF<Bit>,
+    note_sent: Signal<Local, Bit>,
+    rx_due: Signal<Local, Bit>,
+    tx_due: Signal<Local, Bit>,
+    /// The suppression field of the queue being decided.
+    field: Signal<Local, Bits<16>>,
     seg_addr: Signal<Local, Bits<64>>,
     seg_len: Signal<Local, Bits<32>>,
     left: Signal<Local, Bits<FRAME_LEN_BITS>>,
@@ -305,6 +320,14 @@ impl Default for FrameDeliver {
             writes: Default::default(),
             reads: Default::default(),
             word: Default::default(),
+            note_rx_due: Default::default(),
+            note_tx_due: Default::default(),
+            notes: Default::default(),
+            note_err: Default::default(),
+            note_sent: Default::default(),
+            rx_due: Default::default(),
+            tx_due: Default::default(),
+            field: Default::default(),
             seg_addr: Default::default(),
             seg_len: Default::default(),
             left: Default::default(),
@@ -361,6 +384,10 @@ impl Logic for FrameDeliver {
             note_tx,
             published,
             note_q,
+            note_rx_due,
+            note_tx_due,
+            notes,
+            note_err,
             batch,
             writes,
             reads,
@@ -416,6 +443,9 @@ impl Logic for FrameDeliver {
             self.read.len.next = 2.into();
             self.read.target.next = self.rx_ctl.val();
             self.read.buf.next = self.note_slot.val();
+            if self.note_q.q.val() {
+                self.read.buf.next = self.note_slot.val() + 2;
+            }
             self.read.cookie.next = self.cookie_note.val();
             self.walker.read.ready.next = false;
         } else {
@@ -440,6 +470,18 @@ impl Logic for FrameDeliver {
         if self.rd_taken.val() && !self.read.done.val() {
             self.reads.d.next = self.reads.q.val() + 1;
         }
+        self.note_sent.next = (self.state.q.val() == DeliverState::Note) && self.read.ready.val();
+        if self.note_sent.val() && !self.note_done.val() {
+            self.notes.d.next = self.notes.q.val() + 1;
+        }
+        if !self.note_sent.val() && self.note_done.val() {
+            self.notes.d.next = self.notes.q.val() - 1;
+        }
+        if self.note_done.val() && self.read.done_err.val() {
+            self.note_err.d.next = true;
+        }
+        self.rx_due.next = (self.used_rx.q.val() != self.note_rx.q.val()) && self.rx_enabled.val();
+        self.tx_due.next = (self.used_tx.q.val() != self.note_tx.q.val()) && self.tx_enabled.val();
         if !self.rd_taken.val() && self.read.done.val() {
             self.reads.d.next = self.reads.q.val() - 1;
         }
@@ -523,9 +565,13 @@ impl Logic for FrameDeliver {
         self.hdr_start.next = self.f_start.q.val();
 
         // virtio 2.7.10: notify if new - event - 1 < new - old (mod 2^16).
-        self.wanted.next = !(self.word.q.val() & self.no_interrupt.val()).any();
+        self.field.next = self.word.q.val().get_bits::<16>(0);
+        if self.note_q.q.val() {
+            self.field.next = self.word.q.val().get_bits::<16>(16);
+        }
+        self.wanted.next = !(self.field.val() & self.no_interrupt.val()).any();
         // (16-bit signals: Verilog would widen the expressions.)
-        self.since_event.next = self.note_used.val() - self.word.q.val() - 1;
+        self.since_event.next = self.note_used.val() - self.field.val() - 1;
         self.since_note.next = self.note_used.val() - self.note_from.val();
         if self.event_idx.val() {
             self.wanted.next = self.since_event.val() < self.since_note.val();
@@ -666,27 +712,35 @@ impl Logic for FrameDeliver {
             }
             DeliverState::Drain => {
                 if !self.writes.q.val().any() {
+                    // The queues whose used index moved since their last
+                    // notification: both suppression fields are read at
+                    // once, receiveq first.
                     self.batch.d.next = 0.into();
-                    self.note_q.d.next = false;
+                    self.note_err.d.next = false;
+                    self.note_rx_due.d.next = self.rx_due.val();
+                    self.note_tx_due.d.next = self.tx_due.val();
+                    self.note_q.d.next = !self.rx_due.val();
                     self.state.d.next = DeliverState::Note;
-                    if (self.used_rx.q.val() == self.note_rx.q.val()) || !self.rx_enabled.val() {
-                        self.note_q.d.next = true;
-                        if (self.used_tx.q.val() == self.note_tx.q.val()) || !self.tx_enabled.val()
-                        {
-                            self.state.d.next = DeliverState::Publish;
-                        }
+                    if !self.rx_due.val() && !self.tx_due.val() {
+                        self.state.d.next = DeliverState::Publish;
                     }
                 }
             }
             DeliverState::Note => {
                 if self.read.ready.val() {
                     self.state.d.next = DeliverState::NoteWait;
+                    if !self.note_q.q.val() && self.note_tx_due.q.val() {
+                        self.note_q.d.next = true;
+                        self.state.d.next = DeliverState::Note;
+                    }
                 }
             }
             DeliverState::NoteWait => {
-                if self.note_done.val() {
+                // Both reads back: a failed one stops the side.
+                if !self.notes.q.val().any() || (self.note_done.val() && (self.notes.q.val() == 1))
+                {
                     self.state.d.next = DeliverState::NoteLoad;
-                    if self.read.done_err.val() {
+                    if self.note_err.q.val() || (self.note_done.val() && self.read.done_err.val()) {
                         self.faulted.d.next = true;
                         self.state.d.next = DeliverState::Stopped;
                     }
@@ -694,7 +748,8 @@ impl Logic for FrameDeliver {
             }
             DeliverState::NoteLoad => {
                 if self.ctl.rd_valid.val() {
-                    self.word.d.next = self.ctl.rd_data.val().get_bits::<16>(0);
+                    self.word.d.next = self.ctl.rd_data.val().get_bits::<32>(0);
+                    self.note_q.d.next = !self.note_rx_due.q.val();
                     self.state.d.next = DeliverState::NoteDecide;
                 }
             }
@@ -708,8 +763,8 @@ impl Logic for FrameDeliver {
                     self.note_rx.d.next = self.used_rx.q.val();
                     self.note_q.d.next = true;
                     self.state.d.next = DeliverState::Publish;
-                    if (self.used_tx.q.val() != self.note_tx.q.val()) && self.tx_enabled.val() {
-                        self.state.d.next = DeliverState::Note;
+                    if self.note_tx_due.q.val() {
+                        self.state.d.next = DeliverState::NoteDecide;
                     }
                 }
             }
@@ -812,6 +867,7 @@ impl Logic for FrameDeliver {
             self.batch.d.next = 0.into();
             self.writes.d.next = 0.into();
             self.reads.d.next = 0.into();
+            self.notes.d.next = 0.into();
         }
     }
 }
