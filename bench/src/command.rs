@@ -8,6 +8,7 @@ use crate::sweep::{self, Planned, Settings, Sweep};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::time::Instant;
+use vireo_host::link::Link;
 
 /// A sweep as named on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -29,6 +30,28 @@ impl From<SweepArg> for Sweep {
             SweepArg::Latency => Sweep::Latency,
             SweepArg::InFlight => Sweep::InFlight,
             SweepArg::Segments => Sweep::Segments,
+        }
+    }
+}
+
+/// A link model as named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LinkArg {
+    /// No limit beyond the streams (16 bytes per cycle each way).
+    Ideal,
+    /// PCI Express Gen3 x4: 15.4 bytes per cycle each way, TLP framing and
+    /// headers included.
+    Gen3x4,
+    /// PCI Express Gen3 x8: 30.9 bytes per cycle each way.
+    Gen3x8,
+}
+
+impl From<LinkArg> for Link {
+    fn from(l: LinkArg) -> Self {
+        match l {
+            LinkArg::Ideal => Link::Ideal,
+            LinkArg::Gen3x4 => Link::Gen3x4,
+            LinkArg::Gen3x8 => Link::Gen3x8,
         }
     }
 }
@@ -86,6 +109,10 @@ pub struct BenchArgs {
     /// Max_Read_Request_Size the host sets, in bytes.
     #[arg(long, default_value_t = 512)]
     pub mrrs: u16,
+    /// Link between root complex and device (headers and framing take
+    /// their share of a real link).
+    #[arg(long, value_enum, default_value_t = LinkArg::Ideal)]
+    pub link: LinkArg,
     /// Frames per point (default: about 512 KiB worth, 128 ..= 1024).
     #[arg(long)]
     pub frames: Option<u32>,
@@ -120,6 +147,7 @@ impl BenchArgs {
                 frames: 0,
                 mps: self.mps,
                 mrrs: self.mrrs,
+                link: self.link.into(),
                 seed: self.seed,
             },
             frames: self.frames,

@@ -16,6 +16,7 @@ use vireo_host::dma_server::{DmaConfig, DmaStats, Latency, Split};
 use vireo_host::driver::{self, DriverOptions};
 use vireo_host::endpoint::HostError;
 use vireo_host::host::Host;
+use vireo_host::link::Link;
 use vireo_host::probe::{probe, Placement};
 use vireo_host::rng::Rng;
 use vireo_host::traffic::{Traffic, TrafficOptions};
@@ -52,6 +53,8 @@ pub struct Point {
     pub mps: u16,
     /// Max_Read_Request_Size the host sets, in bytes.
     pub mrrs: u16,
+    /// The link between root complex and device.
+    pub link: Link,
     /// Seed of buffer placement and contents.
     pub seed: u64,
 }
@@ -159,6 +162,7 @@ pub fn measure(p: &Point, cfg: &DeviceConfig, trace: Option<&Path>) -> Result<Me
             split: Split::Rcb,
         },
         timeout_cycles: 10_000 + 4 * p.latency,
+        link: p.link,
         ..BfmConfig::default()
     };
     let mut host = Host::new(RootComplex::new(p.seed, bfm));

@@ -44,7 +44,7 @@ impl Value {
 }
 
 /// Column names, in file order.
-const COLUMNS: [&str; 26] = [
+const COLUMNS: [&str; 27] = [
     "sweeps",
     "frame_bytes",
     "in_flight",
@@ -53,6 +53,7 @@ const COLUMNS: [&str; 26] = [
     "segments",
     "mps",
     "mrrs",
+    "link",
     "frames",
     "tx_bytes_per_cycle",
     "rx_bytes_per_cycle",
@@ -90,6 +91,7 @@ fn row(p: &Planned, m: &Measurement) -> [Value; COLUMNS.len()] {
         Int(pt.segments as u64),
         Int(pt.mps as u64),
         Int(pt.mrrs as u64),
+        Text(pt.link.name().into()),
         Int(m.frames),
         Real(m.tx_bytes_per_cycle),
         Real(m.rx_bytes_per_cycle),

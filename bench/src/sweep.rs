@@ -14,6 +14,7 @@ use crate::point::{max_frame, measure, Measurement, Point};
 use crossbeam::channel;
 use std::fmt;
 use std::path::Path;
+use vireo_host::link::Link;
 use vireo_regs::dma::COMPLETION_TIMEOUT_CYCLES;
 use vireo_regs::DeviceConfig;
 
@@ -88,6 +89,7 @@ impl Default for Settings {
                 frames: 0,
                 mps: 256,
                 mrrs: 512,
+                link: Link::Ideal,
                 seed: 1,
             },
             frames: None,

@@ -248,9 +248,46 @@ fn bench_refuses_bad_values_before_simulating() {
         (&["--sweep", "colour"], "possible values"),
         (&["--trace", "/tmp/x.vcd"], "one point"),
         (&["--mps", "1024"], "max payload size"),
+        (&["--link", "gen5x16"], "possible values"),
     ] {
         let (ok, out, err) = vireo(&[&["bench", "--out", "/nonexistent/x"][..], args].concat());
         assert!(!ok && err.contains(msg), "{args:?}: {out}{err}");
         assert!(!err.contains("points on"), "{args:?} started: {err}");
     }
+}
+
+#[test]
+fn a_gen3_x4_link_limits_large_frames() {
+    let rate = |link: &str| {
+        let dir = temp(&format!("link-{link}"));
+        let (ok, out, err) = vireo(&[
+            "bench",
+            "--sweep",
+            "size",
+            "--sizes",
+            "4096",
+            "--size-latencies",
+            "0",
+            "--frames",
+            "24",
+            "--link",
+            link,
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(ok, "{out}{err}");
+        let csv = std::fs::read_to_string(dir.join("bench.csv")).unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+        let col = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+        assert_eq!(col("link"), link);
+        col("tx_bytes_per_cycle").parse::<f64>().unwrap()
+    };
+    let (ideal, x4) = (rate("ideal"), rate("gen3x4"));
+    // Completions of 64 bytes carry 12 header and 8 framing bytes each.
+    assert!(
+        x4 < ideal && x4 < 15.44 * 64.0 / 84.0,
+        "gen3x4 {x4}, ideal {ideal}"
+    );
 }

@@ -17,6 +17,7 @@
 
 use crate::dma_server::{DmaConfig, DmaServer, DmaStats};
 use crate::endpoint::{DeviceEvent, Endpoint, HostError, Notification};
+use crate::link::{Link, Pacer};
 use crate::memory::{Access, HostMemory, ReadFault};
 use crate::rng::Rng;
 use crate::tlp::{Completion, Tlp};
@@ -45,6 +46,8 @@ pub struct BfmConfig {
     pub batch_cycles: u64,
     /// How the root complex completes the device's reads.
     pub dma: DmaConfig,
+    /// The link between root complex and device.
+    pub link: Link,
 }
 
 impl Default for BfmConfig {
@@ -56,6 +59,7 @@ impl Default for BfmConfig {
             settle_cycles: 32,
             batch_cycles: 1_000_000,
             dma: DmaConfig::default(),
+            link: Link::Ideal,
         }
     }
 }
@@ -69,6 +73,15 @@ impl BfmConfig {
             dma: DmaConfig::random(rng),
             ..Self::default()
         }
+    }
+}
+
+/// Header DWs of the TLP whose header bus value is `hdr` (DW0 on top).
+fn header_dws(hdr: u128) -> u32 {
+    if (hdr >> 125) & 1 != 0 {
+        4
+    } else {
+        3
     }
 }
 
@@ -104,6 +117,8 @@ pub struct RootComplex {
     free_running: bool,
     model_time: Duration,
     beats: [u64; 2],
+    /// The link, towards the device and from it.
+    pacers: [Pacer; 2],
 }
 
 impl RootComplex {
@@ -124,6 +139,7 @@ impl RootComplex {
             free_running: false,
             model_time: Duration::ZERO,
             beats: [0; 2],
+            pacers: [Pacer::new(cfg.link); 2],
         };
         rc.dut.set_link_up(1);
         rc.dut.reset(4);
@@ -214,7 +230,7 @@ impl RootComplex {
     fn cycle(&mut self) -> Result<(), HostError> {
         // rx: a presented beat stays until taken; before presenting the next
         // one, an idle cycle may be drawn.
-        if !self.rx_presenting && !self.rx_queue.is_empty() {
+        if !self.rx_presenting && !self.rx_queue.is_empty() && self.pacers[0].ready() {
             self.rx_presenting = !self.rng.percent(self.cfg.rx_gap_percent);
         }
         let beat = if self.rx_presenting {
@@ -234,7 +250,7 @@ impl RootComplex {
             }
             None => dut.set_rx_valid(0),
         }
-        let tx_ready = self.rng.percent(self.cfg.tx_ready_percent);
+        let tx_ready = self.rng.percent(self.cfg.tx_ready_percent) && self.pacers[1].ready();
         dut.set_tx_ready(tx_ready as u64);
         let model_start = Instant::now();
         dut.eval();
@@ -263,6 +279,16 @@ impl RootComplex {
         dut.set_dev_error(0);
         self.beats[0] += rx_taken as u64;
         self.beats[1] += tx_taken as u64;
+        if let (true, Some(b)) = (rx_taken, &beat) {
+            self.pacers[0].sent(
+                b.strb.count_ones(),
+                if b.sop { header_dws(b.hdr) } else { 0 },
+            );
+        }
+        if let Some((hdr, _, strb, sop, _)) = tx_beat {
+            self.pacers[1].sent(strb.count_ones(), if sop { header_dws(hdr) } else { 0 });
+        }
+        self.pacers.iter_mut().for_each(Pacer::tick);
         if rx_taken {
             self.rx_queue.pop_front();
             self.rx_presenting = false;

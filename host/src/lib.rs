@@ -4,7 +4,8 @@
 //!
 //! - [`tlp`]: request/completion packets; [`host`]: accesses as a CPU sees them.
 //! - [`bfm`]: the root complex driving the RTL cycle by cycle; [`dma_server`]:
-//!   its side of device DMA; [`memory`]: host memory and the containment map.
+//!   its side of device DMA; [`memory`]: host memory and the containment map;
+//!   [`link`]: an optional PCI Express link model.
 //! - [`model`]: the golden model; [`endpoint`]: the common interface.
 //! - [`lockstep`]: RTL and model compared on every request.
 //! - [`probe`]: enumeration as Linux does it; [`lspci`]: config space dump.
@@ -23,6 +24,7 @@ pub mod driver;
 pub mod endpoint;
 pub mod fuzz;
 pub mod host;
+pub mod link;
 pub mod lockstep;
 pub mod lspci;
 pub mod memory;
