@@ -5,56 +5,10 @@ use crate::plot;
 use crate::point::{max_frame, Measurement, Point};
 use crate::report::{self, Csv, DATAPATH_BYTES_PER_CYCLE};
 use crate::sweep::{self, Planned, Settings, Sweep};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::path::PathBuf;
 use std::time::Instant;
 use vireo_host::link::Link;
-
-/// A sweep as named on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum SweepArg {
-    /// Frame size, at each of --size-latencies.
-    Size,
-    /// Completion latency, for the smallest and the base frame size.
-    Latency,
-    /// Transmit chains in flight.
-    InFlight,
-    /// Descriptors per frame.
-    Segments,
-}
-
-impl From<SweepArg> for Sweep {
-    fn from(s: SweepArg) -> Self {
-        match s {
-            SweepArg::Size => Sweep::Size,
-            SweepArg::Latency => Sweep::Latency,
-            SweepArg::InFlight => Sweep::InFlight,
-            SweepArg::Segments => Sweep::Segments,
-        }
-    }
-}
-
-/// A link model as named on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LinkArg {
-    /// No limit beyond the streams (16 bytes per cycle each way).
-    Ideal,
-    /// PCI Express Gen3 x4: 15.4 bytes per cycle each way, TLP framing and
-    /// headers included.
-    Gen3x4,
-    /// PCI Express Gen3 x8: 30.9 bytes per cycle each way.
-    Gen3x8,
-}
-
-impl From<LinkArg> for Link {
-    fn from(l: LinkArg) -> Self {
-        match l {
-            LinkArg::Ideal => Link::Ideal,
-            LinkArg::Gen3x4 => Link::Gen3x4,
-            LinkArg::Gen3x8 => Link::Gen3x8,
-        }
-    }
-}
 
 /// Options of `vireo bench`.
 #[derive(Args, Debug)]
@@ -67,7 +21,7 @@ pub struct BenchArgs {
     pub jobs: Option<usize>,
     /// Sweeps to run (default: all).
     #[arg(long, value_enum, value_delimiter = ',')]
-    pub sweep: Vec<SweepArg>,
+    pub sweep: Vec<Sweep>,
     /// Ethernet frame sizes of the size sweep, in bytes.
     #[arg(
         long,
@@ -111,8 +65,8 @@ pub struct BenchArgs {
     pub mrrs: u16,
     /// Link between root complex and device (headers and framing take
     /// their share of a real link).
-    #[arg(long, value_enum, default_value_t = LinkArg::Ideal)]
-    pub link: LinkArg,
+    #[arg(long, value_enum, default_value_t = Link::Ideal)]
+    pub link: Link,
     /// Frames per point (default: about 512 KiB worth, 128 ..= 1024).
     #[arg(long)]
     pub frames: Option<u32>,
@@ -130,7 +84,7 @@ impl BenchArgs {
         let sweeps = if self.sweep.is_empty() {
             Sweep::ALL.to_vec()
         } else {
-            self.sweep.iter().map(|&s| s.into()).collect()
+            self.sweep.clone()
         };
         Settings {
             sizes: self.sizes.clone(),
@@ -147,7 +101,7 @@ impl BenchArgs {
                 frames: 0,
                 mps: self.mps,
                 mrrs: self.mrrs,
-                link: self.link.into(),
+                link: self.link,
                 seed: self.seed,
             },
             frames: self.frames,

@@ -247,7 +247,6 @@ fn traffic(
     let (span, beats1) = ((host.ep.cycles() - cycles0).max(1) as f64, host.ep.beats());
     let stream_busy = [0, 1].map(|i| (beats1[i] - beats0[i]) as f64 / span);
     t.check_dropped(host)?;
-    let dma1 = host.ep.dma_stats();
     let bytes = p.frame as f64;
     let rx_rate = rx.rate();
     Ok(Measurement {
@@ -262,12 +261,7 @@ fn traffic(
         },
         first_frame_cycles: rx.first.map_or(0, |(_, c)| c - cycles0),
         cycles: host.ep.cycles(),
-        dma: DmaStats {
-            reads: dma1.reads - dma0.reads,
-            read_bytes: dma1.read_bytes - dma0.read_bytes,
-            writes: dma1.writes - dma0.writes,
-            write_bytes: dma1.write_bytes - dma0.write_bytes,
-        },
+        dma: host.ep.dma_stats().since(&dma0),
         stream_busy,
         wall: start.elapsed(),
         model: host.ep.model_time(),

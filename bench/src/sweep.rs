@@ -19,11 +19,11 @@ use vireo_regs::dma::COMPLETION_TIMEOUT_CYCLES;
 use vireo_regs::DeviceConfig;
 
 /// A sweep, named as in the output files.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Sweep {
-    /// Frame size at several latencies.
+    /// Frame size, at each of --size-latencies.
     Size,
-    /// Completion latency.
+    /// Completion latency, for the smallest and the base frame size.
     Latency,
     /// Transmit chains in flight.
     InFlight,

@@ -76,9 +76,9 @@ impl BfmConfig {
     }
 }
 
-/// Header DWs of the TLP whose header bus value is `hdr` (DW0 on top).
+/// Header DWs of the TLP whose header bus value is `hdr`.
 fn header_dws(hdr: u128) -> u32 {
-    if (hdr >> 125) & 1 != 0 {
+    if Tlp::from_hdr_bits(hdr, Vec::new()).is_4dw() {
         4
     } else {
         3

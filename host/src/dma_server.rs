@@ -163,6 +163,18 @@ pub struct DmaStats {
     pub write_bytes: u64,
 }
 
+impl DmaStats {
+    /// What was asked since `earlier` was taken.
+    pub fn since(&self, earlier: &DmaStats) -> DmaStats {
+        DmaStats {
+            reads: self.reads - earlier.reads,
+            read_bytes: self.read_bytes - earlier.read_bytes,
+            writes: self.writes - earlier.writes,
+            write_bytes: self.write_bytes - earlier.write_bytes,
+        }
+    }
+}
+
 /// Host memory, the containment map and the reads in flight.
 #[derive(Clone, Debug)]
 pub struct DmaServer {
