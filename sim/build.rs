@@ -52,6 +52,10 @@ fn run(cmd: &mut Command) -> String {
 
 /// A top-level port of the Verilated model.
 struct Port {
+    /// The member of the Verilated class (`rx__024hdr` for RustHDL's
+    /// interface port `rx$hdr`).
+    member: String,
+    /// The name on the Rust side (`rx_hdr`).
     name: String,
     input: bool,
     width: usize,
@@ -82,8 +86,10 @@ fn parse_ports(header: &str) -> Vec<Port> {
         let args: Vec<&str> = rest[open + 2..close].split(',').collect();
         let msb: usize = args[1].trim().parse().expect("port msb");
         let lsb: usize = args[2].trim().parse().expect("port lsb");
+        let member = args[0].trim().to_string();
         ports.push(Port {
-            name: args[0].trim().to_string(),
+            name: member.replace("__024", "_"),
+            member,
             input,
             width: msb - lsb + 1,
         });
@@ -171,18 +177,18 @@ void vireo_dut_trace_close(VireoDut* d) {
 "#,
     );
     for p in ports {
-        let n = &p.name;
+        let (n, m) = (&p.name, &p.member);
         if p.width <= 64 {
             if p.input {
                 writeln!(
                     s,
-                    "void vireo_set_{n}(VireoDut* d, uint64_t v) {{ d->top->{n} = v; }}"
+                    "void vireo_set_{n}(VireoDut* d, uint64_t v) {{ d->top->{m} = v; }}"
                 )
                 .unwrap();
             }
             writeln!(
                 s,
-                "uint64_t vireo_get_{n}(VireoDut* d) {{ return d->top->{n}; }}"
+                "uint64_t vireo_get_{n}(VireoDut* d) {{ return d->top->{m}; }}"
             )
             .unwrap();
         } else {
@@ -190,13 +196,13 @@ void vireo_dut_trace_close(VireoDut* d) {
             if p.input {
                 writeln!(
                     s,
-                    "void vireo_set_{n}(VireoDut* d, const uint32_t* v) {{ for (int i = 0; i < {w}; i++) d->top->{n}[i] = v[i]; }}"
+                    "void vireo_set_{n}(VireoDut* d, const uint32_t* v) {{ for (int i = 0; i < {w}; i++) d->top->{m}[i] = v[i]; }}"
                 )
                 .unwrap();
             }
             writeln!(
                 s,
-                "void vireo_get_{n}(VireoDut* d, uint32_t* v) {{ for (int i = 0; i < {w}; i++) v[i] = d->top->{n}[i]; }}"
+                "void vireo_get_{n}(VireoDut* d, uint32_t* v) {{ for (int i = 0; i < {w}; i++) v[i] = d->top->{m}[i]; }}"
             )
             .unwrap();
         }
@@ -305,7 +311,8 @@ fn main() {
 
     // 1. Verilog.
     let cfg = vireo_regs::DeviceConfig::default();
-    let verilog = vireo_rtl::generate_verilog(&cfg).unwrap_or_else(|e| fail(&e));
+    let verilog =
+        vireo_rtl::generate_verilog(&cfg, vireo_rtl::Top::Sim).unwrap_or_else(|e| fail(&e));
     let vfile = out.join("vireo.v");
     fs::write(&vfile, verilog).expect("write vireo.v");
 

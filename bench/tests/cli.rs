@@ -122,22 +122,26 @@ fn synth_reports_resources() {
         "synth",
         "--target",
         "generic",
+        "--no-blocks",
         "--json",
         json.to_str().unwrap(),
     ]);
     assert!(ok, "{err}");
     let luts: u64 = out
         .lines()
-        .find_map(|l| l.strip_prefix("LUT"))
+        .find_map(|l| l.strip_prefix("endpoint (flattened)"))
+        .and_then(|l| l.split_whitespace().next())
         .unwrap()
-        .trim()
         .parse()
         .unwrap();
     assert!(luts > 100, "{out}");
-    assert!(std::fs::read_to_string(&json)
-        .unwrap()
-        .contains("\"target\": \"generic\""));
+    let text = std::fs::read_to_string(&json).unwrap();
+    assert!(text.contains("\"target\": \"generic\""), "{text}");
+    assert!(text.contains(&format!("\"lut\": {luts}")), "{text}");
     std::fs::remove_file(json).unwrap();
+    // Place and route is for ECP5 only, refused before anything runs.
+    let (ok, _, err) = vireo(&["synth", "--target", "xilinx7", "--pnr"]);
+    assert!(!ok && err.contains("--target ecp5 only"), "{err}");
 }
 
 #[test]
@@ -290,4 +294,51 @@ fn a_gen3_x4_link_limits_large_frames() {
         x4 < ideal && x4 < 15.44 * 64.0 / 84.0,
         "gen3x4 {x4}, ideal {ideal}"
     );
+}
+
+#[test]
+fn s7_top_matches_the_ac701_wrapper_and_the_hard_block_settings() {
+    let (v, tcl) = (temp("vireo_s7.v"), temp("vireo_pcie.tcl"));
+    let (ok, _, err) = vireo(&[
+        "gen",
+        "--top",
+        "s7",
+        "-o",
+        v.to_str().unwrap(),
+        "--tcl",
+        tcl.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let verilog = std::fs::read_to_string(&v).unwrap();
+    let header = verilog
+        .lines()
+        .find(|l| l.starts_with("module top("))
+        .unwrap();
+    let mut ports: Vec<&str> = header["module top(".len()..header.len() - 2]
+        .split(',')
+        .collect();
+    ports.sort();
+    // Every port of the generated top is connected by the board wrapper,
+    // and nothing else.
+    let wrapper = include_str!("../../constraints/xilinx7/vireo_ac701.v");
+    let inst = &wrapper[wrapper.find("top vireo (").unwrap()..];
+    let inst = &inst[..inst.find(");").unwrap()];
+    let mut connected: Vec<&str> = inst
+        .split('.')
+        .skip(1)
+        .map(|p| p.split('(').next().unwrap())
+        .collect();
+    connected.sort();
+    assert_eq!(ports, connected);
+    let params = std::fs::read_to_string(&tcl).unwrap();
+    assert!(
+        params.contains("dict set vireo_pcie Device_ID {1041}"),
+        "{params}"
+    );
+    // Only the 7-series top has hard block settings.
+    let (ok, _, err) = vireo(&["gen", "--tcl", tcl.to_str().unwrap()]);
+    assert!(!ok && err.contains("--top s7"), "{err}");
+    for f in [v, tcl] {
+        std::fs::remove_file(f).unwrap();
+    }
 }

@@ -4,6 +4,9 @@
 //! endpoint sends on `tx_*`, cycle by cycle. Seeded: idle cycles between rx
 //! beats, back-pressure on tx, and the don't-care lanes (header on non-sop
 //! beats, data in lanes whose strobe is 0) are random but reproducible.
+//! With [`Interface::S7`] the same TLPs go through the RTL's Xilinx 7-series
+//! adapter instead, in the hard block's AXI4-Stream format ([`crate::s7`]),
+//! half of the TLPs that may start at DW 2 of a beat doing so.
 //!
 //! Each cycle: drive the inputs, evaluate, sample both handshakes and the
 //! notification outputs, clock. A request waits at most `timeout_cycles` for
@@ -20,6 +23,7 @@ use crate::endpoint::{DeviceEvent, Endpoint, HostError, Notification};
 use crate::link::{Link, Pacer};
 use crate::memory::{Access, HostMemory, ReadFault};
 use crate::rng::Rng;
+use crate::s7::{self, RxBeat, TxCollector};
 use crate::tlp::{Completion, Tlp};
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -48,6 +52,18 @@ pub struct BfmConfig {
     pub dma: DmaConfig,
     /// The link between root complex and device.
     pub link: Link,
+    /// Which ports of the RTL the root complex talks to.
+    pub interface: Interface,
+}
+
+/// Which ports of the co-simulation top the root complex talks to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Interface {
+    /// vireo's own TLP streams.
+    #[default]
+    Native,
+    /// The Xilinx 7-series hard block's AXI4-Stream, through the adapter.
+    S7,
 }
 
 impl Default for BfmConfig {
@@ -60,6 +76,7 @@ impl Default for BfmConfig {
             batch_cycles: 1_000_000,
             dma: DmaConfig::default(),
             link: Link::Ideal,
+            interface: Interface::Native,
         }
     }
 }
@@ -85,14 +102,96 @@ fn header_dws(hdr: u128) -> u32 {
     }
 }
 
-/// One beat of the rx stream.
-#[derive(Clone, Debug)]
-struct Beat {
+/// All 128 bits of DW lanes 0 .. n.
+fn lanes(n: u32) -> u128 {
+    match n {
+        0 => 0,
+        n => u128::MAX >> (128 - 32 * n),
+    }
+}
+
+/// A beat of vireo's own TLP streams.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct NativeBeat {
     hdr: u128,
     data: u128,
     strb: u8,
     sop: bool,
     eop: bool,
+}
+
+impl NativeBeat {
+    /// Payload and header DWs of the beat, for the link model.
+    fn dws(&self) -> (u32, u32) {
+        let header = if self.sop { header_dws(self.hdr) } else { 0 };
+        (self.strb.count_ones(), header)
+    }
+}
+
+/// One beat of the rx stream.
+#[derive(Clone, Debug)]
+enum Beat {
+    Native(NativeBeat),
+    S7(RxBeat),
+}
+
+impl Beat {
+    /// Payload and header DWs of the beat, for the link model.
+    fn dws(&self) -> (u32, u32) {
+        match self {
+            Beat::Native(b) => b.dws(),
+            Beat::S7(b) => (b.payload_dws, b.header_dws),
+        }
+    }
+}
+
+impl s7::RxQueue for VecDeque<Beat> {
+    fn beats(&self) -> usize {
+        self.len()
+    }
+    fn last(&mut self) -> Option<&mut RxBeat> {
+        match self.back_mut() {
+            Some(Beat::S7(b)) => Some(b),
+            _ => None,
+        }
+    }
+    fn push(&mut self, beat: RxBeat) {
+        self.push_back(Beat::S7(beat));
+    }
+}
+
+/// One beat on the tx stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum TxBeat {
+    Native(NativeBeat),
+    S7 {
+        tdata: u128,
+        tkeep: u16,
+        tlast: bool,
+    },
+}
+
+impl TxBeat {
+    /// The beat with its don't-care bits (header after the first beat,
+    /// lanes without strobe or keep) cleared.
+    fn meaningful(self) -> Self {
+        match self {
+            TxBeat::Native(b) => TxBeat::Native(NativeBeat {
+                hdr: if b.sop { b.hdr } else { 0 },
+                data: b.data & lanes(b.strb.count_ones()),
+                ..b
+            }),
+            TxBeat::S7 {
+                tdata,
+                tkeep,
+                tlast,
+            } => TxBeat::S7 {
+                tdata: tdata & lanes(tkeep.count_ones() / 4),
+                tkeep,
+                tlast,
+            },
+        }
+    }
 }
 
 /// A TLP being received on tx.
@@ -109,6 +208,9 @@ pub struct RootComplex {
     rx_queue: VecDeque<Beat>,
     rx_presenting: bool,
     tx_partial: Option<Partial>,
+    tx_s7: TxCollector,
+    /// The tx beat presented last cycle and not taken: it must stay.
+    tx_waiting: Option<TxBeat>,
     received: Vec<Tlp>,
     progress: bool,
     busy: bool,
@@ -117,6 +219,8 @@ pub struct RootComplex {
     free_running: bool,
     model_time: Duration,
     beats: [u64; 2],
+    /// TLPs sent straddling a beat with the previous one (7-series).
+    straddled: u64,
     /// The link, towards the device and from it.
     pacers: [Pacer; 2],
 }
@@ -131,6 +235,8 @@ impl RootComplex {
             rx_queue: VecDeque::new(),
             rx_presenting: false,
             tx_partial: None,
+            tx_s7: TxCollector::default(),
+            tx_waiting: None,
             received: Vec::new(),
             progress: false,
             busy: false,
@@ -139,9 +245,11 @@ impl RootComplex {
             free_running: false,
             model_time: Duration::ZERO,
             beats: [0; 2],
+            straddled: 0,
             pacers: [Pacer::new(cfg.link); 2],
         };
         rc.dut.set_link_up(1);
+        rc.dut.set_s7((cfg.interface == Interface::S7) as u64);
         rc.dut.reset(4);
         rc
     }
@@ -166,6 +274,12 @@ impl RootComplex {
     /// tx stream (out of it).
     pub fn beats(&self) -> [u64; 2] {
         self.beats
+    }
+
+    /// TLPs sent so far that started in the beat where the previous one
+    /// ended (7-series interface only).
+    pub fn straddled(&self) -> u64 {
+        self.straddled
     }
 
     /// The device's DMA requests served so far.
@@ -202,6 +316,19 @@ impl RootComplex {
     }
 
     fn queue(&mut self, tlp: &Tlp) {
+        if self.cfg.interface == Interface::S7 {
+            let dw2 = self.rng.percent(50);
+            let rng = &mut self.rng;
+            let straddled = s7::push_rx(
+                &mut self.rx_queue,
+                self.rx_presenting as usize,
+                tlp,
+                dw2,
+                || (rng.next_u64() as u128) << 64 | rng.next_u64() as u128,
+            );
+            self.straddled += straddled as u64;
+            return;
+        }
         let n = beats(tlp.data.len());
         for b in 0..n {
             let lanes = &tlp.data
@@ -216,13 +343,13 @@ impl RootComplex {
             } else {
                 (self.rng.next_u64() as u128) << 64 | self.rng.next_u64() as u128
             };
-            self.rx_queue.push_back(Beat {
+            self.rx_queue.push_back(Beat::Native(NativeBeat {
                 hdr,
                 data,
                 strb: ((1u16 << lanes.len()) - 1) as u8,
                 sop: b == 0,
                 eop: b + 1 == n,
-            });
+            }));
         }
     }
 
@@ -239,8 +366,9 @@ impl RootComplex {
             None
         };
         let dut = &mut self.dut;
+        let s7 = self.cfg.interface == Interface::S7;
         match &beat {
-            Some(b) => {
+            Some(Beat::Native(b)) => {
                 dut.set_rx_hdr(b.hdr);
                 dut.set_rx_data(b.data);
                 dut.set_rx_strb(b.strb as u64);
@@ -248,24 +376,65 @@ impl RootComplex {
                 dut.set_rx_eop(b.eop as u64);
                 dut.set_rx_valid(1);
             }
-            None => dut.set_rx_valid(0),
+            Some(Beat::S7(b)) => {
+                dut.set_m_axis_rx_tdata(b.tdata);
+                dut.set_m_axis_rx_tuser(b.tuser);
+                dut.set_m_axis_rx_tvalid(1);
+            }
+            None => {
+                dut.set_rx_valid(0);
+                dut.set_m_axis_rx_tvalid(0);
+            }
         }
         let tx_ready = self.rng.percent(self.cfg.tx_ready_percent) && self.pacers[1].ready();
         dut.set_tx_ready(tx_ready as u64);
+        dut.set_s_axis_tx_tready(tx_ready as u64);
         let model_start = Instant::now();
         dut.eval();
-        let rx_taken = beat.is_some() && dut.rx_ready() == 1;
-        let tx_valid = dut.tx_valid() == 1;
+        let rx_taken = beat.is_some()
+            && if s7 {
+                dut.m_axis_rx_tready() == 1
+            } else {
+                dut.rx_ready() == 1
+            };
+        let tx_valid = if s7 {
+            dut.s_axis_tx_tvalid() == 1
+        } else {
+            dut.tx_valid() == 1
+        };
         let tx_taken = tx_ready && tx_valid;
-        let tx_beat = tx_taken.then(|| {
-            (
-                dut.tx_hdr(),
-                dut.tx_data(),
-                dut.tx_strb() as u8,
-                dut.tx_sop() == 1,
-                dut.tx_eop() == 1,
-            )
+        let tx_now = tx_valid.then(|| {
+            if s7 {
+                TxBeat::S7 {
+                    tdata: dut.s_axis_tx_tdata(),
+                    tkeep: dut.s_axis_tx_tkeep() as u16,
+                    tlast: dut.s_axis_tx_tlast() == 1,
+                }
+            } else {
+                TxBeat::Native(NativeBeat {
+                    hdr: dut.tx_hdr(),
+                    data: dut.tx_data(),
+                    strb: dut.tx_strb() as u8,
+                    sop: dut.tx_sop() == 1,
+                    eop: dut.tx_eop() == 1,
+                })
+            }
+            .meaningful()
         });
+        if let Some(waiting) = self.tx_waiting.take() {
+            if tx_now.as_ref() != Some(&waiting) {
+                return Err(HostError::Malformed {
+                    tlp: Tlp::from_hdr_bits(0, vec![]),
+                    reason: format!(
+                        "the tx beat {waiting:x?} changed or was withdrawn before it was taken"
+                    ),
+                });
+            }
+        }
+        if !tx_ready {
+            self.tx_waiting = tx_now.clone();
+        }
+        let tx_beat = tx_now.filter(|_| tx_ready);
         if dut.notify_valid() == 1 {
             let n = Notification {
                 queue: dut.notify_queue() as u16,
@@ -280,13 +449,24 @@ impl RootComplex {
         self.beats[0] += rx_taken as u64;
         self.beats[1] += tx_taken as u64;
         if let (true, Some(b)) = (rx_taken, &beat) {
-            self.pacers[0].sent(
-                b.strb.count_ones(),
-                if b.sop { header_dws(b.hdr) } else { 0 },
-            );
+            let (data, header) = b.dws();
+            self.pacers[0].sent(data, header);
         }
-        if let Some((hdr, _, strb, sop, _)) = tx_beat {
-            self.pacers[1].sent(strb.count_ones(), if sop { header_dws(hdr) } else { 0 });
+        match &tx_beat {
+            Some(TxBeat::Native(b)) => {
+                let (data, header) = b.dws();
+                self.pacers[1].sent(data, header);
+            }
+            Some(TxBeat::S7 { tdata, tkeep, .. }) => {
+                let dws = tkeep.count_ones() / 4;
+                let header = if self.tx_s7.in_tlp() {
+                    0
+                } else {
+                    TxCollector::header_dws(*tdata as u32)
+                };
+                self.pacers[1].sent(dws.saturating_sub(header), header);
+            }
+            None => {}
         }
         self.pacers.iter_mut().for_each(Pacer::tick);
         if rx_taken {
@@ -300,8 +480,23 @@ impl RootComplex {
         for c in self.dma.completions(self.dut.cycles()) {
             self.queue(&c);
         }
-        if let Some((hdr, data, strb, sop, eop)) = tx_beat {
-            self.take_tx_beat(hdr, data, strb, sop, eop)?;
+        match tx_beat {
+            Some(TxBeat::Native(b)) => self.take_tx_beat(b)?,
+            Some(TxBeat::S7 {
+                tdata,
+                tkeep,
+                tlast,
+            }) => match self.tx_s7.beat(tdata, tkeep, tlast) {
+                Ok(Some(tlp)) => self.take_tlp(tlp)?,
+                Ok(None) => {}
+                Err(reason) => {
+                    return Err(HostError::Malformed {
+                        tlp: Tlp::from_hdr_bits(0, vec![]),
+                        reason: format!("7-series tx: {reason}"),
+                    })
+                }
+            },
+            None => {}
         }
         Ok(())
     }
@@ -347,14 +542,14 @@ impl RootComplex {
         Ok(())
     }
 
-    fn take_tx_beat(
-        &mut self,
-        hdr: u128,
-        data: u128,
-        strb: u8,
-        sop: bool,
-        eop: bool,
-    ) -> Result<(), HostError> {
+    fn take_tx_beat(&mut self, beat: NativeBeat) -> Result<(), HostError> {
+        let NativeBeat {
+            hdr,
+            data,
+            strb,
+            sop,
+            eop,
+        } = beat;
         let partial = match (self.tx_partial.take(), sop) {
             (None, true) => Partial {
                 hdr,
@@ -392,7 +587,11 @@ impl RootComplex {
             self.tx_partial = Some(partial);
             return Ok(());
         }
-        let tlp = Tlp::from_hdr_bits(partial.hdr, partial.data);
+        self.take_tlp(Tlp::from_hdr_bits(partial.hdr, partial.data))
+    }
+
+    /// A whole TLP from the device: its payload must match its Length.
+    fn take_tlp(&mut self, tlp: Tlp) -> Result<(), HostError> {
         let expected = if tlp.has_data() {
             tlp.length_dw() as usize
         } else {
@@ -476,8 +675,11 @@ impl Endpoint for RootComplex {
         self.rx_queue.clear();
         self.rx_presenting = false;
         self.tx_partial = None;
+        self.tx_s7 = TxCollector::default();
+        self.tx_waiting = None;
         self.dma.reset();
         self.dut.set_rx_valid(0);
+        self.dut.set_m_axis_rx_tvalid(0);
         self.dut.reset(4);
         Ok(())
     }

@@ -4,20 +4,21 @@
 //! The `vireo` binary itself is built by `vireo-bench`, the top of the
 //! dependency chain, which adds its `bench` command to these.
 
-use crate::bfm::{BfmConfig, RootComplex};
+use crate::bfm::{BfmConfig, Interface, RootComplex};
 use crate::driver::{self, DriverOptions};
 use crate::endpoint::{Endpoint, ModelEndpoint};
 use crate::host::Host;
 use crate::lspci;
 use crate::probe::{probe, Placement};
-use crate::regress::{self, Item};
+use crate::regress::{self, Item, Setup};
 use crate::regs_view;
 use crate::scenario::Scenario;
 use crate::synth::{self, Target};
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::time::Instant;
+use vireo_rtl::Top;
 
 /// A host-side `vireo` command.
 #[derive(Subcommand)]
@@ -27,8 +28,19 @@ pub enum Command {
         /// Output file (default: standard output).
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// What module `top` is: the endpoint with vireo's TLP ports, the
+        /// endpoint behind the Xilinx 7-series AXI4-Stream adapter (for a
+        /// `pcie_7x` hard block), or the co-simulation top (both).
+        #[arg(long, value_enum, default_value_t = Top::Endpoint)]
+        top: Top,
+        /// With --top s7: also write the matching `pcie_7x` hard block
+        /// settings as Vivado Tcl to this file (for
+        /// constraints/xilinx7/vivado_ac701.tcl).
+        #[arg(long)]
+        tcl: Option<PathBuf>,
     },
-    /// Lint the generated Verilog with Verilator; fails on any warning.
+    /// Lint the generated Verilog of every top with Verilator; fails on any
+    /// warning.
     Lint,
     /// Enumerate the endpoint, then print its 4 KiB configuration space as
     /// `lspci -xxxx` does (decode it with `lspci -F FILE -vvv`).
@@ -61,6 +73,10 @@ pub enum Command {
         /// Write a VCD waveform of the RTL to this file.
         #[arg(long)]
         trace: Option<PathBuf>,
+        /// The RTL ports to drive: vireo's own TLP streams, or the Xilinx
+        /// 7-series hard block's AXI4-Stream through the adapter.
+        #[arg(long, value_enum, default_value_t = Interface::Native)]
+        interface: Interface,
     },
     /// Run the built-in scenarios, random requests and network traffic for several seeds.
     Regress {
@@ -80,20 +96,56 @@ pub enum Command {
         /// On failure, rerun the failing case writing a VCD waveform here.
         #[arg(long)]
         trace: Option<PathBuf>,
+        /// The RTL ports to drive: vireo's own TLP streams, or the Xilinx
+        /// 7-series hard block's AXI4-Stream through the adapter.
+        #[arg(long, value_enum, default_value_t = Interface::Native)]
+        interface: Interface,
     },
-    /// Synthesise the generated Verilog with Yosys and report resources.
+    /// Synthesise the generated Verilog with Yosys and report LUT, LUTRAM,
+    /// FF, BRAM and DSP counts for the endpoint and per major block; with
+    /// --pnr (ecp5) also place and route with nextpnr-ecp5 and report Fmax.
     Synth {
         /// Technology.
         #[arg(long, value_enum, default_value_t = Target::Generic)]
         target: Target,
-        /// Also write the counts as JSON to this file.
+        /// Also write the report as JSON to this file.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Only the flattened endpoint total (skips the per-block run).
+        #[arg(long)]
+        no_blocks: bool,
+        /// Place and route for an LFE5UM5G-85F (speed 8) with nextpnr-ecp5
+        /// and report the achieved Fmax (ecp5 only; several minutes).
+        #[arg(long)]
+        pnr: bool,
+        /// Target clock for --pnr, MHz.
+        #[arg(long, default_value_t = 125.0, value_parser = positive_mhz)]
+        freq: f64,
     },
 }
 
-fn verilog() -> Result<String, String> {
-    vireo_rtl::generate_verilog(&vireo_sim::device_config())
+fn positive_mhz(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f > 0.0 && f.is_finite() => Ok(f),
+        _ => Err(format!("`{s}` is not a clock frequency in MHz")),
+    }
+}
+
+fn verilog(top: Top) -> Result<String, String> {
+    vireo_rtl::generate_verilog(&vireo_sim::device_config(), top)
+}
+
+fn gen(top: Top, output: &Option<PathBuf>, tcl: Option<&PathBuf>) -> Result<(), String> {
+    if tcl.is_some() && top != Top::S7 {
+        return Err("--tcl writes the hard block settings of --top s7".into());
+    }
+    let v = verilog(top)?;
+    if let Some(path) = tcl {
+        let params = crate::vivado::hard_block_params(&vireo_sim::device_config());
+        std::fs::write(path, params)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    write_out(output, &v)
 }
 
 fn write_out(output: &Option<PathBuf>, text: &str) -> Result<(), String> {
@@ -108,36 +160,42 @@ fn write_out(output: &Option<PathBuf>, text: &str) -> Result<(), String> {
     }
 }
 
-fn temp_verilog() -> Result<PathBuf, String> {
-    let path = std::env::temp_dir().join(format!("vireo-{}.v", std::process::id()));
-    std::fs::write(&path, verilog()?)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(path)
-}
-
 fn lint() -> Result<(), String> {
-    let path = temp_verilog()?;
-    let out = Process::new("verilator")
-        .args([
-            "--lint-only",
-            "-Wno-WIDTH",
-            "-Wno-UNOPTFLAT",
-            "--top-module",
-            "top",
-        ])
-        .arg(&path)
-        .output()
-        .map_err(|e| {
-            format!("cannot run verilator ({e}): install it with `sudo apt-get install verilator`")
-        })?;
-    let _ = std::fs::remove_file(&path);
-    let report = String::from_utf8_lossy(&out.stderr);
-    let warnings = report.lines().filter(|l| l.starts_with("%Warning")).count();
-    eprint!("{report}");
-    if !out.status.success() || warnings > 0 {
-        return Err(format!("verilator lint: {warnings} warnings"));
+    for top in Top::value_variants() {
+        let name = top
+            .to_possible_value()
+            .expect("named")
+            .get_name()
+            .to_string();
+        let path = std::env::temp_dir().join(format!("vireo-lint-{name}-{}.v", std::process::id()));
+        std::fs::write(&path, verilog(*top)?)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let out = Process::new("verilator")
+            .args([
+                "--lint-only",
+                "-Wno-WIDTH",
+                "-Wno-UNOPTFLAT",
+                "--top-module",
+                "top",
+            ])
+            .arg(&path)
+            .output()
+            .map_err(|e| {
+                format!(
+                    "cannot run verilator ({e}): install it with `sudo apt-get install verilator`"
+                )
+            })?;
+        let _ = std::fs::remove_file(&path);
+        let report = String::from_utf8_lossy(&out.stderr);
+        let warnings = report.lines().filter(|l| l.starts_with("%Warning")).count();
+        eprint!("{report}");
+        if !out.status.success() || warnings > 0 {
+            return Err(format!(
+                "verilator lint of --top {name}: {warnings} warnings"
+            ));
+        }
+        println!("verilator lint of --top {name} (-Wno-WIDTH -Wno-UNOPTFLAT): clean");
     }
-    println!("verilator lint (-Wno-WIDTH -Wno-UNOPTFLAT): clean");
     Ok(())
 }
 
@@ -174,7 +232,7 @@ fn regs(model: bool, intx: bool) -> Result<String, String> {
     }
 }
 
-fn run(files: &[PathBuf], seed: u64, trace: Option<&PathBuf>) -> Result<(), String> {
+fn run(files: &[PathBuf], at: Setup, trace: Option<&PathBuf>) -> Result<(), String> {
     let mut parsed = Vec::new();
     for f in files {
         let text =
@@ -182,7 +240,7 @@ fn run(files: &[PathBuf], seed: u64, trace: Option<&PathBuf>) -> Result<(), Stri
         parsed.push(Scenario::parse(&f.display().to_string(), &text).map_err(|e| e.to_string())?);
     }
     for s in &parsed {
-        let t = regress::run_scenario(s, seed, trace).map_err(|e| e.to_string())?;
+        let t = regress::run_scenario(s, at, trace).map_err(|e| e.to_string())?;
         println!(
             "{}: {} steps, {} requests, {} cycles: RTL matches the model",
             s.name,
@@ -198,6 +256,7 @@ fn run(files: &[PathBuf], seed: u64, trace: Option<&PathBuf>) -> Result<(), Stri
 struct Amount {
     seeds: u64,
     first: u64,
+    interface: Interface,
     ops: u64,
     steps: u64,
 }
@@ -206,16 +265,21 @@ fn regress_cmd(a: Amount, trace: Option<&PathBuf>) -> Result<(), String> {
     let Amount {
         seeds,
         first,
+        interface,
         ops,
         steps,
     } = a;
     let start = Instant::now();
     let n = regress::BUILTIN.len();
+    let port = match interface {
+        Interface::Native => "",
+        Interface::S7 => ", through the Xilinx 7-series adapter",
+    };
     println!(
-        "regress: {n} scenarios + {ops} random requests + {steps} traffic steps, seeds {first}..{}",
+        "regress: {n} scenarios + {ops} random requests + {steps} traffic steps, seeds {first}..{}{port}",
         first + seeds
     );
-    let result = regress::regress(first..first + seeds, ops, steps, |seed, t| {
+    let result = regress::regress(first..first + seeds, interface, ops, steps, |seed, t| {
         println!(
             "  seed {seed:>4}: ok  ({} runs, {} requests, {} cycles, {:.1} s)",
             t.scenarios,
@@ -240,6 +304,12 @@ fn regress_cmd(a: Amount, trace: Option<&PathBuf>) -> Result<(), String> {
                  {} device events, {} driver inits, {} MSI-X messages, {} notifications",
                 r.successful, r.refused, r.silent, r.resets, r.events, r.inits, r.messages, r.notifications
             );
+            if interface == Interface::S7 {
+                println!(
+                    "         7-series adapter: {} TLPs straddled a beat with the previous one",
+                    t.straddled
+                );
+            }
             let c = &t.traffic;
             println!(
                 "         network traffic: {} frames sent, {} received and checked ({} payload bytes), {} dropped as predicted, \
@@ -257,10 +327,10 @@ fn regress_cmd(a: Amount, trace: Option<&PathBuf>) -> Result<(), String> {
                             .into_iter()
                             .find(|s| &s.name == name)
                             .expect("builtin");
-                        regress::run_scenario(&s, f.seed, Some(path)).map(|_| ())
+                        regress::run_scenario(&s, f.at, Some(path)).map(|_| ())
                     }
-                    Item::Random => regress::run_random(f.seed, ops, Some(path)).map(|_| ()),
-                    Item::Traffic => regress::run_traffic(f.seed, steps, Some(path)).map(|_| ()),
+                    Item::Random => regress::run_random(f.at, ops, Some(path)).map(|_| ()),
+                    Item::Traffic => regress::run_traffic(f.at, steps, Some(path)).map(|_| ()),
                 };
                 if rerun.is_err() {
                     msg += &format!("\nwaveform of the failing run: {}", path.display());
@@ -273,21 +343,29 @@ fn regress_cmd(a: Amount, trace: Option<&PathBuf>) -> Result<(), String> {
     }
 }
 
-fn synth_cmd(target: Target, json: Option<&Path>) -> Result<(), String> {
-    let path = temp_verilog()?;
+fn synth_cmd(opts: &synth::Options, json: Option<&Path>) -> Result<(), String> {
+    let text = verilog(Top::Endpoint)?;
+    let path = std::env::temp_dir().join(format!("vireo-synth-{}.v", std::process::id()));
+    std::fs::write(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     eprintln!(
-        "synthesising the endpoint with {} for {target:?} ...",
-        synth::yosys_command()
+        "synthesising the endpoint with {} for {} ({}) ...",
+        synth::yosys_command(),
+        opts.target.name(),
+        if opts.blocks {
+            "flattened and per block, side by side"
+        } else {
+            "flattened"
+        }
     );
     let start = Instant::now();
-    let result = synth::synth(&path, target);
+    let result = synth::synth(&path, &text, opts);
     let _ = std::fs::remove_file(&path);
     let r = result?;
     println!("{r}");
     eprintln!("({:.1} s)", start.elapsed().as_secs_f64());
     if let Some(p) = json {
-        std::fs::write(p, r.to_json(target) + "\n")
-            .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+        let text = serde_json::to_string_pretty(&r.to_json()).expect("JSON");
+        std::fs::write(p, text + "\n").map_err(|e| format!("cannot write {}: {e}", p.display()))?;
     }
     Ok(())
 }
@@ -295,7 +373,7 @@ fn synth_cmd(target: Target, json: Option<&Path>) -> Result<(), String> {
 /// Run `cmd`; the error is the message for the user.
 pub fn run_command(cmd: &Command) -> Result<(), String> {
     match cmd {
-        Command::Gen { output } => verilog().and_then(|v| write_out(output, &v)),
+        Command::Gen { output, top, tcl } => gen(*top, output, tcl.as_ref()),
         Command::Lint => lint(),
         Command::Lspci { model, output } => dump(*model).and_then(|d| write_out(output, &d)),
         Command::Regs { model, intx } => regs(*model, *intx).map(|r| print!("{r}")),
@@ -303,22 +381,45 @@ pub fn run_command(cmd: &Command) -> Result<(), String> {
             scenarios,
             seed,
             trace,
-        } => run(scenarios, *seed, trace.as_ref()),
+            interface,
+        } => run(
+            scenarios,
+            Setup {
+                seed: *seed,
+                interface: *interface,
+            },
+            trace.as_ref(),
+        ),
         Command::Regress {
             seeds,
             first_seed,
             ops,
             steps,
             trace,
+            interface,
         } => regress_cmd(
             Amount {
                 seeds: *seeds,
                 first: *first_seed,
+                interface: *interface,
                 ops: *ops,
                 steps: *steps,
             },
             trace.as_ref(),
         ),
-        Command::Synth { target, json } => synth_cmd(*target, json.as_deref()),
+        Command::Synth {
+            target,
+            json,
+            no_blocks,
+            pnr,
+            freq,
+        } => synth_cmd(
+            &synth::Options {
+                target: *target,
+                blocks: !no_blocks,
+                pnr_mhz: pnr.then_some(*freq),
+            },
+            json.as_deref(),
+        ),
     }
 }

@@ -5,14 +5,16 @@
 //! - [`tlp`]: request/completion packets; [`host`]: accesses as a CPU sees them.
 //! - [`bfm`]: the root complex driving the RTL cycle by cycle; [`dma_server`]:
 //!   its side of device DMA; [`memory`]: host memory and the containment map;
-//!   [`link`]: an optional PCI Express link model.
+//!   [`link`]: an optional PCI Express link model; [`s7`]: the Xilinx
+//!   7-series hard block's stream format, for the RTL's adapter.
 //! - [`model`]: the golden model; [`endpoint`]: the common interface.
 //! - [`lockstep`]: RTL and model compared on every request.
 //! - [`probe`]: enumeration as Linux does it; [`lspci`]: config space dump.
 //! - [`driver`]: virtio device initialisation as the Linux driver does it;
 //!   [`regs_view`]: the virtio registers as named fields.
 //! - [`scenario`], [`fuzz`], [`regress`]: what the regression runs.
-//! - [`synth`]: Yosys resource counts.
+//! - [`synth`]: Yosys resource counts per block, nextpnr-ecp5 timing;
+//!   [`vivado`]: the matching settings of a 7-series PCIe hard block.
 //! - [`cli`]: the host-side `vireo` commands.
 #![deny(missing_docs)]
 
@@ -34,8 +36,10 @@ pub mod regress;
 pub mod regs_view;
 
 pub mod rng;
+pub mod s7;
 pub mod scenario;
 pub mod synth;
 pub mod tlp;
 pub mod traffic;
 pub mod virtq;
+pub mod vivado;

@@ -6,7 +6,7 @@
 //! random requests and the traffic use the seed too; the traffic's driver
 //! setup rotates with the seed (see [`traffic_driver`]).
 
-use crate::bfm::{BfmConfig, RootComplex};
+use crate::bfm::{BfmConfig, Interface, RootComplex};
 use crate::driver::{self, DriverOptions};
 use crate::endpoint::ModelEndpoint;
 use crate::fuzz::{self, FuzzStats};
@@ -99,18 +99,51 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("ring_wrap.scn", include_str!("../scenarios/ring_wrap.scn")),
 ];
 
-/// The stream timing of `seed`.
-pub fn timing(seed: u64) -> BfmConfig {
-    if seed == 0 {
-        BfmConfig::default()
-    } else {
-        BfmConfig::random(&mut Rng::new(seed))
+/// A run: its seed and the RTL ports the root complex talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Setup {
+    /// The seed.
+    pub seed: u64,
+    /// The interface.
+    pub interface: Interface,
+}
+
+impl Setup {
+    /// `seed` on vireo's own TLP ports.
+    pub fn native(seed: u64) -> Self {
+        Self {
+            seed,
+            interface: Interface::Native,
+        }
     }
 }
 
-/// RTL and model in lockstep for `seed`, with an optional RTL waveform.
-pub fn lockstep(seed: u64, trace: Option<&PathBuf>) -> std::io::Result<Lockstep> {
-    let mut rtl = RootComplex::new(seed, timing(seed));
+impl fmt::Display for Setup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "seed {}", self.seed)?;
+        if self.interface == Interface::S7 {
+            write!(f, " (7-series adapter)")?;
+        }
+        Ok(())
+    }
+}
+
+/// The stream timing of `at`.
+pub fn timing(at: Setup) -> BfmConfig {
+    let cfg = if at.seed == 0 {
+        BfmConfig::default()
+    } else {
+        BfmConfig::random(&mut Rng::new(at.seed))
+    };
+    BfmConfig {
+        interface: at.interface,
+        ..cfg
+    }
+}
+
+/// RTL and model in lockstep for `at`, with an optional RTL waveform.
+pub fn lockstep(at: Setup, trace: Option<&PathBuf>) -> std::io::Result<Lockstep> {
+    let mut rtl = RootComplex::new(at.seed, timing(at));
     if let Some(path) = trace {
         rtl.trace_to(path)?;
     }
@@ -134,8 +167,8 @@ pub enum Item {
 /// A failed run.
 #[derive(Debug)]
 pub struct Failure {
-    /// The seed.
-    pub seed: u64,
+    /// Its seed and interface.
+    pub at: Setup,
     /// The run that failed.
     pub item: Item,
     /// What failed, with the step.
@@ -144,7 +177,7 @@ pub struct Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "seed {}: {}", self.seed, self.message)
+        write!(f, "{}: {}", self.at, self.message)
     }
 }
 
@@ -159,6 +192,8 @@ pub struct Totals {
     pub requests: u64,
     /// RTL clock cycles simulated.
     pub cycles: u64,
+    /// TLPs sent straddling a beat with the previous one (7-series).
+    pub straddled: u64,
     /// Outcomes of the random requests.
     pub random: FuzzStats,
     /// What the network traffic carried.
@@ -169,29 +204,31 @@ impl Totals {
     fn add(&mut self, ls: &Lockstep) {
         self.requests += ls.requests;
         self.cycles += ls.rtl.cycles();
+        self.straddled += ls.rtl.straddled();
     }
 
     fn merge(&mut self, t: &Totals) {
         self.scenarios += t.scenarios;
         self.requests += t.requests;
         self.cycles += t.cycles;
+        self.straddled += t.straddled;
         self.random.add(&t.random);
         self.traffic.add(&t.traffic);
     }
 }
 
-/// Run `scenario` with `seed`.
+/// Run `scenario` with `at`.
 pub fn run_scenario(
     scenario: &Scenario,
-    seed: u64,
+    at: Setup,
     trace: Option<&PathBuf>,
 ) -> Result<Totals, Failure> {
     let fail = |message: String| Failure {
-        seed,
+        at,
         item: Item::Scenario(scenario.name.clone()),
         message,
     };
-    let mut runner = Runner::new(lockstep(seed, trace).map_err(|e| fail(e.to_string()))?);
+    let mut runner = Runner::new(lockstep(at, trace).map_err(|e| fail(e.to_string()))?);
     runner.run(scenario).map_err(|e| fail(e.to_string()))?;
     let mut t = Totals {
         scenarios: 1,
@@ -201,15 +238,15 @@ pub fn run_scenario(
     Ok(t)
 }
 
-/// Run `ops` random requests with `seed`.
-pub fn run_random(seed: u64, ops: u64, trace: Option<&PathBuf>) -> Result<Totals, Failure> {
+/// Run `ops` random requests with `at`.
+pub fn run_random(at: Setup, ops: u64, trace: Option<&PathBuf>) -> Result<Totals, Failure> {
     let fail = |message: String| Failure {
-        seed,
+        at,
         item: Item::Random,
         message,
     };
-    let mut host = Host::new(lockstep(seed, trace).map_err(|e| fail(e.to_string()))?);
-    let mut rng = Rng::new(seed ^ 0xF022);
+    let mut host = Host::new(lockstep(at, trace).map_err(|e| fail(e.to_string()))?);
+    let mut rng = Rng::new(at.seed ^ 0xF022);
     let random =
         fuzz::run(&mut host, &mut rng, ops).map_err(|e| fail(format!("random requests: {e}")))?;
     let mut t = Totals {
@@ -233,16 +270,17 @@ pub fn traffic_driver(seed: u64) -> DriverOptions {
     opts
 }
 
-/// Run `steps` steps of network traffic with `seed`, then drain it: every
+/// Run `steps` steps of network traffic with `at`, then drain it: every
 /// frame must come back byte for byte (or be dropped as predicted).
-pub fn run_traffic(seed: u64, steps: u64, trace: Option<&PathBuf>) -> Result<Totals, Failure> {
+pub fn run_traffic(at: Setup, steps: u64, trace: Option<&PathBuf>) -> Result<Totals, Failure> {
+    let seed = at.seed;
     let fail = |message: String| Failure {
-        seed,
+        at,
         item: Item::Traffic,
         message,
     };
     let cfg = vireo_sim::device_config();
-    let mut host = Host::new(lockstep(seed, trace).map_err(|e| fail(e.to_string()))?);
+    let mut host = Host::new(lockstep(at, trace).map_err(|e| fail(e.to_string()))?);
     let probed = probe::probe(&mut host, Placement::default())
         .map_err(|e| fail(format!("traffic: probe: {e}")))?;
     let d = driver::init(&mut host, &probed, traffic_driver(seed))
@@ -277,10 +315,11 @@ pub fn builtin() -> Vec<Scenario> {
 }
 
 /// Every built-in scenario, `ops` random requests and `steps` steps of
-/// network traffic for each seed in `seeds`; `progress` hears about each
-/// finished seed.
+/// network traffic for each seed in `seeds` on `interface`; `progress`
+/// hears about each finished seed.
 pub fn regress(
     seeds: std::ops::Range<u64>,
+    interface: Interface,
     ops: u64,
     steps: u64,
     mut progress: impl FnMut(u64, &Totals),
@@ -288,12 +327,13 @@ pub fn regress(
     let scenarios = builtin();
     let mut total = Totals::default();
     for seed in seeds {
+        let at = Setup { seed, interface };
         for s in &scenarios {
-            total.merge(&run_scenario(s, seed, None)?);
+            total.merge(&run_scenario(s, at, None)?);
         }
-        total.merge(&run_random(seed, ops, None)?);
+        total.merge(&run_random(at, ops, None)?);
         if steps > 0 {
-            total.merge(&run_traffic(seed, steps, None)?);
+            total.merge(&run_traffic(at, steps, None)?);
         }
         progress(seed, &total);
     }

@@ -6,7 +6,7 @@ use vireo_host::bfm::{BfmConfig, RootComplex};
 use vireo_host::endpoint::{Endpoint, HostError, ModelEndpoint};
 use vireo_host::host::Host;
 use vireo_host::lockstep::Lockstep;
-use vireo_host::regress;
+use vireo_host::regress::{self, Setup};
 use vireo_host::scenario::{Runner, Scenario};
 use vireo_host::tlp::Tlp;
 
@@ -14,7 +14,7 @@ use vireo_host::tlp::Tlp;
 fn builtin_scenarios_match_the_model_at_full_speed_and_under_backpressure() {
     for scenario in regress::builtin() {
         for seed in 0..4 {
-            if let Err(e) = regress::run_scenario(&scenario, seed, None) {
+            if let Err(e) = regress::run_scenario(&scenario, Setup::native(seed), None) {
                 panic!("{e}");
             }
         }
@@ -24,7 +24,8 @@ fn builtin_scenarios_match_the_model_at_full_speed_and_under_backpressure() {
 #[test]
 fn random_traffic_matches_the_model() {
     for seed in 0..4 {
-        let t = regress::run_random(seed, 3000, None).unwrap_or_else(|e| panic!("{e}"));
+        let t =
+            regress::run_random(Setup::native(seed), 3000, None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(t.random.requests, 3000);
         assert!(
             t.random.successful > 0 && t.random.refused > 0 && t.random.silent > 0,
@@ -71,7 +72,7 @@ fn a_request_that_gets_no_completion_fails_after_the_timeout() {
 #[test]
 fn failed_expectations_name_the_scenario_line() {
     let s = Scenario::parse("wrong.scn", "probe\n\ncfg_read 0x00 2 expect 0x1234\n").unwrap();
-    let lockstep = regress::lockstep(0, None).unwrap();
+    let lockstep = regress::lockstep(Setup::native(0), None).unwrap();
     let err = Runner::new(lockstep).run(&s).unwrap_err();
     assert_eq!(err.line, 3);
     assert!(
@@ -103,7 +104,7 @@ fn every_field_at_every_width_matches_the_model() {
     use vireo_host::probe::{probe, Placement};
     use vireo_regs::layout;
     for seed in [0, 3] {
-        let mut host = Host::new(regress::lockstep(seed, None).unwrap());
+        let mut host = Host::new(regress::lockstep(Setup::native(seed), None).unwrap());
         let probed = probe(&mut host, Placement::default()).unwrap();
         driver::init(&mut host, &probed, DriverOptions::default()).unwrap();
         let bar0 = probed.bar(layout::VIRTIO_BAR).unwrap().base;

@@ -2,12 +2,13 @@
 //! driver setup the regression rotates through (MSI-X, INTx, without
 //! EVENT_IDX and INDIRECT_DESC), under full-speed and random host timing.
 
-use vireo_host::regress;
+use vireo_host::regress::{self, Setup};
 
 #[test]
 fn frames_loop_back_through_the_rtl_as_in_the_model() {
     for seed in 0..8 {
-        let t = regress::run_traffic(seed, 250, None).unwrap_or_else(|f| panic!("{f}"));
+        let t =
+            regress::run_traffic(Setup::native(seed), 250, None).unwrap_or_else(|f| panic!("{f}"));
         let c = t.traffic;
         assert!(c.received > 10 && c.interrupts > 0, "seed {seed}: {c:?}");
         assert_eq!(

@@ -1,8 +1,8 @@
 //! The vireo virtio-pci endpoint in RustHDL, and its Verilog generator.
 //!
 //! One file per hardware block; [`endpoint::Endpoint`] is the top level.
-//! [`generate_verilog`] elaborates an endpoint for a [`DeviceConfig`] and
-//! returns its Verilog (top module `top`).
+//! [`generate_verilog`] elaborates one of the [`Top`]s for a
+//! [`DeviceConfig`] and returns its Verilog (top module `top`).
 #![deny(missing_docs)]
 // RustHDL's #[hdl_gen] translates match arms without their guards, so an
 // `if` inside an arm must stay an `if`.
@@ -24,6 +24,7 @@ pub mod cpl_header;
 pub mod dma_port;
 pub mod dma_read;
 pub mod dma_write;
+pub mod dw_swap;
 pub mod endpoint;
 pub mod frame_deliver;
 pub mod frame_fetch;
@@ -43,6 +44,13 @@ pub mod reg_port;
 pub mod req_decode;
 pub mod request_split;
 pub mod rx_demux;
+pub mod s7_adapter;
+pub mod s7_axis;
+pub mod s7_endpoint;
+pub mod s7_rx_align;
+pub mod s7_rx_split;
+pub mod s7_tx_pack;
+pub mod sim_top;
 #[allow(missing_docs)] // LogicInterface derives an undocumented `join()`.
 pub mod tlp_stream;
 pub mod tx_arbiter;
@@ -52,13 +60,33 @@ pub use vireo_regs::DeviceConfig;
 
 pub use vireo_regs::stream::{DATA_WIDTH, STRB_WIDTH};
 
-/// Elaborate the endpoint for `cfg` and return its Verilog.
-pub fn generate_verilog(cfg: &DeviceConfig) -> Result<String, String> {
-    cfg.validate().map_err(|e| e.to_string())?;
-    let mut top = endpoint::Endpoint::new(cfg);
+/// What the generated Verilog's module `top` is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Top {
+    /// The endpoint with vireo's own TLP ports.
+    Endpoint,
+    /// The endpoint behind the Xilinx 7-series AXI4-Stream adapter (for a
+    /// `pcie_7x` hard block).
+    S7,
+    /// The co-simulation top: both ways in, chosen by a port (not for
+    /// synthesis).
+    Sim,
+}
+
+fn elaborate<T: Block>(mut top: T) -> Result<String, String> {
     top.connect_all();
     check_all(&top).map_err(|e| format!("RustHDL design check failed: {e:?}"))?;
     Ok(generate_verilog_unchecked(&top))
+}
+
+/// Elaborate `top` for `cfg` and return its Verilog.
+pub fn generate_verilog(cfg: &DeviceConfig, top: Top) -> Result<String, String> {
+    cfg.validate().map_err(|e| e.to_string())?;
+    match top {
+        Top::Endpoint => elaborate(endpoint::Endpoint::new(cfg)),
+        Top::S7 => elaborate(s7_endpoint::S7Endpoint::new(cfg)),
+        Top::Sim => elaborate(sim_top::SimTop::new(cfg)),
+    }
 }
 
 #[cfg(test)]
@@ -88,7 +116,8 @@ mod tests {
             },
         ];
         for cfg in configs {
-            let v = generate_verilog(&cfg).unwrap_or_else(|e| panic!("{cfg:?}: {e}"));
+            let v =
+                generate_verilog(&cfg, Top::Endpoint).unwrap_or_else(|e| panic!("{cfg:?}: {e}"));
             assert!(
                 v.contains(&format!("mem [0:{}]", cfg.num_queues - 1)),
                 "queue table sized to the queues"
@@ -102,7 +131,7 @@ mod tests {
             msix_vectors: 65,
             ..Default::default()
         };
-        assert!(generate_verilog(&cfg)
+        assert!(generate_verilog(&cfg, Top::S7)
             .unwrap_err()
             .contains("msix_vectors = 65"));
     }

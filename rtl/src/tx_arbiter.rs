@@ -3,7 +3,9 @@
 //! Merges two TLP sources into one, a whole TLP at a time (beats of two TLPs
 //! never interleave). When idle it grants the source with a valid first
 //! beat, alternating when both wait (round-robin); it then forwards that
-//! source until its `eop` beat is taken.
+//! source until its `eop` beat is taken. A beat on the output stays there
+//! until it is taken, as the stream requires (the grant holds from the
+//! first cycle it is presented).
 //!
 //! Timing: combinational forwarding (no added latency); the grant is made
 //! in the cycle the first beat is presented.
@@ -59,10 +61,12 @@ impl Logic for TxArbiter {
         }
         self.a.ready.next = self.out.ready.val() && !self.grant_b.val();
         self.b.ready.next = self.out.ready.val() && self.grant_b.val();
-        // A taken beat without eop locks the grant; an eop beat releases it.
-        if self.out.valid.val() && self.out.ready.val() {
-            self.locked.d.next = !self.out.eop.val();
+        // A presented beat locks the grant until the TLP's eop beat is taken.
+        if self.out.valid.val() {
+            self.locked.d.next = !(self.out.ready.val() && self.out.eop.val());
             self.owner_b.d.next = self.grant_b.val();
+        }
+        if self.out.valid.val() && self.out.ready.val() {
             self.prefer_b.d.next = !self.grant_b.val();
         }
         if self.rst.val() {
@@ -131,6 +135,39 @@ mod tests {
             if !w[0].1 {
                 assert_eq!(w[0].0, w[1].0, "a TLP was interleaved: {seen:x?}");
             }
+        }
+    }
+
+    #[test]
+    fn a_presented_beat_stays_until_taken() {
+        let mut uut = TxArbiter::default();
+        uut.connect_all();
+        uut.rst.next = true;
+        cycle(&mut uut);
+        uut.rst.next = false;
+        // a single-beat TLP on a, then one on b, then a again: the grant
+        // prefers b, but a's beat is already on the output.
+        for (ready, step) in [(true, 0), (false, 1), (false, 2), (true, 3)] {
+            uut.out.ready.next = ready;
+            uut.a.valid.next = true;
+            uut.a.hdr.next = 0xA0.into();
+            uut.a.sop.next = true;
+            uut.a.eop.next = true;
+            uut.b.valid.next = step >= 2;
+            uut.b.hdr.next = 0xB0.into();
+            uut.b.sop.next = true;
+            uut.b.eop.next = true;
+            uut.clock.next = Clock::from(false);
+            assert!(simulate(&mut uut, 100));
+            if step >= 1 {
+                assert_eq!(
+                    uut.out.hdr.val().get_bits::<64>(0).to_u64(),
+                    0xA0,
+                    "step {step}: the waiting beat was replaced"
+                );
+            }
+            uut.clock.next = Clock::from(true);
+            assert!(simulate(&mut uut, 100));
         }
     }
 }
