@@ -128,7 +128,10 @@ pub struct DmaRead {
     c_status: DFF<Bits<3>>,
     c_count: DFF<Bits<12>>,
     c_lower: DFF<Bits<2>>,
-    c_dws: DFF<Bits<10>>,
+    /// Bytes of the completion's payload that belong to the request.
+    c_bytes: DFF<Bits<13>>,
+    /// The completion is its request's last.
+    c_last: DFF<Bit>,
     c_poisoned: DFF<Bit>,
     c_data: DFF<Bits<DATA_WIDTH>>,
     // Completion stage 2: the TLP being written.
@@ -175,8 +178,10 @@ pub struct DmaRead {
     count: Signal<Local, Bits<13>>,
     offset: Signal<Local, Bits<13>>,
     payload: Signal<Local, Bits<13>>,
-    bytes: Signal<Local, Bits<13>>,
+    h_count: Signal<Local, Bits<13>>,
     lane_lo: Signal<Local, Bits<5>>,
+    /// Lane after the beat's last byte, if it ends inside the beat.
+    lane_end: Signal<Local, Bits<13>>,
     beat_bytes: Signal<Local, Bits<13>>,
     left_now: Signal<Local, Bits<13>>,
     addr_now: Signal<Local, Bits<BUF_ADDR_BITS>>,
@@ -187,7 +192,7 @@ pub struct DmaRead {
     port_now: Signal<Local, Bit>,
     seq_now: Signal<Local, Bits<SEQ_BITS>>,
     target_now: Signal<Local, Bits<TARGET_BITS>>,
-    lanes: Signal<Local, Bits<17>>,
+    lanes: Signal<Local, Bits<LANES>>,
     finish: Signal<Local, Bit>,
     finish_mask: Signal<Local, Bits<READ_TAGS>>,
     // Timeouts.
@@ -250,7 +255,8 @@ impl Default for DmaRead {
             c_status: Default::default(),
             c_count: Default::default(),
             c_lower: Default::default(),
-            c_dws: Default::default(),
+            c_bytes: Default::default(),
+            c_last: Default::default(),
             c_poisoned: Default::default(),
             c_data: Default::default(),
             t_match: Default::default(),
@@ -294,7 +300,8 @@ impl Default for DmaRead {
             count: Default::default(),
             offset: Default::default(),
             payload: Default::default(),
-            bytes: Default::default(),
+            h_count: Default::default(),
+            lane_end: Default::default(),
             lane_lo: Default::default(),
             beat_bytes: Default::default(),
             left_now: Default::default(),
@@ -333,7 +340,7 @@ impl Logic for DmaRead {
         dff_setup!(
             self, clock, state, port, prefer1, addr, left, buf_addr, target, cookie, hdr, busy,
             dead, halting, ticks, scan, scan_prev, scan_fresh, c_valid, c_sop, c_eop, c_tag,
-            c_status, c_count, c_lower, c_dws, c_poisoned, c_data, t_match, t_fail, t_last, t_tag,
+            c_status, c_count, c_lower, c_bytes, c_last, c_poisoned, c_data, t_match, t_fail, t_last, t_tag,
             t_port, t_seq, t_target, t_addr, t_left, o_target, o_addr, o_data, o_lanes, f1_valid,
             f1_port, f1_seq, f1_err, f2_valid, f2_port, f2_seq, f2_err
         );
@@ -479,13 +486,30 @@ impl Logic for DmaRead {
         self.c_sop.d.next = self.cpl.sop.val();
         self.c_eop.d.next = self.cpl.eop.val();
         self.c_data.d.next = self.cpl.data.val();
+        self.h_count.next = bit_cast::<13, 12>(self.cpl.hdr.val().get_bits::<12>(64));
+        if !self.cpl.hdr.val().get_bits::<12>(64).any() {
+            self.h_count.next = bits::<13>(4096);
+        }
+        self.payload.next = (bit_cast::<13, 10>(self.cpl.hdr.val().get_bits::<10>(96)) << 2)
+            - bit_cast::<13, 2>(self.cpl.hdr.val().get_bits::<2>(32));
+        if !self.cpl.hdr.val().get_bits::<10>(96).any() {
+            self.payload.next =
+                bits::<13>(4096) - bit_cast::<13, 2>(self.cpl.hdr.val().get_bits::<2>(32));
+        }
         if self.cpl.valid.val() && self.cpl.sop.val() {
             self.c_tag.d.next = self.cpl.hdr.val().get_bits::<8>(40);
             self.c_status.d.next = self.cpl.hdr.val().get_bits::<3>(77);
             self.c_count.d.next = self.cpl.hdr.val().get_bits::<12>(64);
             self.c_lower.d.next = self.cpl.hdr.val().get_bits::<2>(32);
-            self.c_dws.d.next = self.cpl.hdr.val().get_bits::<10>(96);
             self.c_poisoned.d.next = self.cpl.hdr.val().get_bit(110);
+            // The payload holds Length DWs from Lower Address[1:0]; the
+            // request's bytes are the Byte Count left, or the payload.
+            self.c_bytes.d.next = self.h_count.val();
+            self.c_last.d.next = true;
+            if self.h_count.val() > self.payload.val() {
+                self.c_bytes.d.next = self.payload.val();
+                self.c_last.d.next = false;
+            }
         }
         self.info.read_address.next = self.cpl.hdr.val().get_bits::<TAG_BITS>(40);
 
@@ -496,15 +520,6 @@ impl Logic for DmaRead {
             self.count.next = bits::<13>(4096);
         }
         self.offset.next = self.info_word.val().get_bits::<13>(24) - self.count.val();
-        self.payload.next =
-            (bit_cast::<13, 10>(self.c_dws.q.val()) << 2) - bit_cast::<13, 2>(self.c_lower.q.val());
-        if self.c_dws.q.val() == 0 {
-            self.payload.next = bits::<13>(4096) - bit_cast::<13, 2>(self.c_lower.q.val());
-        }
-        self.bytes.next = self.count.val();
-        if self.count.val() > self.payload.val() {
-            self.bytes.next = self.payload.val();
-        }
         if self.c_sop.q.val() {
             self.tag_now.next = self.c_tag.q.val().get_bits::<TAG_BITS>(0);
             self.match_now.next = (self.c_tag.q.val().get_bits::<3>(5) == 0)
@@ -515,14 +530,14 @@ impl Logic for DmaRead {
                     .get_bit(self.c_tag.q.val().get_bits::<TAG_BITS>(0).index());
             self.fail_now.next =
                 (self.c_status.q.val() != self.sc.val()) || self.c_poisoned.q.val();
-            self.last_now.next = self.count.val() <= self.payload.val();
+            self.last_now.next = self.c_last.q.val();
             self.port_now.next = self.info_word.val().get_bit(0);
             self.seq_now.next = self.info_word.val().get_bits::<SEQ_BITS>(1);
             self.target_now.next = self.info_word.val().get_bits::<TARGET_BITS>(6);
             self.addr_now.next = self.info_word.val().get_bits::<BUF_ADDR_BITS>(8)
                 + bit_cast::<BUF_ADDR_BITS, 13>(self.offset.val())
                 - bit_cast::<BUF_ADDR_BITS, 2>(self.c_lower.q.val());
-            self.left_now.next = self.bytes.val();
+            self.left_now.next = self.c_bytes.q.val();
             self.lane_lo.next = bit_cast::<5, 2>(self.c_lower.q.val());
         } else {
             self.tag_now.next = self.t_tag.q.val();
@@ -536,15 +551,18 @@ impl Logic for DmaRead {
             self.left_now.next = self.t_left.q.val();
             self.lane_lo.next = bits::<5>(0);
         }
-        self.beat_bytes.next = bits::<13>(16) - bit_cast::<13, 5>(self.lane_lo.val());
-        if self.left_now.val() < self.beat_bytes.val() {
-            self.beat_bytes.next = self.left_now.val();
+        // The beat's bytes: from lane_lo to the end of the beat or of the
+        // request's data, whichever comes first.
+        self.lane_end.next = self.left_now.val() + bit_cast::<13, 5>(self.lane_lo.val());
+        self.beat_bytes.next = self.left_now.val();
+        self.lanes.next = (bits::<LANES>(1) << bit_cast::<LANES, 4>(self.lane_end.val().get_bits::<4>(0)))
+            - 1;
+        if self.lane_end.val() >= bits::<13>(16) {
+            self.beat_bytes.next = bits::<13>(16) - bit_cast::<13, 5>(self.lane_lo.val());
+            self.lanes.next = bits::<LANES>(0xFFFF);
         }
-        self.lanes.next = ((bits::<17>(1)
-            << (bit_cast::<17, 5>(self.lane_lo.val())
-                + bit_cast::<17, 13>(self.beat_bytes.val())))
-            - 1)
-            & (bits::<17>(0xFFFF) << bit_cast::<17, 5>(self.lane_lo.val()));
+        self.lanes.next =
+            self.lanes.val() & (bits::<LANES>(0xFFFF) << bit_cast::<LANES, 5>(self.lane_lo.val()));
         if self.c_valid.q.val() {
             self.t_tag.d.next = self.tag_now.val();
             self.t_match.d.next = self.match_now.val();
@@ -565,7 +583,7 @@ impl Logic for DmaRead {
             && !self.fail_now.val()
             && !self.halting.q.val()
         {
-            self.o_lanes.d.next = self.lanes.val().get_bits::<LANES>(0);
+            self.o_lanes.d.next = self.lanes.val();
         }
         self.wr_target.next = self.o_target.q.val();
         self.wr_addr.next = self.o_addr.q.val();
