@@ -20,6 +20,7 @@ use crate::memory::Access;
 use crate::probe::{probe, Placement, ProbeError};
 use crate::rng::Rng;
 use crate::tlp::{Bdf, Completion, ReqId, Tlp};
+use vireo_regs::dma::READ_TAGS;
 use vireo_regs::layout;
 use vireo_regs::tlp::fmt_type;
 
@@ -213,6 +214,14 @@ fn broken(rng: &mut Rng, id: ReqId, target: Bdf) -> Tlp {
             let mut t = Tlp::cfg_rd0(id, target, dw, 0xF);
             t.hdr[0] = (ft as u32) << 24 | 1;
             t.data = data;
+            if ft == fmt_type::CPLD {
+                // DW 2 reads as Requester ID (the device) and Tag: take a tag
+                // the device never uses. A completion for one of its own
+                // outstanding reads races with the real one, which the
+                // model (whose reads complete at once) cannot follow.
+                t.hdr[2] = (t.hdr[2] & !0xFF00)
+                    | (READ_TAGS as u32 + rng.below(0x100 - READ_TAGS as u64) as u32) << 8;
+            }
             t
         }
     };

@@ -6,7 +6,9 @@ use vireo_host::regress::{self, Setup};
 
 #[test]
 fn frames_loop_back_through_the_rtl_as_in_the_model() {
-    for seed in 0..8 {
+    // Seed 12 clears Bus Master Enable at step 248 while a request waits
+    // under back-pressure.
+    for seed in (0..8).chain([12]) {
         let t =
             regress::run_traffic(Setup::native(seed), 250, None).unwrap_or_else(|f| panic!("{f}"));
         let c = t.traffic;

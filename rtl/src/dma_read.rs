@@ -110,6 +110,8 @@ pub struct DmaRead {
     addr: DFF<Bits<64>>,
     left: DFF<Bits<17>>,
     buf_addr: DFF<Bits<BUF_ADDR_BITS>>,
+    /// The request is on `req`, not yet taken.
+    shown: DFF<Bit>,
     target: DFF<Bits<TARGET_BITS>>,
     cookie: DFF<Bits<COOKIE_BITS>>,
     hdr: DFF<Bits<128>>,
@@ -238,6 +240,7 @@ impl Default for DmaRead {
             addr: Default::default(),
             left: Default::default(),
             buf_addr: Default::default(),
+            shown: Default::default(),
             target: Default::default(),
             cookie: Default::default(),
             hdr: Default::default(),
@@ -338,11 +341,11 @@ impl Logic for DmaRead {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, port, prefer1, addr, left, buf_addr, target, cookie, hdr, busy,
-            dead, halting, ticks, scan, scan_prev, scan_fresh, c_valid, c_sop, c_eop, c_tag,
-            c_status, c_count, c_lower, c_bytes, c_last, c_poisoned, c_data, t_match, t_fail, t_last, t_tag,
-            t_port, t_seq, t_target, t_addr, t_left, o_target, o_addr, o_data, o_lanes, f1_valid,
-            f1_port, f1_seq, f1_err, f2_valid, f2_port, f2_seq, f2_err
+            self, clock, state, port, prefer1, addr, left, buf_addr, shown, target, cookie, hdr,
+            busy, dead, halting, ticks, scan, scan_prev, scan_fresh, c_valid, c_sop, c_eop, c_tag,
+            c_status, c_count, c_lower, c_bytes, c_last, c_poisoned, c_data, t_match, t_fail,
+            t_last, t_tag, t_port, t_seq, t_target, t_addr, t_left, o_target, o_addr, o_data,
+            o_lanes, f1_valid, f1_port, f1_seq, f1_err, f2_valid, f2_port, f2_seq, f2_err
         );
         clock!(self, clock, order0, order1, info, stamps);
         self.ticks.d.next = self.ticks.q.val() + 1;
@@ -465,13 +468,16 @@ impl Logic for DmaRead {
         if (self.state.q.val() == ReadState::Build) && self.halting.q.val() {
             self.state.d.next = ReadState::Idle;
         }
-        // The request goes out unless Bus Master Enable was cleared meanwhile.
+        // The request goes out unless Bus Master Enable was cleared before it
+        // was shown; once shown it stays until taken, as the stream requires.
         self.req.hdr.next = self.hdr.q.val();
         self.req.data.next = 0.into();
         self.req.strb.next = 0.into();
         self.req.sop.next = true;
         self.req.eop.next = true;
-        self.req.valid.next = (self.state.q.val() == ReadState::Present) && self.bus_master.val();
+        self.req.valid.next = (self.state.q.val() == ReadState::Present)
+            && (self.bus_master.val() || self.shown.q.val());
+        self.shown.d.next = self.req.valid.val() && !self.req.ready.val();
         if self.req.valid.val() && self.req.ready.val() {
             if self.left.q.val().any() {
                 self.state.d.next = ReadState::Build;
@@ -555,8 +561,8 @@ impl Logic for DmaRead {
         // request's data, whichever comes first.
         self.lane_end.next = self.left_now.val() + bit_cast::<13, 5>(self.lane_lo.val());
         self.beat_bytes.next = self.left_now.val();
-        self.lanes.next = (bits::<LANES>(1) << bit_cast::<LANES, 4>(self.lane_end.val().get_bits::<4>(0)))
-            - 1;
+        self.lanes.next =
+            (bits::<LANES>(1) << bit_cast::<LANES, 4>(self.lane_end.val().get_bits::<4>(0))) - 1;
         if self.lane_end.val() >= bits::<13>(16) {
             self.beat_bytes.next = bits::<13>(16) - bit_cast::<13, 5>(self.lane_lo.val());
             self.lanes.next = bits::<LANES>(0xFFFF);
@@ -671,6 +677,7 @@ impl Logic for DmaRead {
         self.idle.next = !self.busy.q.val().any() && (self.state.q.val() == ReadState::Idle);
         if self.rst.val() {
             self.state.d.next = ReadState::Idle;
+            self.shown.d.next = false;
             self.prefer1.d.next = false;
             self.busy.d.next = bits::<READ_TAGS>(0);
             self.dead.d.next = bits::<READ_TAGS>(0);

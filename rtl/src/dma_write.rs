@@ -85,6 +85,8 @@ pub struct DmaWrite {
     beats: DFF<Bits<9>>,
     last_strb: DFF<Bits<STRB_WIDTH>>,
     beat: DFF<Bits<9>>,
+    /// A first beat is on `out`, not yet taken.
+    shown: DFF<Bit>,
     reads: DFF<Bits<9>>,
     rd_ptr: DFF<Bits<BUF_ADDR_BITS>>,
     in_flight: DFF<Bits<2>>,
@@ -155,6 +157,7 @@ impl Default for DmaWrite {
             beats: Default::default(),
             last_strb: Default::default(),
             beat: Default::default(),
+            shown: Default::default(),
             reads: Default::default(),
             rd_ptr: Default::default(),
             in_flight: Default::default(),
@@ -196,8 +199,8 @@ impl Logic for DmaWrite {
     fn update(&mut self) {
         dff_setup!(
             self, clock, state, port, prefer1, abort, addr, left, sent, buf_addr, imm, data, hdr,
-            chunk_r, beats, last_strb, beat, reads, rd_ptr, in_flight, slot0, slot1, slot2, slot3,
-            wp, rp, stored
+            chunk_r, beats, last_strb, beat, shown, reads, rd_ptr, in_flight, slot0, slot1, slot2,
+            slot3, wp, rp, stored
         );
 
         // ---- Commands: one port at a time, round-robin when both wait.
@@ -351,9 +354,12 @@ impl Logic for DmaWrite {
         }
         self.out.sop.next = self.beat.q.val() == 0;
         self.out.eop.next = self.last_beat.val();
+        // A TLP starts only with Bus Master Enable set; a beat once shown
+        // stays until taken, as the stream requires.
         self.out.valid.next = (self.state.q.val() == WriteState::Stream)
             && self.stored.q.val().any()
-            && (self.bus_master.val() || self.beat.q.val().any());
+            && (self.bus_master.val() || self.beat.q.val().any() || self.shown.q.val());
+        self.shown.d.next = self.out.valid.val() && !self.out.ready.val();
         self.pop.next = self.out.valid.val() && self.out.ready.val();
         self.port0.done.next = false;
         self.port1.done.next = false;
@@ -401,6 +407,7 @@ impl Logic for DmaWrite {
         }
         self.idle.next = self.state.q.val() == WriteState::Idle;
         if self.rst.val() {
+            self.shown.d.next = false;
             self.state.d.next = WriteState::Idle;
             self.prefer1.d.next = false;
             self.abort.d.next = false;
