@@ -4,9 +4,10 @@
 //! Requests: a command is cut at Max_Read_Request_Size boundaries (which
 //! never cross 4 KiB); each request takes a free tag (32 tags, shared by
 //! both ports) and goes out as a 1-beat MRd (3-DW header below 4 GiB, 4-DW
-//! above) with first/last byte enables for any byte alignment. Nothing is
-//! issued while Bus Master Enable is clear (a presented request is held
-//! back, not dropped) or while a virtio reset drains.
+//! above) with first/last byte enables for any byte alignment. No request
+//! is put on `req` while Bus Master Enable is clear (it waits, it is not
+//! dropped) or while a virtio reset drains; one already on `req` stays
+//! there until taken, as the stream requires.
 //!
 //! Completions (`cpl`, always accepted) are matched by tag; the byte count
 //! gives each one's place in its request, so completions split at any DW

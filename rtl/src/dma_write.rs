@@ -10,8 +10,8 @@
 //! immediate bytes. Requests of one command, and commands, leave in order,
 //! so a later command's write never passes an earlier one.
 //!
-//! A request starts only while Bus Master Enable is set; once started it is
-//! sent to the end. A virtio reset (`vreset`) abandons the commands: the
+//! A request starts only while Bus Master Enable is set; once its first
+//! beat is on `out` it is sent to the end. A virtio reset (`vreset`) abandons the commands: the
 //! request under way is finished, nothing else is sent.
 //!
 //! Timing: 2 cycles from a command to its first beat (header with the first
