@@ -129,7 +129,7 @@ fn synth_reports_resources() {
     assert!(ok, "{err}");
     let luts: u64 = out
         .lines()
-        .find_map(|l| l.strip_prefix("endpoint (flattened)"))
+        .find_map(|l| l.strip_prefix("total (flattened)"))
         .and_then(|l| l.split_whitespace().next())
         .unwrap()
         .parse()
@@ -142,6 +142,8 @@ fn synth_reports_resources() {
     // Place and route is for ECP5 only, refused before anything runs.
     let (ok, _, err) = vireo(&["synth", "--target", "xilinx7", "--pnr"]);
     assert!(!ok && err.contains("--target ecp5 only"), "{err}");
+    let (ok, _, err) = vireo(&["synth", "--top", "sim"]);
+    assert!(!ok && err.contains("not for synthesis"), "{err}");
 }
 
 #[test]

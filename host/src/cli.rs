@@ -121,6 +121,10 @@ pub enum Command {
         /// Target clock for --pnr, MHz.
         #[arg(long, default_value_t = 125.0, value_parser = positive_mhz)]
         freq: f64,
+        /// What to synthesise: the endpoint, or the endpoint behind the
+        /// Xilinx 7-series adapter (the adapter's cost shows per block).
+        #[arg(long, value_enum, default_value_t = Top::Endpoint)]
+        top: Top,
     },
 }
 
@@ -343,12 +347,19 @@ fn regress_cmd(a: Amount, trace: Option<&PathBuf>) -> Result<(), String> {
     }
 }
 
-fn synth_cmd(opts: &synth::Options, json: Option<&Path>) -> Result<(), String> {
-    let text = verilog(Top::Endpoint)?;
+fn synth_cmd(top: Top, opts: &synth::Options, json: Option<&Path>) -> Result<(), String> {
+    if top == Top::Sim {
+        return Err("--top sim is the co-simulation top, not for synthesis".into());
+    }
+    let text = verilog(top)?;
     let path = std::env::temp_dir().join(format!("vireo-synth-{}.v", std::process::id()));
     std::fs::write(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let what = match top {
+        Top::S7 => "the endpoint behind the 7-series adapter",
+        _ => "the endpoint",
+    };
     eprintln!(
-        "synthesising the endpoint with {} for {} ({}) ...",
+        "synthesising {what} with {} for {} ({}) ...",
         synth::yosys_command(),
         opts.target.name(),
         if opts.blocks {
@@ -413,7 +424,9 @@ pub fn run_command(cmd: &Command) -> Result<(), String> {
             no_blocks,
             pnr,
             freq,
+            top,
         } => synth_cmd(
+            *top,
             &synth::Options {
                 target: *target,
                 blocks: !no_blocks,

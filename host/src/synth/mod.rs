@@ -57,8 +57,9 @@ impl Target {
     }
 }
 
-/// Blocks that the per-block table splits into their own children.
-const SPLIT: &[&str] = &["top$engine"];
+/// Blocks that the per-block table splits into their own children: the
+/// DMA engine, and the endpoint when it sits under another top (`--top s7`).
+const SPLIT: &[&str] = &["top$engine", "top$endpoint", "top$endpoint$engine"];
 
 /// The major blocks of the generated Verilog: the modules instantiated by
 /// `top`, and those instantiated by the blocks in [`SPLIT`]. Flip-flop leaf
@@ -122,7 +123,7 @@ impl Report {
 fn row(f: &mut fmt::Formatter<'_>, name: &str, r: &Resources) -> fmt::Result {
     writeln!(
         f,
-        "{name:<22} {:>7} {:>7} {:>7} {:>5} {:>4}",
+        "{name:<26} {:>7} {:>7} {:>7} {:>5} {:>4}",
         r.luts, r.lutram, r.ffs, r.brams, r.dsps
     )
 }
@@ -131,7 +132,7 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<22} {:>7} {:>7} {:>7} {:>5} {:>4}",
+            "{:<26} {:>7} {:>7} {:>7} {:>5} {:>4}",
             "block", "LUT", "LUTRAM", "FF", "BRAM", "DSP"
         )?;
         for (name, r) in &self.blocks {
@@ -140,7 +141,7 @@ impl fmt::Display for Report {
         if let Some(h) = &self.hierarchical {
             row(f, "sum of blocks", h)?;
         }
-        row(f, "endpoint (flattened)", &self.total)?;
+        row(f, "total (flattened)", &self.total)?;
         if let Some(t) = &self.timing {
             write!(f, "\n{t}")?;
         }
@@ -288,6 +289,17 @@ mod tests {
         assert_eq!(
             major_blocks(v),
             ["top$cfg", "top$engine", "top$engine$read"]
+        );
+        let s7 = "module top(clk);\nmodule top$adapter(clock);\nmodule top$adapter$pack(clock);\nmodule top$endpoint(clk);\nmodule top$endpoint$cfg(clock);\nmodule top$endpoint$engine(clock);\nmodule top$endpoint$engine$read(clock);\n";
+        assert_eq!(
+            major_blocks(s7),
+            [
+                "top$adapter",
+                "top$endpoint",
+                "top$endpoint$cfg",
+                "top$endpoint$engine",
+                "top$endpoint$engine$read"
+            ]
         );
     }
 }
