@@ -93,15 +93,6 @@ impl BfmConfig {
     }
 }
 
-/// Header DWs of the TLP whose header bus value is `hdr`.
-fn header_dws(hdr: u128) -> u32 {
-    if Tlp::from_hdr_bits(hdr, Vec::new()).is_4dw() {
-        4
-    } else {
-        3
-    }
-}
-
 /// All 128 bits of DW lanes 0 .. n.
 fn lanes(n: u32) -> u128 {
     match n {
@@ -123,7 +114,11 @@ struct NativeBeat {
 impl NativeBeat {
     /// Payload and header DWs of the beat, for the link model.
     fn dws(&self) -> (u32, u32) {
-        let header = if self.sop { header_dws(self.hdr) } else { 0 };
+        let header = if self.sop {
+            Tlp::from_hdr_bits(self.hdr, Vec::new()).header_dws()
+        } else {
+            0
+        };
         (self.strb.count_ones(), header)
     }
 }

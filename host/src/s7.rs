@@ -50,7 +50,7 @@ impl RxBeat {
 
 /// The DWs of `tlp` on the wire, and how many are header.
 pub fn wire_dws(tlp: &Tlp) -> (Vec<u32>, usize) {
-    let h = if tlp.is_4dw() { 4 } else { 3 };
+    let h = tlp.header_dws() as usize;
     let mut dws = tlp.hdr[..h].to_vec();
     dws.extend(tlp.data.iter().map(|d| d.swap_bytes()));
     (dws, h)
@@ -134,11 +134,7 @@ pub struct TxCollector {
 impl TxCollector {
     /// The header DWs of the TLP that starts with `dw0`.
     pub fn header_dws(dw0: u32) -> u32 {
-        if dw0 & (1 << 29) != 0 {
-            4
-        } else {
-            3
-        }
+        Tlp::raw(&[dw0], Vec::new()).header_dws()
     }
 
     /// A TLP is being collected.

@@ -139,6 +139,15 @@ impl Tlp {
         self.fmt_type() & FMT_4DW != 0
     }
 
+    /// Header length in DWs: 4 or 3.
+    pub fn header_dws(&self) -> u32 {
+        if self.is_4dw() {
+            4
+        } else {
+            3
+        }
+    }
+
     /// The TLP carries a payload (Fmt bit 1).
     pub fn has_data(&self) -> bool {
         self.fmt_type() & FMT_DATA != 0
