@@ -319,7 +319,7 @@ impl RootComplex {
                 self.rx_presenting as usize,
                 tlp,
                 dw2,
-                || (rng.next_u64() as u128) << 64 | rng.next_u64() as u128,
+                || rng.next_u128(),
             );
             self.straddled += straddled as u64;
             return;
@@ -328,7 +328,7 @@ impl RootComplex {
         for b in 0..n {
             let lanes = &tlp.data
                 [(b * STRB_WIDTH).min(tlp.data.len())..((b + 1) * STRB_WIDTH).min(tlp.data.len())];
-            let mut data = ((self.rng.next_u64() as u128) << 64) | self.rng.next_u64() as u128;
+            let mut data = self.rng.next_u128();
             for (i, &dw) in lanes.iter().enumerate() {
                 data &= !(0xFFFF_FFFFu128 << (32 * i));
                 data |= (dw as u128) << (32 * i);
@@ -336,7 +336,7 @@ impl RootComplex {
             let hdr = if b == 0 {
                 tlp.hdr_bits()
             } else {
-                (self.rng.next_u64() as u128) << 64 | self.rng.next_u64() as u128
+                self.rng.next_u128()
             };
             self.rx_queue.push_back(Beat::Native(NativeBeat {
                 hdr,

@@ -24,6 +24,12 @@ impl Rng {
         z ^ (z >> 31)
     }
 
+    /// The next 128 random bits (the first 64 drawn are the upper half).
+    pub fn next_u128(&mut self) -> u128 {
+        let hi = self.next_u64();
+        (hi as u128) << 64 | self.next_u64() as u128
+    }
+
     /// The next 32 random bits.
     pub fn next_u32(&mut self) -> u32 {
         (self.next_u64() >> 32) as u32
