@@ -169,7 +169,9 @@ pub(crate) fn dir_of(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
-/// Start Yosys on `script` in the directory of `log`, its log to `log`.
+/// Start Yosys on `script` in the directory of `log`, its log (errors
+/// included) to `log`. Nothing is piped: two runs side by side never wait
+/// on a full pipe nobody reads.
 fn spawn_yosys(script: &str, log: &Path) -> Result<Child, String> {
     let yosys = yosys_command();
     Command::new(&yosys)
@@ -177,7 +179,7 @@ fn spawn_yosys(script: &str, log: &Path) -> Result<Child, String> {
         .args(["-q", "-p", script, "-l"])
         .arg(file_name(log))
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .map_err(|e| {
             format!(
@@ -186,18 +188,17 @@ fn spawn_yosys(script: &str, log: &Path) -> Result<Child, String> {
         })
 }
 
-/// The log of a finished Yosys run, or its error output.
-fn yosys_log(run: Child, log: &Path) -> Result<String, String> {
-    let out = run.wait_with_output().map_err(|e| format!("yosys: {e}"))?;
+/// The log of a finished Yosys run, or its last lines when it failed.
+fn yosys_log(mut run: Child, log: &Path) -> Result<String, String> {
+    let status = run.wait().map_err(|e| format!("yosys: {e}"))?;
     let text = std::fs::read_to_string(log);
     let _ = std::fs::remove_file(log);
     let log = text.unwrap_or_default();
-    if !out.status.success() {
+    if !status.success() {
         let tail: Vec<&str> = log.lines().rev().take(30).collect();
         return Err(format!(
-            "yosys failed:\n{}\n{}",
-            tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
-            String::from_utf8_lossy(&out.stderr)
+            "yosys failed:\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         ));
     }
     Ok(log)
@@ -282,6 +283,23 @@ pub fn synth(verilog: &Path, text: &str, opts: &Options) -> Result<Report, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failing_yosys_run_reports_its_error() {
+        let path = std::env::temp_dir().join(format!("vireo-bad-{}.v", std::process::id()));
+        std::fs::write(&path, "module top(; endmodule\n").unwrap();
+        let opts = Options {
+            target: Target::Generic,
+            blocks: false,
+            pnr_mhz: None,
+        };
+        let err = synth(&path, "", &opts).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert!(
+            err.starts_with("yosys failed:") && err.contains("ERROR"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn major_blocks_are_the_tops_and_the_engines_children() {
