@@ -164,6 +164,13 @@ fn write_out(output: &Option<PathBuf>, text: &str) -> Result<(), String> {
     }
 }
 
+/// Write `text` to a file of this process in the temporary directory.
+fn temp_file(name: &str, text: &str) -> Result<PathBuf, String> {
+    let path = std::env::temp_dir().join(format!("vireo-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
+}
+
 fn lint() -> Result<(), String> {
     for top in Top::value_variants() {
         let name = top
@@ -171,9 +178,7 @@ fn lint() -> Result<(), String> {
             .expect("named")
             .get_name()
             .to_string();
-        let path = std::env::temp_dir().join(format!("vireo-lint-{name}-{}.v", std::process::id()));
-        std::fs::write(&path, verilog(*top)?)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let path = temp_file(&format!("lint-{name}.v"), &verilog(*top)?)?;
         let out = Process::new("verilator")
             .args([
                 "--lint-only",
@@ -352,8 +357,7 @@ fn synth_cmd(top: Top, opts: &synth::Options, json: Option<&Path>) -> Result<(),
         return Err("--top sim is the co-simulation top, not for synthesis".into());
     }
     let text = verilog(top)?;
-    let path = std::env::temp_dir().join(format!("vireo-synth-{}.v", std::process::id()));
-    std::fs::write(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let path = temp_file("synth.v", &text)?;
     let what = match top {
         Top::S7 => "the endpoint behind the 7-series adapter",
         _ => "the endpoint",
