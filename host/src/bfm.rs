@@ -209,6 +209,8 @@ pub struct RootComplex {
     received: Vec<Tlp>,
     progress: bool,
     busy: bool,
+    /// Cycles since the device was last busy.
+    quiet: u64,
     notifications: Vec<Notification>,
     dma: DmaServer,
     free_running: bool,
@@ -235,6 +237,7 @@ impl RootComplex {
             received: Vec::new(),
             progress: false,
             busy: false,
+            quiet: 0,
             notifications: Vec::new(),
             dma: DmaServer::new(cfg.dma, Rng::new(seed ^ 0xD3A)),
             free_running: false,
@@ -283,9 +286,22 @@ impl RootComplex {
     }
 
     /// In free-running mode a batch of only posted requests returns as soon
-    /// as it is queued; time advances in [`RootComplex::run`].
+    /// as it is queued, and one with non-posted requests as soon as they
+    /// have their completions; time advances in [`RootComplex::run`].
     pub fn free_run(&mut self, on: bool) {
         self.free_running = on;
+    }
+
+    /// Whether the device has work in hand: requests still to deliver, a
+    /// beat to send, or host reads to complete, or it moved a beat within
+    /// the last `settle_cycles`.
+    pub fn busy(&self) -> bool {
+        self.busy || self.quiet < self.cfg.settle_cycles || !self.rx_queue.is_empty()
+    }
+
+    /// The root complex's side of device DMA.
+    pub fn dma_mut(&mut self) -> &mut DmaServer {
+        &mut self.dma
     }
 
     /// Advance `cycles` clock cycles, serving the device's DMA, whether or
@@ -472,6 +488,7 @@ impl RootComplex {
         // device's completion timeout is running.
         self.progress = rx_taken || tx_taken || self.dma.awaiting_timeout();
         self.busy = self.progress || tx_valid || !self.rx_queue.is_empty() || self.dma.busy();
+        self.quiet = if self.busy { 0 } else { self.quiet + 1 };
         for c in self.dma.completions(self.dut.cycles()) {
             self.queue(&c);
         }
@@ -647,8 +664,8 @@ impl Endpoint for RootComplex {
                 .find(|(r, c)| r.is_non_posted() && c.is_none());
             waited = if self.progress { 0 } else { waited + 1 };
             quiet = if self.busy { 0 } else { quiet + 1 };
-            if outstanding.is_none() && self.rx_queue.is_empty() && quiet >= self.cfg.settle_cycles
-            {
+            let settled = self.free_running || quiet >= self.cfg.settle_cycles;
+            if outstanding.is_none() && self.rx_queue.is_empty() && settled {
                 return Ok(results);
             }
             if waited > self.cfg.timeout_cycles {

@@ -191,6 +191,9 @@ pub struct DmaServer {
     in_flight: Vec<Tlp>,
     /// Interrupt messages, in arrival order.
     pub messages: Vec<Tlp>,
+    /// Where a device write is an interrupt message ([`MSI_WINDOWS`]
+    /// unless the platform has its own).
+    pub msi_windows: Vec<Range<u64>>,
     /// Requests served so far.
     pub stats: DmaStats,
 }
@@ -215,6 +218,7 @@ impl DmaServer {
             snooped: Snooped::default(),
             in_flight: Vec::new(),
             messages: Vec::new(),
+            msi_windows: MSI_WINDOWS.to_vec(),
             stats: DmaStats::default(),
         }
     }
@@ -361,7 +365,7 @@ impl DmaServer {
         }
         if ft == fmt_type::MWR32 {
             let (start, count) = self.check_request(tlp, self.allowed().max_payload)?;
-            if MSI_WINDOWS.iter().any(|w| w.contains(&start)) {
+            if self.msi_windows.iter().any(|w| w.contains(&start)) {
                 if tlp.length_dw() != 1 || tlp.first_be() != 0xF {
                     return Err(malformed(
                         tlp,

@@ -27,6 +27,7 @@ pub mod endpoint;
 pub mod fuzz;
 pub mod host;
 pub mod link;
+pub mod linux;
 pub mod lockstep;
 pub mod lspci;
 pub mod memory;

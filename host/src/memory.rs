@@ -1,16 +1,32 @@
 //! Host memory and the DMA containment map.
 //!
 //! [`HostMemory`] is sparse, byte-addressed, 4 KiB pages allocated on first
-//! write; unwritten memory reads 0. [`Containment`] records which host
+//! write; unwritten memory reads 0. An [`External`] memory (a guest's RAM,
+//! shared with the process that runs it) can stand in for the ranges it
+//! holds. [`Containment`] records which host
 //! ranges the device may read and which it may write (descriptor tables and
 //! rings, the buffers of available chains, MSI-X addresses); the root
 //! complex checks every device request against it, so a stray DMA fails the
 //! run with its address.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 const PAGE: u64 = 4096;
+
+/// Memory held outside [`HostMemory`]'s own pages, which other agents may
+/// read and write at the same time (a guest's RAM).
+pub trait External: fmt::Debug + Send + Sync {
+    /// Whether all of `addr .. addr + len` is inside this memory.
+    fn holds(&self, addr: u64, len: usize) -> bool;
+    /// Read `buf.len()` bytes at `addr` (inside, see [`External::holds`]).
+    fn read(&self, addr: u64, buf: &mut [u8]);
+    /// Write `data` at `addr` (inside, see [`External::holds`]).
+    fn write(&self, addr: u64, data: &[u8]);
+}
 
 /// Sparse host memory. Pages written since the last [`HostMemory::take_dirty`]
 /// are remembered, so that two memories can be compared where they changed.
@@ -18,11 +34,42 @@ const PAGE: u64 = 4096;
 pub struct HostMemory {
     pages: HashMap<u64, Box<[u8; PAGE as usize]>>,
     dirty: BTreeSet<u64>,
+    external: Option<Arc<dyn External>>,
+    /// Writes inside `external` reach it (else they are dropped).
+    write_through: bool,
 }
 
 impl HostMemory {
+    /// Memory whose accesses inside `external` go there; elsewhere sparse.
+    pub fn with_external(external: Arc<dyn External>) -> Self {
+        Self {
+            external: Some(external),
+            write_through: true,
+            ..Self::default()
+        }
+    }
+
+    /// Memory that reads `external` and drops the writes into it: a
+    /// second device's view of memory the first one owns.
+    pub fn reading(external: Arc<dyn External>) -> Self {
+        Self {
+            external: Some(external),
+            ..Self::default()
+        }
+    }
+
+    /// The external memory holding all of `addr .. addr + len`, if any.
+    fn external_for(&self, addr: u64, len: usize) -> Option<&dyn External> {
+        self.external.as_deref().filter(|e| e.holds(addr, len))
+    }
+
     /// Read `len` bytes at `addr`.
     pub fn read(&self, addr: u64, len: usize) -> Vec<u8> {
+        if let Some(e) = self.external_for(addr, len) {
+            let mut buf = vec![0; len];
+            e.read(addr, &mut buf);
+            return buf;
+        }
         (0..len as u64)
             .map(|i| {
                 let a = addr.wrapping_add(i);
@@ -35,6 +82,15 @@ impl HostMemory {
 
     /// Write `data` at `addr`.
     pub fn write(&mut self, addr: u64, data: &[u8]) {
+        if let Some(e) = self.external_for(addr, data.len()) {
+            if !self.write_through {
+                return;
+            }
+            e.write(addr, data);
+            let pages = addr / PAGE..=(addr + data.len().max(1) as u64 - 1) / PAGE;
+            self.dirty.extend(pages);
+            return;
+        }
         for (i, &b) in data.iter().enumerate() {
             let a = addr.wrapping_add(i as u64);
             self.pages
@@ -79,6 +135,19 @@ impl HostMemory {
         self.write(addr, &v.to_le_bytes());
     }
 
+    /// The bytes of page `p`.
+    fn page(&self, p: u64) -> Cow<'_, [u8]> {
+        const ZERO: [u8; PAGE as usize] = [0; PAGE as usize];
+        match (
+            self.external_for(p * PAGE, PAGE as usize),
+            self.pages.get(&p),
+        ) {
+            (Some(_), _) => Cow::Owned(self.read(p * PAGE, PAGE as usize)),
+            (None, Some(page)) => Cow::Borrowed(&page[..]),
+            (None, None) => Cow::Borrowed(&ZERO),
+        }
+    }
+
     /// The first address where `self` and `other` differ in `pages`
     /// (page numbers), with both bytes.
     pub fn first_difference(
@@ -86,10 +155,8 @@ impl HostMemory {
         other: &HostMemory,
         pages: impl IntoIterator<Item = u64>,
     ) -> Option<(u64, u8, u8)> {
-        let zero = [0u8; PAGE as usize];
         for p in pages {
-            let a = self.pages.get(&p).map_or(&zero, |b| b);
-            let b = other.pages.get(&p).map_or(&zero, |b| b);
+            let (a, b) = (self.page(p), other.page(p));
             for i in 0..PAGE {
                 let addr = p * PAGE + i;
                 if a[i as usize] != b[i as usize] {
