@@ -133,6 +133,24 @@ pub fn run(opts: &Options) -> Result<Report, String> {
     result
 }
 
+/// Where the guest's physical memory file goes: `/dev/shm` when it has
+/// room (a RAM file system), else the temporary directory.
+fn memory_dir() -> PathBuf {
+    const NEEDED: u64 = 256 << 20;
+    let shm = Path::new("/dev/shm");
+    // SAFETY: statvfs fills the zeroed struct for a NUL-terminated path.
+    let free = unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        (libc::statvfs(c"/dev/shm".as_ptr(), &mut st) == 0)
+            .then(|| st.f_bavail as u64 * st.f_frsize as u64)
+    };
+    if free.is_some_and(|f| f >= NEEDED) {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
+}
+
 /// Kill the guest's whole process group.
 fn kill(child: &mut Child) {
     // SAFETY: signalling the process group we created for the guest.
@@ -157,8 +175,10 @@ fn boot<E: Cosim>(
     }
     let listener = UnixListener::bind(socket).map_err(|e| format!("{}: {e}", socket.display()))?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let state = socket.parent().unwrap_or(Path::new("."));
     let mut child = Command::new(kernel)
         .arg("mem=64M")
+        .arg(format!("uml_dir={}", state.display()))
         .arg(format!("initrd={}", initrd.display()))
         .args(["init=/init", "con=null", "con0=fd:0,fd:1"])
         .arg(format!(
@@ -166,7 +186,7 @@ fn boot<E: Cosim>(
             socket.display()
         ))
         .arg(format!("frames={}", opts.frames))
-        .env("TMPDIR", "/dev/shm")
+        .env("TMPDIR", memory_dir())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
