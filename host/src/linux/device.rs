@@ -185,11 +185,6 @@ impl<E: Cosim> Device<E> {
         &mut self.host.ep
     }
 
-    /// The last accesses, oldest first.
-    pub fn last_accesses(&self) -> impl Iterator<Item = &String> {
-        self.log.iter()
-    }
-
     /// One round: take the front end's messages (waiting up to `wait_ms`
     /// if the RTL is idle), serve the command queue, clock the RTL while it
     /// is busy, deliver interrupt messages. Returns false once the front

@@ -75,7 +75,7 @@ pub struct Report {
     pub compared: u64,
     /// Failures; empty when the run passed.
     pub failures: Vec<String>,
-    /// The device's last accesses, when the run failed.
+    /// The transport's state and the device's last accesses at the end.
     pub last_accesses: String,
     /// Wall-clock time of the guest's run.
     pub seconds: f64,
@@ -281,9 +281,7 @@ fn serve<E: Cosim>(
     report.counts = dev.counts.clone();
     report.compared = dev.cosim().compared();
     report.failures.extend(dev.errors.iter().cloned());
-    if served.is_err() || !dev.errors.is_empty() {
-        report.last_accesses = dev.report();
-    }
+    report.last_accesses = dev.report();
     // The guest powers off after its test; give it a moment.
     let deadline = Instant::now() + Duration::from_secs(10);
     while child.try_wait().map_err(|e| e.to_string())?.is_none() && Instant::now() < deadline {
@@ -348,6 +346,23 @@ fn judge(opts: &Options, report: &mut Report) {
             opts.frames
         )),
         _ => fail("the frame test did not report".into()),
+    }
+    // The kernel's own complaints: a warning or oops anywhere, and the
+    // virtual PCI driver giving up on a read (all-ones for the driver).
+    for l in c {
+        if [
+            "WARNING:",
+            "BUG:",
+            "Oops",
+            "Kernel panic",
+            "um virt-pci delay",
+        ]
+        .iter()
+        .any(|k| l.contains(k))
+        {
+            fail(format!("the guest kernel reported: {l}"));
+            break;
+        }
     }
     for queue in ["input.0", "output.0"] {
         let count = c
