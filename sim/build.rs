@@ -131,6 +131,8 @@ struct VireoDut {
     Vtop* top;
     VerilatedVcdC* vcd;
     uint64_t half_cycles;
+    // The clock went low and has not been evaluated since.
+    bool low_pending;
 };
 
 double sc_time_stamp() { return 0; }
@@ -142,6 +144,7 @@ VireoDut* vireo_dut_new() {
     d->top = new Vtop(&d->ctx, "top");
     d->vcd = nullptr;
     d->half_cycles = 0;
+    d->low_pending = false;
     d->top->clk = 0;
     d->top->eval();
     return d;
@@ -152,16 +155,21 @@ void vireo_dut_free(VireoDut* d) {
     delete d->top;
     delete d;
 }
+// No logic acts on the falling edge: the clock's low half is evaluated
+// only when something looks (an eval before the next rising edge, which
+// the driver's own eval after changing inputs usually is, or a waveform).
 static inline void half(VireoDut* d, uint8_t clk) {
+    if (clk && d->low_pending) d->top->eval();
     d->top->clk = clk;
-    d->top->eval();
+    d->low_pending = !clk && !d->vcd;
+    if (!d->low_pending) d->top->eval();
     d->half_cycles++;
     if (d->vcd) d->vcd->dump(d->half_cycles);
 }
 void vireo_dut_tick(VireoDut* d, uint64_t cycles) {
     for (uint64_t i = 0; i < cycles; i++) { half(d, 1); half(d, 0); }
 }
-void vireo_dut_eval(VireoDut* d) { d->top->eval(); }
+void vireo_dut_eval(VireoDut* d) { d->top->eval(); d->low_pending = false; }
 int vireo_dut_trace_open(VireoDut* d, const char* path) {
     if (d->vcd) return 0;
     d->vcd = new VerilatedVcdC;

@@ -132,6 +132,48 @@ mod tests {
         assert_eq!((hdr.1, hdr.2), (true, 128));
     }
 
+    /// A fresh endpoint after reset that has just taken a configuration
+    /// read of its ID register (one beat), its completion held back.
+    fn after_a_config_read() -> Dut {
+        let mut dut = Dut::new();
+        dut.set_tx_ready(0);
+        dut.reset(4);
+        let dw0: u32 = 0x04 << 24 | 1; // CfgRd0, one DW
+        let dw1: u32 = 7 << 8 | 0xF; // tag 7, all bytes
+        let dw2: u32 = 0x0100 << 16; // bus 1, register 0
+        dut.set_rx_hdr((dw0 as u128) << 96 | (dw1 as u128) << 64 | (dw2 as u128) << 32);
+        dut.set_rx_sop(1);
+        dut.set_rx_eop(1);
+        dut.set_rx_valid(1);
+        dut.eval();
+        assert_eq!(dut.rx_ready(), 1);
+        dut.tick();
+        dut.set_rx_valid(0);
+        dut.eval();
+        dut
+    }
+
+    #[test]
+    fn tick_n_runs_n_clock_cycles() {
+        // Cycle by cycle, with an evaluation in between (as the BFM does):
+        // the completion shows after `k` cycles.
+        let mut dut = after_a_config_read();
+        let mut k = 0;
+        while dut.tx_valid() == 0 {
+            dut.tick();
+            dut.eval();
+            k += 1;
+            assert!(k < 100, "no completion");
+        }
+        // All at once (the falling edges are evaluated lazily): the same.
+        for (n, shown) in [(k - 1, 0), (k, 1)] {
+            let mut dut = after_a_config_read();
+            dut.tick_n(n);
+            dut.eval();
+            assert_eq!(dut.tx_valid(), shown, "after tick_n({n}), k = {k}");
+        }
+    }
+
     #[test]
     fn reset_leaves_the_endpoint_idle_and_ready() {
         let mut dut = Dut::new();
