@@ -287,7 +287,7 @@ fn compile(name: &str, out_dir: &Path, sources: &[PathBuf], includes: &[PathBuf]
     build
         .cpp(true)
         .std("c++17")
-        .opt_level(2)
+        .opt_level(3)
         .debug(false)
         .warnings(false)
         .cargo_warnings(false)
