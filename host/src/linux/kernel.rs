@@ -111,6 +111,12 @@ pub fn kernel() -> Result<PathBuf, String> {
     if binary.exists() {
         return Ok(binary);
     }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // One build at a time: another run may be building this kernel.
+    let _lock = lock(&dir.join("build.lock"))?;
+    if binary.exists() {
+        return Ok(binary);
+    }
     let src = dir.join("src");
     let _ = std::fs::remove_dir_all(&src);
     std::fs::create_dir_all(&src).map_err(|e| format!("{}: {e}", src.display()))?;
@@ -186,6 +192,32 @@ pub fn kernel() -> Result<PathBuf, String> {
     Ok(binary)
 }
 
+/// Hold an exclusive lock on `path` (created if missing) until the file
+/// returned is dropped; says so when it has to wait.
+fn lock(path: &Path) -> Result<std::fs::File, String> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    // SAFETY: flock on a descriptor this function owns.
+    let try_now = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if try_now != 0 {
+        eprintln!("linux: waiting for another run that is building the kernel");
+        // SAFETY: as above, blocking this time.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(format!(
+                "{}: {}",
+                path.display(),
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    Ok(f)
+}
+
 /// Every option of `linux/uml.config` must have its value in the final
 /// configuration (Kconfig drops what it cannot satisfy).
 fn check_config(config: &str) -> Result<(), String> {
@@ -224,21 +256,44 @@ pub fn frames_program() -> Result<PathBuf, String> {
         return Ok(binary);
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let src = dir.join("vireo-frames.c");
+    // Built under names of this process's own, then renamed: another run
+    // never sees half a file.
+    let src = dir.join(format!("vireo-frames-{}.c", std::process::id()));
+    let out = dir.join(format!("vireo-frames-{}", std::process::id()));
     std::fs::write(&src, FRAMES_C).map_err(|e| e.to_string())?;
-    run(
+    let built = run(
         Command::new("gcc")
             .args(["-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
-            .arg(&binary)
+            .arg(&out)
             .arg(&src),
         "compiling vireo-frames",
-    )?;
-    Ok(binary)
+    )
+    .and_then(|()| std::fs::rename(&out, &binary).map_err(|e| e.to_string()));
+    let _ = std::fs::remove_file(&src);
+    built.map(|()| binary)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_build_at_a_time() {
+        let path = std::env::temp_dir().join(format!("vireo-lock-{}", std::process::id()));
+        let held = lock(&path).unwrap();
+        let waiter = std::thread::spawn({
+            let path = path.clone();
+            move || lock(&path).map(drop)
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(
+            !waiter.is_finished(),
+            "a second lock was granted while the first was held"
+        );
+        drop(held);
+        assert_eq!(waiter.join().unwrap(), Ok(()));
+        std::fs::remove_file(&path).unwrap();
+    }
 
     #[test]
     fn configuration_check_sees_dropped_options() {
