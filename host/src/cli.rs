@@ -363,9 +363,13 @@ fn regress_cmd(a: Amount, trace: Option<&PathBuf>) -> Result<(), String> {
                     Item::Random => regress::run_random(f.at, ops, Some(path)).map(|_| ()),
                     Item::Traffic => regress::run_traffic(f.at, steps, Some(path)).map(|_| ()),
                 };
-                if rerun.is_err() {
-                    msg += &format!("\nwaveform of the failing run: {}", path.display());
-                }
+                msg += &match rerun {
+                    Err(_) => format!("\nwaveform of the failing run: {}", path.display()),
+                    Ok(()) => format!(
+                        "\nthe rerun with a waveform passed (the failure did not repeat); its waveform: {}",
+                        path.display()
+                    ),
+                };
             } else {
                 msg += "\n(rerun with --trace FILE.vcd for a waveform of the failing run)";
             }

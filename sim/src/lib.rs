@@ -175,6 +175,32 @@ mod tests {
     }
 
     #[test]
+    fn trace_to_writes_a_waveform_of_every_half_cycle() {
+        let path = std::env::temp_dir().join(format!("vireo-sim-{}.vcd", std::process::id()));
+        let mut dut = Dut::new();
+        dut.trace_to(&path).unwrap();
+        dut.reset(2);
+        dut.tick_n(3);
+        dut.trace_close();
+        let vcd = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(vcd.contains("$enddefinitions"), "no VCD header");
+        assert!(
+            vcd.contains(" rx_ready "),
+            "the ports are not in the waveform"
+        );
+        // Both edges of the 5 cycles, the low halves included.
+        assert!(
+            vcd.lines().any(|l| l == "#10"),
+            "{} bytes, no time 10",
+            vcd.len()
+        );
+        assert!(Dut::new()
+            .trace_to(Path::new("/nonexistent/dir/x.vcd"))
+            .is_err());
+    }
+
+    #[test]
     fn reset_leaves_the_endpoint_idle_and_ready() {
         let mut dut = Dut::new();
         dut.set_tx_ready(1);
