@@ -97,6 +97,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../scenarios/ring_control.scn"),
     ),
     ("ring_wrap.scn", include_str!("../scenarios/ring_wrap.scn")),
+    (
+        "ring_before_driver_ok.scn",
+        include_str!("../scenarios/ring_before_driver_ok.scn"),
+    ),
 ];
 
 /// A run: its seed and the RTL ports the root complex talks to.

@@ -14,8 +14,8 @@
 //!   bit is offered; DEVICE_NEEDS_RESET is owned by the device;
 //! - writing 0 to device_status starts a reset: `vreset` pulses, the queue
 //!   table is swept back to its reset values (one cycle per queue), then the
-//!   reset waits for `drain_done`; device_status reads its old value until
-//!   then and 0 after;
+//!   reset waits for `drain_done`; register accesses wait meanwhile, so a
+//!   read of device_status completes with 0 once the reset has;
 //! - MSI-X vectors beyond the table read back NO_VECTOR;
 //! - queue fields of a queue_select beyond num_queues read 0, writes ignored;
 //!   queue_size takes only a power of two up to the maximum, and only while
