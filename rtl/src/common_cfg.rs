@@ -638,3 +638,84 @@ impl Logic for CommonCfg {
         self.reset_queue.next = self.qreset_q.q.val();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vireo_regs::virtio::common;
+
+    /// One clock cycle: settle, sample `ack` and `rdata`, rising edge.
+    fn cycle(uut: &mut CommonCfg) -> Option<u32> {
+        uut.clock.next = Clock::from(false);
+        assert!(simulate(uut, 100));
+        let answer = uut
+            .regs
+            .ack
+            .val()
+            .then(|| uut.regs.rdata.val().to_u64() as u32);
+        uut.clock.next = Clock::from(true);
+        assert!(simulate(uut, 100));
+        answer
+    }
+
+    /// A 16-bit register access at byte offset `at`; returns the field's
+    /// value (before a write).
+    fn access16(uut: &mut CommonCfg, at: usize, write: Option<u16>) -> u16 {
+        let shift = 8 * (at % 4);
+        uut.regs.req.next = true;
+        uut.regs.write.next = write.is_some();
+        uut.regs.offset.next = ((at & !3) as u64).into();
+        uut.regs.wmask.next = ((0xFFFFu64) << shift).into();
+        uut.regs.wdata.next = ((write.unwrap_or(0) as u64) << shift).into();
+        let mut answer = cycle(uut);
+        uut.regs.req.next = false;
+        for _ in 0..50 {
+            if let Some(v) = answer {
+                return (v >> shift) as u16;
+            }
+            answer = cycle(uut);
+        }
+        panic!("no ack for the access at {at:#x}");
+    }
+
+    /// A common configuration block for `max_queue_size`, out of reset.
+    fn block(max_queue_size: u16) -> CommonCfg {
+        let cfg = DeviceConfig {
+            max_queue_size,
+            ..DeviceConfig::default()
+        };
+        let mut uut = CommonCfg::new(&cfg);
+        uut.connect_all();
+        uut.drain_done.next = true;
+        uut.rst.next = true;
+        cycle(&mut uut);
+        uut.rst.next = false;
+        for _ in 0..8 {
+            cycle(&mut uut);
+        }
+        uut
+    }
+
+    #[test]
+    fn queue_size_takes_powers_of_two_up_to_the_configured_maximum() {
+        for max in [256u16, 1024] {
+            let mut uut = block(max);
+            access16(&mut uut, common::QUEUE_SELECT, Some(1));
+            assert_eq!(access16(&mut uut, common::QUEUE_SIZE, None), max);
+            for (write, reads) in [
+                (max / 2, max / 2),
+                (max * 2, max / 2), // beyond the maximum: ignored
+                (max - 1, max / 2), // not a power of two: ignored
+                (max, max),
+                (2, 2),
+            ] {
+                access16(&mut uut, common::QUEUE_SIZE, Some(write));
+                assert_eq!(
+                    access16(&mut uut, common::QUEUE_SIZE, None),
+                    reads,
+                    "maximum {max}, wrote {write}"
+                );
+            }
+        }
+    }
+}
