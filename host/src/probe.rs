@@ -396,3 +396,40 @@ fn check_structure(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn structures_outside_their_bar_or_misaligned_are_refused() {
+        let bars = [Bar {
+            index: 0,
+            is_64: true,
+            prefetchable: false,
+            size: 0x4000,
+            base: 0xfe00_0000,
+        }];
+        let cap = |bar: u8, offset: u32, length: u32| VirtioCap {
+            at: 0x40,
+            cfg_type: virtio::cfg_type::COMMON,
+            cap_len: virtio::cap::LEN as u8,
+            bar,
+            offset,
+            length,
+        };
+        let check = |c: VirtioCap| check_structure(&bars, &c, 0x38, 4, "common");
+        assert!(check(cap(0, 0, 0x38)).is_ok());
+        assert!(check(cap(0, 0x3fc8, 0x38)).is_ok(), "ends at the BAR's end");
+        for (bad, why) in [
+            (cap(2, 0, 0x38), "not an implemented memory BAR"),
+            (cap(6, 0, 0x38), "not an implemented memory BAR"),
+            (cap(0, 0, 0x30), "length"),
+            (cap(0, 0x2, 0x38), "not aligned"),
+            (cap(0, 0x3fd0, 0x38), "overruns"),
+        ] {
+            let e = check(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad:x?}: {e}");
+        }
+    }
+}
