@@ -22,7 +22,7 @@ use crate::bfm::RootComplex;
 use crate::endpoint::{Endpoint, HostError};
 use crate::host::{Host, Outcome};
 use crate::lockstep::Lockstep;
-use crate::memory::{Access, HostMemory};
+use crate::memory::{Access, Containment, HostMemory};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::fs::File;
@@ -61,17 +61,21 @@ pub trait Cosim: Endpoint {
     fn compared(&self) -> u64;
 }
 
+/// Let a device read and write all of guest RAM.
+fn grant_ram(containment: &mut Containment, ram: &GuestRam) {
+    for r in ram.regions() {
+        for access in [Access::Read, Access::Write] {
+            containment.grant(r.guest_addr..r.guest_addr + r.size, access);
+        }
+    }
+}
+
 /// Give the RTL's DMA `ram` and UML's MSI address.
 fn attach_rtl(rc: &mut RootComplex, ram: &Arc<GuestRam>) {
     let dma = rc.dma_mut();
     dma.memory = HostMemory::with_external(ram.clone());
     dma.msi_windows = std::iter::once(UML_MSI_ADDRESS..UML_MSI_ADDRESS + 4).collect();
-    for r in ram.regions() {
-        for access in [Access::Read, Access::Write] {
-            dma.containment
-                .grant(r.guest_addr..r.guest_addr + r.size, access);
-        }
-    }
+    grant_ram(&mut dma.containment, ram);
 }
 
 impl Cosim for RootComplex {
@@ -95,13 +99,7 @@ impl Cosim for Lockstep {
         // The model sees the guest's memory but must not write it: the RTL
         // owns the rings.
         self.model.memory = HostMemory::reading(ram.clone());
-        for r in ram.regions() {
-            for access in [Access::Read, Access::Write] {
-                self.model
-                    .containment
-                    .grant(r.guest_addr..r.guest_addr + r.size, access);
-            }
-        }
+        grant_ram(&mut self.model.containment, &ram);
     }
     fn compared(&self) -> u64 {
         self.requests

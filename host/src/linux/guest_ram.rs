@@ -152,23 +152,37 @@ impl Drop for GuestRam {
     }
 }
 
+/// Guest RAM of `size` bytes at `guest_addr` (`user_addr` to the front
+/// end), mapped from byte `mmap_offset` of a scratch file, for tests.
+#[cfg(test)]
+pub(super) fn scratch(guest_addr: u64, user_addr: u64, size: u64, mmap_offset: u64) -> GuestRam {
+    let path =
+        std::env::temp_dir().join(format!("vireo-ram-{}-{guest_addr:x}", std::process::id()));
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    f.set_len(mmap_offset + size).unwrap();
+    let desc = RegionDesc {
+        guest_addr,
+        size,
+        user_addr,
+        mmap_offset,
+    };
+    GuestRam::map(&[(desc, OwnedFd::from(f))]).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
 
     #[test]
     fn maps_a_region_at_its_guest_address_and_offset() {
-        let mut file = tempfile();
-        file.write_all(&[0u8; 8192]).unwrap();
-        let fd = OwnedFd::from(file);
-        let desc = RegionDesc {
-            guest_addr: 0x10_0000,
-            size: 4096,
-            user_addr: 0x7000_0000,
-            mmap_offset: 4096 + 16,
-        };
-        let ram = GuestRam::map(&[(desc, fd)]).unwrap();
+        let ram = scratch(0x10_0000, 0x7000_0000, 4096, 4096 + 16);
         assert!(ram.holds(0x10_0000, 4096));
         assert!(!ram.holds(0x10_0000, 4097));
         assert!(!ram.holds(0xF_FFFF, 2));
@@ -177,18 +191,5 @@ mod tests {
         assert_eq!(ram.read_u16(0x10_1000), None);
         assert_eq!(ram.guest_of_user(0x7000_0010), Some(0x10_0010));
         assert_eq!(ram.guest_of_user(0x7000_1000), None);
-    }
-
-    fn tempfile() -> std::fs::File {
-        let path = std::env::temp_dir().join(format!("vireo-ram-{}", std::process::id()));
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .unwrap();
-        std::fs::remove_file(&path).unwrap();
-        f
     }
 }

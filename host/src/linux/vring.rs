@@ -148,33 +148,12 @@ impl Vring {
 
 #[cfg(test)]
 mod tests {
-    use super::super::guest_ram::{GuestRam, RegionDesc};
+    use super::super::guest_ram::scratch;
     use super::*;
-    use std::os::fd::OwnedFd;
-
-    fn ram() -> GuestRam {
-        let path = std::env::temp_dir().join(format!("vireo-vring-{}", std::process::id()));
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .unwrap();
-        std::fs::remove_file(&path).unwrap();
-        f.set_len(0x10000).unwrap();
-        let desc = RegionDesc {
-            guest_addr: 0x4000_0000,
-            size: 0x10000,
-            user_addr: 0x4000_0000,
-            mmap_offset: 0,
-        };
-        GuestRam::map(&[(desc, OwnedFd::from(f))]).unwrap()
-    }
 
     #[test]
     fn takes_a_chain_and_returns_it() {
-        let ram = ram();
+        let ram = scratch(0x4000_0000, 0x4000_0000, 0x10000, 0);
         let base = 0x4000_0000u64;
         let mut q = Vring {
             num: 4,
