@@ -452,9 +452,8 @@ fn linux_cmd(opts: &crate::linux::Options) -> Result<(), String> {
         println!("linux: PASS: stock virtio_net bound to the RTL and the frame test passed");
         return Ok(());
     }
-    let tail: Vec<&String> = r.console.iter().rev().take(40).collect();
     let mut msg = String::from("linux: guest console (last lines):\n");
-    for l in tail.into_iter().rev() {
+    for l in crate::last_lines(r.console.iter().map(String::as_str), 40) {
         msg += &format!("  | {l}\n");
     }
     msg += &r.last_accesses;

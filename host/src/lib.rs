@@ -15,6 +15,7 @@
 //! - [`scenario`], [`fuzz`], [`regress`]: what the regression runs.
 //! - [`synth`]: Yosys resource counts per block, nextpnr-ecp5 timing;
 //!   [`vivado`]: the matching settings of a 7-series PCIe hard block.
+//! - [`linux`]: User-Mode Linux's stock drivers against the RTL.
 //! - [`cli`]: the host-side `vireo` commands.
 #![deny(missing_docs)]
 
@@ -44,3 +45,19 @@ pub mod tlp;
 pub mod traffic;
 pub mod virtq;
 pub mod vivado;
+
+/// The last `n` of `lines`, in order (a failed tool's or guest's output).
+pub fn last_lines<'a>(lines: impl DoubleEndedIterator<Item = &'a str>, n: usize) -> Vec<&'a str> {
+    let mut tail: Vec<&str> = lines.rev().take(n).collect();
+    tail.reverse();
+    tail
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn last_lines_keeps_the_order() {
+        assert_eq!(super::last_lines("a\nb\nc".lines(), 2), ["b", "c"]);
+        assert_eq!(super::last_lines("a".lines(), 5), ["a"]);
+    }
+}

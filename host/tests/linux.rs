@@ -12,8 +12,7 @@ use std::time::Duration;
 use vireo_host::linux::{self, Options, Report};
 
 fn show(r: &Report) -> String {
-    let tail: Vec<&String> = r.console.iter().rev().take(40).collect();
-    let tail: Vec<&str> = tail.into_iter().rev().map(String::as_str).collect();
+    let tail = vireo_host::last_lines(r.console.iter().map(String::as_str), 40);
     format!(
         "failures: {:?}\n{}\nconsole:\n{}",
         r.failures,

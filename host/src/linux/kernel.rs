@@ -8,6 +8,7 @@
 //! tarball's size, the patch and the configuration, so a change to either
 //! builds a new kernel; only the kernel binary is kept.
 
+use crate::last_lines;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Write};
@@ -50,12 +51,10 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
     }
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
-    let tail: Vec<&str> = text.lines().rev().take(15).collect();
-    let tail: Vec<&str> = tail.into_iter().rev().collect();
     Err(format!(
         "{what} failed ({}):\n{}",
         out.status,
-        tail.join("\n")
+        last_lines(text.lines(), 15).join("\n")
     ))
 }
 
@@ -179,8 +178,7 @@ pub fn kernel() -> Result<PathBuf, String> {
     let status = child.wait().map_err(|e| e.to_string())?;
     let errors = errors.join().unwrap_or_default();
     if !status.success() {
-        let tail: Vec<&String> = errors.iter().rev().take(15).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().map(String::as_str).collect();
+        let tail = last_lines(errors.iter().map(String::as_str), 15);
         return Err(format!(
             "kernel build failed ({status}):\n{}",
             tail.join("\n")

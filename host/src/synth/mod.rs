@@ -195,10 +195,9 @@ fn yosys_log(mut run: Child, log: &Path) -> Result<String, String> {
     let _ = std::fs::remove_file(log);
     let log = text.unwrap_or_default();
     if !status.success() {
-        let tail: Vec<&str> = log.lines().rev().take(30).collect();
         return Err(format!(
             "yosys failed:\n{}",
-            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            crate::last_lines(log.lines(), 30).join("\n")
         ));
     }
     Ok(log)
