@@ -22,28 +22,36 @@
 //! `MAX_SEGMENTS` buffers, or a read that failed.
 //!
 //! Reads go through a DMA read port and land in the unit's control buffer
-//! (`target`, from `base`: the index at +0, ring entries at +16, the
-//! descriptor at +32, head descriptors at +64), which the walker reads
-//! back. Right after a batch of ring entries arrives, the descriptors at
-//! their heads are read all at once (one read each, all in flight
-//! together); a walk then takes its head descriptor from there, once it has
+//! (`target`, from `base`: the index at +0, the descriptor at +32, ring
+//! entries at +64 and head descriptors at +128, each of the last two in two
+//! banks; +48 is left to the unit), which the walker reads back. Ring entries are loaded in the
+//! background, a batch of up to `RING_BATCH` at a time into one bank, and
+//! the descriptor at the head of each entry is read right after its batch
+//! arrives (one read each, all in flight together): while the walk takes
+//! the entries of one bank, the next batch is loaded into the other. A walk
+//! takes its ring entry and head descriptor from its bank, once they have
 //! arrived, and reads the rest of its chain one descriptor at a time. The
-//! port completes reads in order, which tells the head reads' completions
-//! apart from the walk's own. A failed head read is a fault of its chain
-//! only, when that chain is walked.
+//! port completes reads in order; a queue of the reads in flight tells the
+//! completions apart. A failed ring or head read is a fault of the walk
+//! that needs it.
+//!
+//! The control buffer's read port is shared with the unit: the walker reads
+//! it whenever it needs to (`ctl_rd_en`) and takes `ctl_rd_valid` only for
+//! its own reads, so the unit may read in any cycle the walker does not.
 //!
 //! `hold` (a reset of the ring is coming) starts no further read; those in
 //! flight complete (`reading` shows them), so that a later walk never takes
 //! a stale completion for its own.
 //!
-//! Timing: one host read round trip per `RING_BATCH` ring entries, one for
-//! the head descriptors of those entries together, one per further
-//! descriptor, and one for the index when the known entries run out, plus 5
-//! cycles each; a ring entry already read costs 3 cycles, a head descriptor
-//! already read 4.
+//! Timing: a chain whose ring entry and head descriptor are loaded is found
+//! in 8 cycles, plus one host read round trip per further descriptor, and
+//! one for the index when the known entries run out. Loading a batch takes
+//! two round trips (entries, then heads) and overlaps the walks of the
+//! batch before; a walk waits for it only when the entries are taken
+//! faster than that.
 
 use crate::byte_buffer::BUF_ADDR_BITS;
-use crate::dma_port::{ReadClient, TARGET_BITS};
+use crate::dma_port::{ReadClient, CTL_BUFFER_BYTES, TARGET_BITS};
 use crate::ram::Ram;
 use crate::DATA_WIDTH;
 use rust_hdl::prelude::*;
@@ -56,17 +64,40 @@ const _: () = assert!(1 << SEG_BITS == MAX_SEGMENTS);
 /// A segment list entry: address (64), length (32), device-writable (1).
 pub const SEG_ENTRY_BITS: usize = 97;
 
-/// Ring entries read at once.
+/// Ring entries loaded at once (into one bank).
 pub const RING_BATCH: u64 = 8;
-/// Control buffer offset of the head descriptors of a batch (16 bytes each).
-pub const HEADS_SLOT: u64 = 64;
-const _: () = assert!(RING_BATCH == 8, "head read bookkeeping is 8 bits wide");
+/// Control buffer offset of the descriptor read by a walk.
+const DESC_SLOT: u64 = 32;
+/// Control buffer offset of the ring entry banks (16 bytes each).
+const ENTRIES_SLOT: u64 = 64;
+/// Control buffer offset of the head descriptor banks (128 bytes each).
+const HEADS_SLOT: u64 = 128;
+/// Control buffer offset of 16 bytes the walker leaves to its unit.
+pub const UNIT_SLOT: u64 = 48;
+const _: () = assert!(DESC_SLOT + 16 <= UNIT_SLOT && UNIT_SLOT + 16 <= ENTRIES_SLOT);
 const _: () = assert!(
-    2 * RING_BATCH <= 16,
-    "the entries fit their control buffer slot"
+    HEADS_SLOT + 2 * 16 * RING_BATCH <= CTL_BUFFER_BYTES as u64,
+    "the head banks fit the control buffer"
 );
+const _: () = assert!(
+    RING_BATCH == 8,
+    "a bank's head bookkeeping is 8 bits; bank and entry make a 4-bit index"
+);
+const _: () = assert!(
+    ENTRIES_SLOT + 2 * 2 * RING_BATCH <= HEADS_SLOT,
+    "the entries fit their control buffer slots"
+);
+/// Reads in flight the walker keeps track of.
+const ORDER_DEPTH: u64 = 16;
+/// Width of a read-queue entry: kind (2), bank (1), entry (3).
+const ORDER_BITS: usize = 6;
+const _: () = assert!(ORDER_BITS == 6, "the queue position is count * 6");
+/// Read kinds in the read queue.
+const KIND_OWN: u64 = 0;
+const KIND_RING: u64 = 1;
+const KIND_HEAD: u64 = 2;
 
-/// What the walker is doing.
+/// What a walk is doing.
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
 pub enum WalkState {
     /// Waiting for `go`.
@@ -79,13 +110,11 @@ pub enum WalkState {
     Load,
     /// Acting on `avail->idx`.
     Index,
-    /// Getting the ring entry at `last_avail`.
+    /// Getting the ring entry at `last_avail` from its bank.
     Ring,
-    /// Reading the head descriptors of a new batch of ring entries.
-    Heads,
     /// Acting on the ring entry.
     Entry,
-    /// Waiting for the head descriptor read before.
+    /// Waiting for the head descriptor to be loaded.
     Cached,
     /// About to read the next descriptor.
     Step,
@@ -97,6 +126,21 @@ pub enum WalkState {
     Empty,
     /// Stopped on a malformed ring or chain.
     Faulted,
+}
+
+/// What the loader of ring entries is doing.
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+pub enum LoadState {
+    /// Waiting for a free bank and entries to load.
+    Idle,
+    /// Presenting the read of the entries.
+    Ring,
+    /// Waiting for them.
+    RingWait,
+    /// Reading them from the control buffer.
+    Entries,
+    /// Reading their head descriptors.
+    Heads,
 }
 
 /// The walker.
@@ -120,9 +164,6 @@ pub struct ChainWalker {
     pub hold: Signal<In, Bit>,
     /// A read is in flight.
     pub reading: Signal<Out, Bit>,
-    /// A walk is under way (reads, control buffer reads): not idle, found,
-    /// empty or faulted.
-    pub busy: Signal<Out, Bit>,
     /// Look for the next chain (when idle or empty).
     pub go: Signal<In, Bit>,
     /// The presented chain is consumed.
@@ -157,7 +198,7 @@ pub struct ChainWalker {
     pub ctl_rd_addr: Signal<Out, Bits<BUF_ADDR_BITS>>,
     /// The bytes read.
     pub ctl_rd_data: Signal<In, Bits<DATA_WIDTH>>,
-    /// `ctl_rd_data` is valid.
+    /// `ctl_rd_data` is valid (for whichever read was made 2 cycles before).
     pub ctl_rd_valid: Signal<In, Bit>,
     segments: Ram<Bits<SEG_ENTRY_BITS>, SEG_BITS>,
     state: DFF<WalkState>,
@@ -179,28 +220,62 @@ pub struct ChainWalker {
     any_write_r: DFF<Bit>,
     /// `avail->idx` as last read.
     seen: DFF<Bits<16>>,
-    /// Available index of the first entry in the control buffer.
-    ent_base: DFF<Bits<16>>,
-    /// Entries in the control buffer.
-    ents: DFF<Bits<16>>,
-    /// Next entry of the batch whose head descriptor is to be read.
-    hd_k: DFF<Bits<4>>,
-    /// Entries whose head descriptor was read, has arrived, failed.
-    hd_issued: DFF<Bits<8>>,
-    hd_arrived: DFF<Bits<8>>,
-    hd_failed: DFF<Bits<8>>,
-    /// Entries of the head reads in flight, oldest first (3 bits each).
-    hd_order: DFF<Bits<24>>,
-    /// Head reads in flight.
-    hd_out: DFF<Bits<4>>,
-    /// Batch entry of the chain being walked.
-    cur_k: DFF<Bits<3>>,
-    hd_word: Signal<Local, Bits<DATA_WIDTH>>,
-    hd_head: Signal<Local, Bits<16>>,
-    hd_read: Signal<Local, Bit>,
-    hd_pop: Signal<Local, Bit>,
-    hd_rest: Signal<Local, Bits<24>>,
-    hd_left: Signal<Local, Bits<4>>,
+    /// The bank the walks take entries from.
+    cur_b: DFF<Bits<1>>,
+    /// Available index of its first entry, and its entries.
+    cur_base: DFF<Bits<16>>,
+    cur_n: DFF<Bits<16>>,
+    /// The other bank holds (or is loading) the entries that follow.
+    next_on: DFF<Bit>,
+    next_n: DFF<Bits<16>>,
+    /// Per bank: its entries arrived, their read failed.
+    ring_arrived: DFF<Bits<2>>,
+    ring_failed: DFF<Bits<2>>,
+    /// Per bank and entry (bank * 8 + entry): head read issued, arrived,
+    /// failed.
+    hd_issued: DFF<Bits<16>>,
+    hd_arrived: DFF<Bits<16>>,
+    hd_failed: DFF<Bits<16>>,
+    /// Entry of the chain being walked (bank * 8 + entry).
+    cur_k: DFF<Bits<4>>,
+    /// The loader: its state, bank, first available index, entries, the
+    /// entries read back, the next entry whose head is to be read.
+    lstate: DFF<LoadState>,
+    l_bank: DFF<Bits<1>>,
+    l_at: DFF<Bits<16>>,
+    l_n: DFF<Bits<16>>,
+    l_word: DFF<Bits<DATA_WIDTH>>,
+    l_k: DFF<Bits<4>>,
+    /// Control buffer reads of the walk and of the loader in the last two
+    /// cycles (bit 1: two cycles ago).
+    w_rd: DFF<Bits<2>>,
+    l_rd: DFF<Bits<2>>,
+    /// Reads in flight, oldest first (`ORDER_BITS` each), and their count.
+    order: DFF<Bits<96>>,
+    out: DFF<Bits<5>>,
+    own_req: Signal<Local, Bit>,
+    ring_req: Signal<Local, Bit>,
+    head_req: Signal<Local, Bit>,
+    issued: Signal<Local, Bit>,
+    pushed: Signal<Local, Bits<6>>,
+    popped: Signal<Local, Bits<6>>,
+    pop_bit: Signal<Local, Bits<16>>,
+    pop_bank: Signal<Local, Bits<2>>,
+    own_done: Signal<Local, Bit>,
+    rest: Signal<Local, Bits<96>>,
+    left_n: Signal<Local, Bits<5>>,
+    w_ctl: Signal<Local, Bit>,
+    l_ctl: Signal<Local, Bit>,
+    l_shift: Signal<Local, Bits<DATA_WIDTH>>,
+    l_head: Signal<Local, Bits<16>>,
+    l_bit: Signal<Local, Bits<2>>,
+    start_load: Signal<Local, Bit>,
+    other_b: Signal<Local, Bits<1>>,
+    new_bit: Signal<Local, Bits<2>>,
+    new_mask: Signal<Local, Bits<16>>,
+    hd_set: Signal<Local, Bits<16>>,
+    hd_clear: Signal<Local, Bits<16>>,
+    load_end: Signal<Local, Bits<16>>,
     left: Signal<Local, Bits<16>>,
     to_end: Signal<Local, Bits<16>>,
     batch_n: Signal<Local, Bits<16>>,
@@ -219,9 +294,15 @@ pub struct ChainWalker {
     off_ring: Constant<Bits<64>>,
     max_segments: Constant<Bits<16>>,
     ring_batch: Constant<Bits<16>>,
+    order_depth: Constant<Bits<5>>,
+    kind_own: Constant<Bits<2>>,
+    kind_ring: Constant<Bits<2>>,
+    kind_head: Constant<Bits<2>>,
     seg_writable: Constant<Bits<SEG_ENTRY_BITS>>,
     target: Constant<Bits<TARGET_BITS>>,
     base: Constant<Bits<BUF_ADDR_BITS>>,
+    desc_slot: Constant<Bits<BUF_ADDR_BITS>>,
+    entries_slot: Constant<Bits<BUF_ADDR_BITS>>,
     heads_slot: Constant<Bits<BUF_ADDR_BITS>>,
 }
 
@@ -238,7 +319,6 @@ impl ChainWalker {
             clear: Default::default(),
             hold: Default::default(),
             reading: Default::default(),
-            busy: Default::default(),
             go: Default::default(),
             take: Default::default(),
             found: Default::default(),
@@ -276,21 +356,50 @@ impl ChainWalker {
             any_read_r: Default::default(),
             any_write_r: Default::default(),
             seen: Default::default(),
-            ent_base: Default::default(),
-            ents: Default::default(),
-            hd_k: Default::default(),
+            cur_b: Default::default(),
+            cur_base: Default::default(),
+            cur_n: Default::default(),
+            next_on: Default::default(),
+            next_n: Default::default(),
+            ring_arrived: Default::default(),
+            ring_failed: Default::default(),
             hd_issued: Default::default(),
             hd_arrived: Default::default(),
             hd_failed: Default::default(),
-            hd_order: Default::default(),
-            hd_out: Default::default(),
             cur_k: Default::default(),
-            hd_word: Default::default(),
-            hd_head: Default::default(),
-            hd_read: Default::default(),
-            hd_pop: Default::default(),
-            hd_rest: Default::default(),
-            hd_left: Default::default(),
+            lstate: Default::default(),
+            l_bank: Default::default(),
+            l_at: Default::default(),
+            l_n: Default::default(),
+            l_word: Default::default(),
+            l_k: Default::default(),
+            w_rd: Default::default(),
+            l_rd: Default::default(),
+            order: Default::default(),
+            out: Default::default(),
+            own_req: Default::default(),
+            ring_req: Default::default(),
+            head_req: Default::default(),
+            issued: Default::default(),
+            pushed: Default::default(),
+            popped: Default::default(),
+            pop_bit: Default::default(),
+            pop_bank: Default::default(),
+            own_done: Default::default(),
+            rest: Default::default(),
+            left_n: Default::default(),
+            w_ctl: Default::default(),
+            l_ctl: Default::default(),
+            l_shift: Default::default(),
+            l_head: Default::default(),
+            l_bit: Default::default(),
+            start_load: Default::default(),
+            other_b: Default::default(),
+            new_bit: Default::default(),
+            new_mask: Default::default(),
+            hd_set: Default::default(),
+            hd_clear: Default::default(),
+            load_end: Default::default(),
             left: Default::default(),
             to_end: Default::default(),
             batch_n: Default::default(),
@@ -309,9 +418,15 @@ impl ChainWalker {
             off_ring: Constant::new(ring::AVAIL_RING.into()),
             max_segments: Constant::new((MAX_SEGMENTS as u64).into()),
             ring_batch: Constant::new(RING_BATCH.into()),
+            order_depth: Constant::new(ORDER_DEPTH.into()),
+            kind_own: Constant::new(KIND_OWN.into()),
+            kind_ring: Constant::new(KIND_RING.into()),
+            kind_head: Constant::new(KIND_HEAD.into()),
             seg_writable: Constant::new(Bits::<SEG_ENTRY_BITS>::from(1u64) << 96u64),
             target: Constant::new(target.into()),
             base: Constant::new(base.into()),
+            desc_slot: Constant::new(DESC_SLOT.into()),
+            entries_slot: Constant::new((base + ENTRIES_SLOT).into()),
             heads_slot: Constant::new((base + HEADS_SLOT).into()),
         }
     }
@@ -341,86 +456,104 @@ impl Logic for ChainWalker {
             any_read_r,
             any_write_r,
             seen,
-            ent_base,
-            ents,
-            hd_k,
+            cur_b,
+            cur_base,
+            cur_n,
+            next_on,
+            next_n,
+            ring_arrived,
+            ring_failed,
             hd_issued,
             hd_arrived,
             hd_failed,
-            hd_order,
-            hd_out,
-            cur_k
+            cur_k,
+            lstate,
+            l_bank,
+            l_at,
+            l_n,
+            l_word,
+            l_k,
+            w_rd,
+            l_rd,
+            order,
+            out
         );
         clock!(self, clock, segments);
 
-        // Reads: one command, its completion, then the control buffer.
-        self.read.valid.next = (self.state.q.val() == WalkState::Fetch) && !self.hold.val();
+        // The read port: the walk's own reads first, then the loader's.
+        // Every read issued joins the queue; completions come in order and
+        // leave it from the front.
+        self.l_shift.next = self.l_word.q.val() >> (bit_cast::<8, 4>(self.l_k.q.val()) << 4);
+        self.l_head.next = self.l_shift.val().get_bits::<16>(0);
+        self.own_req.next = (self.state.q.val() == WalkState::Fetch)
+            && !self.hold.val()
+            && (self.out.q.val() < self.order_depth.val());
+        self.ring_req.next = (self.lstate.q.val() == LoadState::Ring)
+            && !self.hold.val()
+            && !self.own_req.val()
+            && (self.state.q.val() != WalkState::Faulted)
+            && (self.out.q.val() < self.order_depth.val());
+        self.head_req.next = (self.lstate.q.val() == LoadState::Heads)
+            && !self.hold.val()
+            && !self.own_req.val()
+            && (self.state.q.val() != WalkState::Faulted)
+            && (self.out.q.val() < self.order_depth.val())
+            && (bit_cast::<16, 4>(self.l_k.q.val()) < self.l_n.q.val())
+            && (self.l_head.val() < self.size.val());
+        self.read.valid.next = self.own_req.val() || self.ring_req.val() || self.head_req.val();
+        self.read.target.next = self.target.val();
+        self.read.cookie.next = 0.into();
         self.read.addr.next = self.addr.q.val();
         self.read.len.next = self.len.q.val();
-        self.read.target.next = self.target.val();
         self.read.buf.next = self.base.val() + self.slot.q.val();
-        self.read.cookie.next = 0.into();
-        self.ctl_rd_en.next = false;
-        self.ctl_rd_addr.next = self.base.val() + self.slot.q.val();
-        if (self.state.q.val() == WalkState::Fetch) && !self.hold.val() && self.read.ready.val() {
-            self.state.d.next = WalkState::Wait;
-        }
-        // Completions come in order: while head reads are in flight, the
-        // next completion is the oldest of them.
-        self.hd_pop.next = self.read.done.val() && self.hd_out.q.val().any();
-        self.hd_rest.next = self.hd_order.q.val();
-        self.hd_left.next = self.hd_out.q.val();
-        if self.hd_pop.val() {
-            self.hd_arrived.d.next =
-                self.hd_arrived.q.val() | (bits::<8>(1) << self.hd_order.q.val().get_bits::<3>(0));
-            if self.read.done_err.val() {
-                self.hd_failed.d.next = self.hd_failed.q.val()
-                    | (bits::<8>(1) << self.hd_order.q.val().get_bits::<3>(0));
-            }
-            self.hd_rest.next = self.hd_order.q.val() >> 3;
-            self.hd_left.next = self.hd_out.q.val() - 1;
-        }
-        self.hd_order.d.next = self.hd_rest.val();
-        self.hd_out.d.next = self.hd_left.val();
-        // A new batch's head descriptors: one read per entry whose head is
-        // inside the table (the walk faults on the others).
-        self.hd_word.next = self.word.q.val() >> (bit_cast::<8, 4>(self.hd_k.q.val()) << 4);
-        self.hd_head.next = self.hd_word.val().get_bits::<16>(0);
-        self.hd_read.next = (self.state.q.val() == WalkState::Heads)
-            && !self.hold.val()
-            && (bit_cast::<16, 4>(self.hd_k.q.val()) < self.ents.q.val())
-            && (self.hd_head.val() < self.size.val());
-        if self.hd_read.val() {
-            self.read.valid.next = true;
-            self.read.addr.next = self.desc.val() + (bit_cast::<64, 16>(self.hd_head.val()) << 4);
-            self.read.len.next = 16.into();
+        self.pushed.next = bit_cast::<6, 2>(self.kind_own.val()) << 4;
+        if self.ring_req.val() {
+            self.read.addr.next = self.driver.val()
+                + self.off_ring.val()
+                + (bit_cast::<64, 16>(self.l_at.q.val() & (self.size.val() - 1)) << 1);
+            self.read.len.next = self.l_n.q.val() << 1;
             self.read.buf.next =
-                self.heads_slot.val() + (bit_cast::<BUF_ADDR_BITS, 4>(self.hd_k.q.val()) << 4);
+                self.entries_slot.val() + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_bank.q.val()) << 4);
+            self.pushed.next = (bit_cast::<6, 2>(self.kind_ring.val()) << 4)
+                | (bit_cast::<6, 1>(self.l_bank.q.val()) << 3);
         }
-        if self.hd_read.val() && self.read.ready.val() {
-            self.hd_issued.d.next =
-                self.hd_issued.q.val() | (bits::<8>(1) << self.hd_k.q.val().get_bits::<3>(0));
-            self.hd_order.d.next = self.hd_rest.val()
-                | (bit_cast::<24, 4>(self.hd_k.q.val())
-                    << ((bit_cast::<24, 4>(self.hd_left.val()) << 1)
-                        + bit_cast::<24, 4>(self.hd_left.val())));
-            self.hd_out.d.next = self.hd_left.val() + 1;
+        if self.head_req.val() {
+            self.read.addr.next = self.desc.val() + (bit_cast::<64, 16>(self.l_head.val()) << 4);
+            self.read.len.next = 16.into();
+            self.read.buf.next = self.heads_slot.val()
+                + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_bank.q.val()) << 7)
+                + (bit_cast::<BUF_ADDR_BITS, 4>(self.l_k.q.val()) << 4);
+            self.pushed.next = (bit_cast::<6, 2>(self.kind_head.val()) << 4)
+                | (bit_cast::<6, 1>(self.l_bank.q.val()) << 3)
+                | bit_cast::<6, 4>(self.l_k.q.val() & 7);
         }
-        if (self.state.q.val() == WalkState::Wait)
-            && self.read.done.val()
-            && !self.hd_out.q.val().any()
-        {
-            if self.read.done_err.val() {
-                self.state.d.next = WalkState::Faulted;
-            } else {
-                self.ctl_rd_en.next = true;
-                self.state.d.next = WalkState::Load;
-            }
+        self.issued.next = self.read.valid.val() && self.read.ready.val();
+        self.popped.next = self.order.q.val().get_bits::<6>(0);
+        self.pop_bit.next = bits::<16>(1) << bit_cast::<16, 4>(self.popped.val().get_bits::<4>(0));
+        self.pop_bank.next = bits::<2>(1) << bit_cast::<2, 1>(self.popped.val().get_bits::<1>(3));
+        self.own_done.next =
+            self.read.done.val() && (self.popped.val().get_bits::<2>(4) == self.kind_own.val());
+        self.rest.next = self.order.q.val();
+        self.left_n.next = self.out.q.val();
+        if self.read.done.val() {
+            self.rest.next = self.order.q.val() >> 6;
+            self.left_n.next = self.out.q.val() - 1;
         }
-        if (self.state.q.val() == WalkState::Load) && self.ctl_rd_valid.val() {
-            self.word.d.next = self.ctl_rd_data.val();
-            self.state.d.next = self.after.q.val();
+        self.order.d.next = self.rest.val();
+        self.out.d.next = self.left_n.val();
+        if self.issued.val() {
+            self.order.d.next = self.rest.val()
+                | (bit_cast::<96, 6>(self.pushed.val())
+                    << ((bit_cast::<96, 5>(self.left_n.val()) << 2)
+                        + (bit_cast::<96, 5>(self.left_n.val()) << 1)));
+            self.out.d.next = self.left_n.val() + 1;
         }
+
+        // The control buffer's read port: the walk's reads first, then the
+        // loader's; each takes back only its own.
+        self.w_ctl.next = false;
+        self.l_ctl.next = false;
+        self.ctl_rd_addr.next = self.base.val() + self.slot.q.val();
 
         // The descriptor in the control buffer.
         self.d_addr.next = self.word.q.val().get_bits::<64>(0);
@@ -446,10 +579,11 @@ impl Logic for ChainWalker {
         self.segments.read_address.next = self.seg_index.val();
         self.seg.next = self.segments.read_data.val();
 
-        // The entries to read at once: up to the last index seen, the end
-        // of the ring and RING_BATCH.
-        self.left.next = self.seen.q.val() - self.avail.q.val();
-        self.to_end.next = self.size.val() - (self.avail.q.val() & (self.size.val() - 1));
+        // The loader: the next entries after the banks' up to the last
+        // index seen, the end of the ring and RING_BATCH.
+        self.load_end.next = self.cur_base.q.val() + self.cur_n.q.val();
+        self.left.next = self.seen.q.val() - self.load_end.val();
+        self.to_end.next = self.size.val() - (self.load_end.val() & (self.size.val() - 1));
         self.batch_n.next = self.left.val();
         if self.to_end.val() < self.batch_n.val() {
             self.batch_n.next = self.to_end.val();
@@ -457,8 +591,115 @@ impl Logic for ChainWalker {
         if self.ring_batch.val() < self.batch_n.val() {
             self.batch_n.next = self.ring_batch.val();
         }
-        self.ent_off.next = self.avail.q.val() - self.ent_base.q.val();
+        self.l_bit.next = bits::<2>(1) << bit_cast::<2, 1>(self.l_bank.q.val());
+        self.start_load.next = (self.lstate.q.val() == LoadState::Idle)
+            && !self.next_on.q.val()
+            && self.left.val().any()
+            && !self.hold.val()
+            && (self.state.q.val() != WalkState::Faulted);
+        // (The other bank in a signal of its own: inverted inside a wider
+        // expression, Verilog would invert the widened value.)
+        self.other_b.next = !self.cur_b.q.val();
+        self.new_bit.next = bits::<2>(1) << bit_cast::<2, 1>(self.other_b.val());
+        self.new_mask.next = bits::<16>(0xff) << (bit_cast::<16, 1>(self.other_b.val()) << 3);
+        match self.lstate.q.val() {
+            LoadState::Idle => {
+                if self.start_load.val() {
+                    self.l_bank.d.next = self.other_b.val();
+                    self.l_at.d.next = self.load_end.val();
+                    self.l_n.d.next = self.batch_n.val();
+                    self.next_on.d.next = true;
+                    self.next_n.d.next = self.batch_n.val();
+                    self.lstate.d.next = LoadState::Ring;
+                }
+            }
+            LoadState::Ring => {
+                if self.ring_req.val() && self.read.ready.val() {
+                    self.lstate.d.next = LoadState::RingWait;
+                }
+            }
+            LoadState::RingWait => {
+                if (self.ring_arrived.q.val() & self.l_bit.val()).any() {
+                    self.lstate.d.next = LoadState::Entries;
+                    if (self.ring_failed.q.val() & self.l_bit.val()).any() {
+                        self.lstate.d.next = LoadState::Idle;
+                    }
+                }
+            }
+            LoadState::Entries => {
+                if self.l_rd.q.val().get_bit(1) && self.ctl_rd_valid.val() {
+                    self.l_word.d.next = self.ctl_rd_data.val();
+                    self.l_k.d.next = 0.into();
+                    self.lstate.d.next = LoadState::Heads;
+                }
+            }
+            LoadState::Heads => {
+                if bit_cast::<16, 4>(self.l_k.q.val()) >= self.l_n.q.val() {
+                    self.lstate.d.next = LoadState::Idle;
+                } else if self.head_req.val() {
+                    if self.read.ready.val() {
+                        self.l_k.d.next = self.l_k.q.val() + 1;
+                    }
+                } else if self.l_head.val() >= self.size.val() {
+                    // Not read: the walk faults on it.
+                    self.l_k.d.next = self.l_k.q.val() + 1;
+                }
+            }
+        }
 
+        // Bookkeeping of the banks: a load starts afresh, completions and
+        // head reads mark their entries.
+        self.hd_clear.next = bits::<16>(0);
+        if self.start_load.val() {
+            self.hd_clear.next = self.new_mask.val();
+            self.ring_arrived.d.next = self.ring_arrived.q.val() & !self.new_bit.val();
+            self.ring_failed.d.next = self.ring_failed.q.val() & !self.new_bit.val();
+            self.hd_issued.d.next = self.hd_issued.q.val() & !self.new_mask.val();
+        }
+        if self.head_req.val() && self.read.ready.val() {
+            self.hd_issued.d.next = self.hd_issued.q.val()
+                | (bits::<16>(1)
+                    << ((bit_cast::<16, 1>(self.l_bank.q.val()) << 3)
+                        + bit_cast::<16, 4>(self.l_k.q.val() & 7)));
+        }
+        if self.read.done.val() && (self.popped.val().get_bits::<2>(4) == self.kind_ring.val()) {
+            self.ring_arrived.d.next = self.ring_arrived.q.val() | self.pop_bank.val();
+            if self.read.done_err.val() {
+                self.ring_failed.d.next = self.ring_failed.q.val() | self.pop_bank.val();
+            }
+        }
+        self.hd_set.next = bits::<16>(0);
+        if self.read.done.val() && (self.popped.val().get_bits::<2>(4) == self.kind_head.val()) {
+            self.hd_set.next = self.pop_bit.val();
+        }
+        self.hd_arrived.d.next =
+            (self.hd_arrived.q.val() & !self.hd_clear.val()) | self.hd_set.val();
+        self.hd_failed.d.next = self.hd_failed.q.val() & !self.hd_clear.val();
+        if self.read.done_err.val() {
+            self.hd_failed.d.next =
+                (self.hd_failed.q.val() & !self.hd_clear.val()) | self.hd_set.val();
+        }
+
+        // The walk.
+        self.ent_off.next = self.avail.q.val() - self.cur_base.q.val();
+        if (self.state.q.val() == WalkState::Fetch) && self.own_req.val() && self.read.ready.val() {
+            self.state.d.next = WalkState::Wait;
+        }
+        if (self.state.q.val() == WalkState::Wait) && self.own_done.val() {
+            if self.read.done_err.val() {
+                self.state.d.next = WalkState::Faulted;
+            } else {
+                self.w_ctl.next = true;
+                self.state.d.next = WalkState::Load;
+            }
+        }
+        if (self.state.q.val() == WalkState::Load)
+            && self.w_rd.q.val().get_bit(1)
+            && self.ctl_rd_valid.val()
+        {
+            self.word.d.next = self.ctl_rd_data.val();
+            self.state.d.next = self.after.q.val();
+        }
         if ((self.state.q.val() == WalkState::Idle) || (self.state.q.val() == WalkState::Empty))
             && self.go.val()
         {
@@ -484,39 +725,30 @@ impl Logic for ChainWalker {
                 }
             }
             WalkState::Ring => {
-                if self.ent_off.val() < self.ents.q.val() {
-                    // Read before: straight from the control buffer.
-                    self.ctl_rd_en.next = true;
-                    self.ctl_rd_addr.next = self.base.val()
-                        + 16
+                if self.ent_off.val() < self.cur_n.q.val() {
+                    self.w_ctl.next = true;
+                    self.ctl_rd_addr.next = self.entries_slot.val()
+                        + (bit_cast::<BUF_ADDR_BITS, 1>(self.cur_b.q.val()) << 4)
                         + (bit_cast::<BUF_ADDR_BITS, 16>(self.ent_off.val()) << 1);
                     self.after.d.next = WalkState::Entry;
                     self.state.d.next = WalkState::Load;
-                } else {
-                    self.addr.d.next = self.driver.val()
-                        + self.off_ring.val()
-                        + (bit_cast::<64, 16>(self.avail.q.val() & (self.size.val() - 1)) << 1);
-                    self.len.d.next = self.batch_n.val() << 1;
-                    self.slot.d.next = 16.into();
-                    self.ent_base.d.next = self.avail.q.val();
-                    self.ents.d.next = self.batch_n.val();
-                    self.hd_k.d.next = 0.into();
-                    self.hd_issued.d.next = 0.into();
-                    self.hd_arrived.d.next = 0.into();
-                    self.hd_failed.d.next = 0.into();
-                    self.after.d.next = WalkState::Heads;
-                    self.state.d.next = WalkState::Fetch;
-                }
-            }
-            WalkState::Heads => {
-                if self.hold.val() || (bit_cast::<16, 4>(self.hd_k.q.val()) >= self.ents.q.val()) {
-                    self.state.d.next = WalkState::Entry;
-                } else if !self.hd_read.val() || self.read.ready.val() {
-                    self.hd_k.d.next = self.hd_k.q.val() + 1;
+                } else if self.next_on.q.val()
+                    && (self.ring_arrived.q.val() & self.new_bit.val()).any()
+                {
+                    // On to the other bank.
+                    if (self.ring_failed.q.val() & self.new_bit.val()).any() {
+                        self.state.d.next = WalkState::Faulted;
+                    } else {
+                        self.cur_b.d.next = self.other_b.val();
+                        self.cur_base.d.next = self.load_end.val();
+                        self.cur_n.d.next = self.next_n.q.val();
+                        self.next_on.d.next = false;
+                    }
                 }
             }
             WalkState::Entry => {
-                self.cur_k.d.next = self.ent_off.val().get_bits::<3>(0);
+                self.cur_k.d.next = (bit_cast::<4, 1>(self.cur_b.q.val()) << 3)
+                    | bit_cast::<4, 3>(self.ent_off.val().get_bits::<3>(0));
                 self.head_r.d.next = self.word.q.val().get_bits::<16>(0);
                 self.tbl.d.next = self.desc.val();
                 self.entries.d.next = bit_cast::<32, 16>(self.size.val());
@@ -534,17 +766,18 @@ impl Logic for ChainWalker {
                     || (self.steps.q.val() >= self.entries.q.val())
                 {
                     self.state.d.next = WalkState::Faulted;
-                } else if !self.nested.q.val()
-                    && !self.steps.q.val().any()
-                    && self.hd_issued.q.val().get_bit(self.cur_k.q.val().index())
-                {
-                    self.steps.d.next = 1.into();
-                    self.state.d.next = WalkState::Cached;
+                } else if !self.nested.q.val() && !self.steps.q.val().any() {
+                    // The head descriptor comes from the bank, once its
+                    // read is issued (soon after the entries arrived).
+                    if self.hd_issued.q.val().get_bit(self.cur_k.q.val().index()) {
+                        self.steps.d.next = 1.into();
+                        self.state.d.next = WalkState::Cached;
+                    }
                 } else {
                     self.addr.d.next =
                         self.tbl.q.val() + (bit_cast::<64, 32>(self.idx.q.val()) << 4);
                     self.len.d.next = 16.into();
-                    self.slot.d.next = 32.into();
+                    self.slot.d.next = self.desc_slot.val();
                     self.steps.d.next = self.steps.q.val() + 1;
                     self.after.d.next = WalkState::Descriptor;
                     self.state.d.next = WalkState::Fetch;
@@ -555,9 +788,9 @@ impl Logic for ChainWalker {
                     if self.hd_failed.q.val().get_bit(self.cur_k.q.val().index()) {
                         self.state.d.next = WalkState::Faulted;
                     } else {
-                        self.ctl_rd_en.next = true;
+                        self.w_ctl.next = true;
                         self.ctl_rd_addr.next = self.heads_slot.val()
-                            + (bit_cast::<BUF_ADDR_BITS, 3>(self.cur_k.q.val()) << 4);
+                            + (bit_cast::<BUF_ADDR_BITS, 4>(self.cur_k.q.val()) << 4);
                         self.after.d.next = WalkState::Descriptor;
                         self.state.d.next = WalkState::Load;
                     }
@@ -602,14 +835,31 @@ impl Logic for ChainWalker {
             }
             _ => {}
         }
-        self.reading.next = (self.state.q.val() == WalkState::Wait) || self.hd_out.q.val().any();
+
+        // The loader reads its entries back when the walk leaves the
+        // control buffer port free.
+        if (self.lstate.q.val() == LoadState::Entries)
+            && !self.l_rd.q.val().any()
+            && !self.w_ctl.val()
+        {
+            self.l_ctl.next = true;
+            self.ctl_rd_addr.next =
+                self.entries_slot.val() + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_bank.q.val()) << 4);
+        }
+        self.ctl_rd_en.next = self.w_ctl.val() || self.l_ctl.val();
+        self.w_rd.d.next = self.w_rd.q.val() << 1;
+        if self.w_ctl.val() {
+            self.w_rd.d.next = (self.w_rd.q.val() << 1) | 1;
+        }
+        self.l_rd.d.next = self.l_rd.q.val() << 1;
+        if self.l_ctl.val() {
+            self.l_rd.d.next = (self.l_rd.q.val() << 1) | 1;
+        }
+
+        self.reading.next = self.out.q.val().any();
         self.found.next = self.state.q.val() == WalkState::Found;
         self.empty.next = self.state.q.val() == WalkState::Empty;
         self.fault.next = self.state.q.val() == WalkState::Faulted;
-        self.busy.next = !((self.state.q.val() == WalkState::Idle)
-            || (self.state.q.val() == WalkState::Found)
-            || (self.state.q.val() == WalkState::Empty)
-            || (self.state.q.val() == WalkState::Faulted));
         self.head.next = self.head_r.q.val();
         self.count.next = self.count_r.q.val();
         self.total.next = self.total_r.q.val();
@@ -618,15 +868,21 @@ impl Logic for ChainWalker {
         self.last_avail.next = self.avail.q.val();
         if self.rst.val() || self.clear.val() {
             self.state.d.next = WalkState::Idle;
+            self.lstate.d.next = LoadState::Idle;
             self.avail.d.next = 0.into();
             self.seen.d.next = 0.into();
-            self.ent_base.d.next = 0.into();
-            self.ents.d.next = 0.into();
+            self.cur_b.d.next = 0.into();
+            self.cur_base.d.next = 0.into();
+            self.cur_n.d.next = 0.into();
+            self.next_on.d.next = false;
+            self.next_n.d.next = 0.into();
+            self.ring_arrived.d.next = 0.into();
+            self.ring_failed.d.next = 0.into();
             self.hd_issued.d.next = 0.into();
             self.hd_arrived.d.next = 0.into();
             self.hd_failed.d.next = 0.into();
-            self.hd_order.d.next = 0.into();
-            self.hd_out.d.next = 0.into();
+            self.order.d.next = 0.into();
+            self.out.d.next = 0.into();
         }
     }
 }

@@ -36,7 +36,7 @@
 //! host read round trip.
 
 use crate::byte_buffer::{ByteBuffer, BUF_ADDR_BITS};
-use crate::chain_walker::{ChainWalker, SEG_BITS};
+use crate::chain_walker::{ChainWalker, SEG_BITS, UNIT_SLOT};
 use crate::dma_port::{ReadClient, WriteClient, CTL_BUFFER_BYTES, TARGET_BITS, TARGET_RX_CTL};
 use crate::frame_fetch::FRAME_LEN_BITS;
 use crate::lane_ram::LANES;
@@ -47,8 +47,8 @@ use vireo_regs::virtio::ring;
 
 /// Frames per batch before the used indexes are written.
 const BATCH: u64 = 16;
-/// Control buffer slot of the suppression field read for notifications.
-const NOTE_SLOT: u64 = 48;
+/// Control buffer slot of the suppression fields read for notifications.
+const NOTE_SLOT: u64 = UNIT_SLOT;
 /// Cookie of a notification read.
 const COOKIE_NOTE: u64 = 0b1000;
 
@@ -190,6 +190,9 @@ pub struct FrameDeliver {
     rechecked: DFF<Bit>,
     /// The walker was started for a frame still on the way.
     looked: DFF<Bit>,
+    /// The notification's control buffer read in the last two cycles.
+    note_rd: DFF<Bits<2>>,
+    note_ctl: Signal<Local, Bit>,
     faulted: DFF<Bit>,
     rx_clearing: DFF<Bit>,
     tx_clearing: DFF<Bit>,
@@ -300,6 +303,8 @@ impl Default for FrameDeliver {
             starved: Default::default(),
             rechecked: Default::default(),
             looked: Default::default(),
+            note_rd: Default::default(),
+            note_ctl: Default::default(),
             faulted: Default::default(),
             rx_clearing: Default::default(),
             tx_clearing: Default::default(),
@@ -368,6 +373,7 @@ impl Logic for FrameDeliver {
             starved,
             rechecked,
             looked,
+            note_rd,
             faulted,
             rx_clearing,
             tx_clearing,
@@ -462,9 +468,18 @@ impl Logic for FrameDeliver {
         self.walker.read.done.next = self.read.done.val() && !self.note_done.val();
         self.walker.read.done_cookie.next = self.read.done_cookie.val();
         self.walker.read.done_err.next = self.read.done_err.val();
-        if self.state.q.val() == DeliverState::NoteLoad {
+        // The control buffer port: the notification read takes a cycle the
+        // walker leaves free.
+        self.note_ctl.next = (self.state.q.val() == DeliverState::NoteLoad)
+            && !self.note_rd.q.val().any()
+            && !self.walker.ctl_rd_en.val();
+        if self.note_ctl.val() {
             self.ctl.rd_en.next = true;
             self.ctl.rd_addr.next = self.note_slot.val();
+        }
+        self.note_rd.d.next = self.note_rd.q.val() << 1;
+        if self.note_ctl.val() {
+            self.note_rd.d.next = (self.note_rd.q.val() << 1) | 1;
         }
         self.rd_taken.next = self.read.valid.val() && self.read.ready.val();
         if self.rd_taken.val() && !self.read.done.val() {
@@ -620,13 +635,9 @@ impl Logic for FrameDeliver {
                     || self.rx_clearing.q.val()
                     || self.tx_clearing.q.val()
                 {
-                    // Nothing ready and nothing on the way: the batch ends,
-                    // once a walk started meanwhile is over (the
-                    // notification reads share its control buffer port).
-                    if !self.walker.busy.val() {
-                        self.looked.d.next = false;
-                        self.state.d.next = DeliverState::IdxRx;
-                    }
+                    // Nothing ready and nothing on the way: the batch ends.
+                    self.looked.d.next = false;
+                    self.state.d.next = DeliverState::IdxRx;
                 } else if !self.looked.q.val() && self.rx_enabled.val() {
                     // A frame is on the way: find its receive chain meanwhile.
                     self.looked.d.next = true;
@@ -696,6 +707,11 @@ impl Logic for FrameDeliver {
                     self.frame_release.next = true;
                     self.batch.d.next = self.batch.q.val() + 1;
                     self.state.d.next = DeliverState::Next;
+                    // Find the next frame's receive chain while this one's
+                    // data is written.
+                    self.walker.go.next = self.rx_enabled.val()
+                        && !self.rx_clearing.q.val()
+                        && !self.tx_clearing.q.val();
                 }
             }
             DeliverState::IdxRx => {
@@ -747,7 +763,7 @@ impl Logic for FrameDeliver {
                 }
             }
             DeliverState::NoteLoad => {
-                if self.ctl.rd_valid.val() {
+                if self.note_rd.q.val().get_bit(1) && self.ctl.rd_valid.val() {
                     self.word.d.next = self.ctl.rd_data.val().get_bits::<32>(0);
                     self.note_q.d.next = !self.note_rx_due.q.val();
                     self.state.d.next = DeliverState::NoteDecide;
