@@ -190,6 +190,8 @@ pub struct FrameDeliver {
     rechecked: DFF<Bit>,
     /// The walker was started for a frame still on the way.
     looked: DFF<Bit>,
+    /// Head of the receive chain being filled.
+    r_head: DFF<Bits<16>>,
     /// The notification's control buffer read in the last two cycles.
     note_rd: DFF<Bits<2>>,
     note_ctl: Signal<Local, Bit>,
@@ -303,6 +305,7 @@ impl Default for FrameDeliver {
             starved: Default::default(),
             rechecked: Default::default(),
             looked: Default::default(),
+            r_head: Default::default(),
             note_rd: Default::default(),
             note_ctl: Default::default(),
             faulted: Default::default(),
@@ -373,6 +376,7 @@ impl Logic for FrameDeliver {
             starved,
             rechecked,
             looked,
+            r_head,
             note_rd,
             faulted,
             rx_clearing,
@@ -533,7 +537,7 @@ impl Logic for FrameDeliver {
                 self.write.len.next = 8.into();
                 self.write.imm.next = true;
                 self.write.data.next = (bit_cast::<64, FRAME_LEN_BITS>(self.f_len.q.val()) << 32)
-                    | bit_cast::<64, 16>(self.walker.head.val());
+                    | bit_cast::<64, 16>(self.r_head.q.val());
             }
             DeliverState::UsedTx => {
                 self.write.valid.next = true;
@@ -674,8 +678,10 @@ impl Logic for FrameDeliver {
                 } else {
                     self.seg_i.d.next = 0.into();
                     self.sent.d.next = 0.into();
+                    self.r_head.d.next = self.walker.head.val();
                     self.state.d.next = DeliverState::SegRead;
                     if !self.f_len.q.val().any() {
+                        self.walker.take.next = true;
                         self.state.d.next = DeliverState::UsedRx;
                     }
                 }
@@ -688,6 +694,8 @@ impl Logic for FrameDeliver {
                     self.seg_i.d.next = self.seg_i.q.val() + 1;
                     self.sent.d.next = self.sent.q.val() + self.n.val();
                     if self.n.val() == self.left.val() {
+                        // Every buffer has its write: the chain is taken.
+                        self.walker.take.next = true;
                         self.state.d.next = DeliverState::UsedRx;
                     } else {
                         self.state.d.next = DeliverState::SegRead;
@@ -695,9 +703,18 @@ impl Logic for FrameDeliver {
                 }
             }
             DeliverState::UsedRx => {
+                // Find the next frame's receive chain while this one's data
+                // is written.
+                if !self.looked.q.val()
+                    && self.rx_enabled.val()
+                    && !self.rx_clearing.q.val()
+                    && !self.tx_clearing.q.val()
+                {
+                    self.looked.d.next = true;
+                    self.walker.go.next = true;
+                }
                 if self.write.ready.val() {
                     self.used_rx.d.next = self.used_rx.q.val() + 1;
-                    self.walker.take.next = true;
                     self.state.d.next = DeliverState::UsedTx;
                 }
             }
@@ -707,11 +724,6 @@ impl Logic for FrameDeliver {
                     self.frame_release.next = true;
                     self.batch.d.next = self.batch.q.val() + 1;
                     self.state.d.next = DeliverState::Next;
-                    // Find the next frame's receive chain while this one's
-                    // data is written.
-                    self.walker.go.next = self.rx_enabled.val()
-                        && !self.rx_clearing.q.val()
-                        && !self.tx_clearing.q.val();
                 }
             }
             DeliverState::IdxRx => {
