@@ -14,26 +14,29 @@
 //! transmitq chain with 0. Dropped frames pulse `dropped` and return their
 //! transmitq chain only.
 //!
-//! While it waits for a frame on the way from the transmit side, the walker
-//! already looks for that frame's receive chain. After a batch (no frame
-//! ready and none on the way, no receive chain, 16 frames, or a fault) the
-//! used indexes are written; once every write has left, each queue
-//! whose used index moved is notified (`irq_rx`, `irq_tx`) unless the
-//! driver suppressed it: `used_event` with EVENT_IDX, else the available
-//! ring's NO_INTERRUPT flag, read after the index write (both queues'
-//! fields are read together). Before sleeping,
-//! with EVENT_IDX, the side publishes `avail_event` for the receiveq (and
-//! looks once more when the ring was empty). `clear` (virtio reset: the DMA
-//! engines drain what is in flight) starts again at once;
-//! `rx_clear`/`tx_clear` restart one queue's ring state once nothing is in
-//! flight. All writes go through one write port, in order, so data
-//! precede used elements, which precede the used index, which precedes the
-//! notification.
+//! The walker looks for the next receive chain while a frame's data is
+//! written out (the chain in hand is taken once its writes are issued), and
+//! while a frame is on the way from the transmit side. After a batch (no
+//! frame ready and none on the way, no receive chain, 16 frames, or a
+//! fault) the used indexes are written and the notifier takes over while
+//! the side goes on: once the batch's writes have left, each queue whose
+//! used index moved is notified (`irq_rx`, `irq_tx`) unless the driver
+//! suppressed it: `used_event` with EVENT_IDX, else the available ring's
+//! NO_INTERRUPT flag, read after the index write (both queues' fields are
+//! read together). The next batch writes its used indexes once the
+//! notifier is done. Before sleeping, with EVENT_IDX, the side publishes
+//! `avail_event` for the receiveq (and looks once more when the ring was
+//! empty). A failed notification read stops the side at the end of its
+//! batch. `clear` (virtio reset: the DMA engines drain what is in flight)
+//! starts again at once; `rx_clear`/`tx_clear` restart one queue's ring
+//! state once nothing is in flight. All writes go through one write port,
+//! in order, so data precede used elements, which precede the used index,
+//! which precedes the notification.
 //!
 //! Timing: per frame, a write command per buffer and two used-element
-//! commands, each taken in 2 cycles when the
-//! write engine is free; the notification decisions of a batch cost one
-//! host read round trip.
+//! commands, each taken in 2 cycles when the write engine is free; the
+//! notification decisions of a batch take one host read round trip, off
+//! the side's path.
 
 use crate::byte_buffer::{ByteBuffer, BUF_ADDR_BITS};
 use crate::chain_walker::{ChainWalker, SEG_BITS, UNIT_SLOT};
@@ -77,16 +80,6 @@ pub enum DeliverState {
     IdxRx,
     /// The transmitq used index.
     IdxTx,
-    /// Waiting for every write to leave.
-    Drain,
-    /// Reading a queue's suppression field.
-    Note,
-    /// Waiting for it.
-    NoteWait,
-    /// Reading it from the control buffer.
-    NoteLoad,
-    /// Deciding whether to notify.
-    NoteDecide,
     /// Writing avail_event.
     Publish,
     /// Waiting for it to leave.
@@ -95,6 +88,23 @@ pub enum DeliverState {
     Flush,
     /// Stopped on a fault until cleared.
     Stopped,
+}
+
+/// What the notifier of a batch is doing.
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+pub enum NoteState {
+    /// No batch to notify.
+    Idle,
+    /// Waiting for the batch's writes to leave.
+    Drain,
+    /// Reading the queues' suppression fields.
+    Read,
+    /// Waiting for them.
+    Wait,
+    /// Reading them from the control buffer.
+    Load,
+    /// Deciding whether to notify.
+    Decide,
 }
 
 /// The receive side.
@@ -211,6 +221,10 @@ pub struct FrameDeliver {
     note_tx: DFF<Bits<16>>,
     published: DFF<Bits<16>>,
     note_q: DFF<Bit>,
+    /// The notifier, and the writes still to leave before it reads.
+    nstate: DFF<NoteState>,
+    drain_left: DFF<Bits<6>>,
+    writes_next: Signal<Local, Bits<6>>,
     batch: DFF<Bits<5>>,
     writes: DFF<Bits<6>>,
     reads: DFF<Bits<6>>,
@@ -324,6 +338,9 @@ impl Default for FrameDeliver {
             note_tx: Default::default(),
             published: Default::default(),
             note_q: Default::default(),
+            nstate: Default::default(),
+            drain_left: Default::default(),
+            writes_next: Default::default(),
             batch: Default::default(),
             writes: Default::default(),
             reads: Default::default(),
@@ -394,6 +411,8 @@ impl Logic for FrameDeliver {
             note_tx,
             published,
             note_q,
+            nstate,
+            drain_left,
             note_rx_due,
             note_tx_due,
             notes,
@@ -429,20 +448,20 @@ impl Logic for FrameDeliver {
 
         // Notifications: the queue's used index against its last notification.
         if self.note_q.q.val() {
-            self.note_used.next = self.used_tx.q.val();
+            self.note_used.next = self.idx_tx.q.val();
             self.note_from.next = self.note_tx.q.val();
             self.note_driver.next = self.tx_driver.val();
             self.note_size.next = self.tx_size.val();
             self.note_enabled.next = self.tx_enabled.val();
         } else {
-            self.note_used.next = self.used_rx.q.val();
+            self.note_used.next = self.idx_rx.q.val();
             self.note_from.next = self.note_rx.q.val();
             self.note_driver.next = self.rx_driver.val();
             self.note_size.next = self.rx_size.val();
             self.note_enabled.next = self.rx_enabled.val();
         }
-        // The read port: notification reads in Note, else the walker's.
-        if self.state.q.val() == DeliverState::Note {
+        // The read port: notification reads first, else the walker's.
+        if self.nstate.q.val() == NoteState::Read {
             self.read.valid.next = true;
             self.read.addr.next = self.note_driver.val() + self.avail_flags.val();
             if self.event_idx.val() {
@@ -474,7 +493,7 @@ impl Logic for FrameDeliver {
         self.walker.read.done_err.next = self.read.done_err.val();
         // The control buffer port: the notification read takes a cycle the
         // walker leaves free.
-        self.note_ctl.next = (self.state.q.val() == DeliverState::NoteLoad)
+        self.note_ctl.next = (self.nstate.q.val() == NoteState::Load)
             && !self.note_rd.q.val().any()
             && !self.walker.ctl_rd_en.val();
         if self.note_ctl.val() {
@@ -489,7 +508,7 @@ impl Logic for FrameDeliver {
         if self.rd_taken.val() && !self.read.done.val() {
             self.reads.d.next = self.reads.q.val() + 1;
         }
-        self.note_sent.next = (self.state.q.val() == DeliverState::Note) && self.read.ready.val();
+        self.note_sent.next = (self.nstate.q.val() == NoteState::Read) && self.read.ready.val();
         if self.note_sent.val() && !self.note_done.val() {
             self.notes.d.next = self.notes.q.val() + 1;
         }
@@ -499,8 +518,8 @@ impl Logic for FrameDeliver {
         if self.note_done.val() && self.read.done_err.val() {
             self.note_err.d.next = true;
         }
-        self.rx_due.next = (self.used_rx.q.val() != self.note_rx.q.val()) && self.rx_enabled.val();
-        self.tx_due.next = (self.used_tx.q.val() != self.note_tx.q.val()) && self.tx_enabled.val();
+        self.rx_due.next = (self.idx_rx.q.val() != self.note_rx.q.val()) && self.rx_enabled.val();
+        self.tx_due.next = (self.idx_tx.q.val() != self.note_tx.q.val()) && self.tx_enabled.val();
         if !self.rd_taken.val() && self.read.done.val() {
             self.reads.d.next = self.reads.q.val() - 1;
         }
@@ -549,7 +568,8 @@ impl Logic for FrameDeliver {
                 self.write.data.next = bit_cast::<64, 16>(self.f_head.q.val());
             }
             DeliverState::IdxRx => {
-                self.write.valid.next = self.used_rx.q.val() != self.idx_rx.q.val();
+                self.write.valid.next = (self.used_rx.q.val() != self.idx_rx.q.val())
+                    && (self.nstate.q.val() == NoteState::Idle);
                 self.write.addr.next = self.rx_device.val() + self.used_idx.val();
                 self.write.len.next = 2.into();
                 self.write.imm.next = true;
@@ -574,12 +594,14 @@ impl Logic for FrameDeliver {
             _ => {}
         }
         self.wr_taken.next = self.write.valid.val() && self.write.ready.val();
+        self.writes_next.next = self.writes.q.val();
         if self.wr_taken.val() && !self.write.done.val() {
-            self.writes.d.next = self.writes.q.val() + 1;
+            self.writes_next.next = self.writes.q.val() + 1;
         }
         if !self.wr_taken.val() && self.write.done.val() {
-            self.writes.d.next = self.writes.q.val() - 1;
+            self.writes_next.next = self.writes.q.val() - 1;
         }
+        self.writes.d.next = self.writes_next.val();
 
         self.hdr_start.next = self.f_start.q.val();
 
@@ -613,7 +635,10 @@ impl Logic for FrameDeliver {
                 }
             }
             DeliverState::Next => {
-                if self.frame_valid.val() && (self.batch.q.val() != self.batch_size.val()) {
+                if self.faulted.q.val() {
+                    // The notifier failed: the batch ends.
+                    self.state.d.next = DeliverState::IdxRx;
+                } else if self.frame_valid.val() && (self.batch.q.val() != self.batch_size.val()) {
                     self.looked.d.next = false;
                     self.f_head.d.next = self.frame_head.val();
                     self.f_start.d.next = self.frame_start.val();
@@ -727,73 +752,21 @@ impl Logic for FrameDeliver {
                 }
             }
             DeliverState::IdxRx => {
-                if !self.write.valid.val() || self.write.ready.val() {
+                if (self.nstate.q.val() == NoteState::Idle)
+                    && (!self.write.valid.val() || self.write.ready.val())
+                {
                     self.idx_rx.d.next = self.used_rx.q.val();
                     self.state.d.next = DeliverState::IdxTx;
                 }
             }
             DeliverState::IdxTx => {
                 if !self.write.valid.val() || self.write.ready.val() {
+                    // The notifier takes over once these writes have left.
                     self.idx_tx.d.next = self.used_tx.q.val();
-                    self.state.d.next = DeliverState::Drain;
-                }
-            }
-            DeliverState::Drain => {
-                if !self.writes.q.val().any() {
-                    // The queues whose used index moved since their last
-                    // notification: both suppression fields are read at
-                    // once, receiveq first.
                     self.batch.d.next = 0.into();
-                    self.note_err.d.next = false;
-                    self.note_rx_due.d.next = self.rx_due.val();
-                    self.note_tx_due.d.next = self.tx_due.val();
-                    self.note_q.d.next = !self.rx_due.val();
-                    self.state.d.next = DeliverState::Note;
-                    if !self.rx_due.val() && !self.tx_due.val() {
-                        self.state.d.next = DeliverState::Publish;
-                    }
-                }
-            }
-            DeliverState::Note => {
-                if self.read.ready.val() {
-                    self.state.d.next = DeliverState::NoteWait;
-                    if !self.note_q.q.val() && self.note_tx_due.q.val() {
-                        self.note_q.d.next = true;
-                        self.state.d.next = DeliverState::Note;
-                    }
-                }
-            }
-            DeliverState::NoteWait => {
-                // Both reads back: a failed one stops the side.
-                if !self.notes.q.val().any() || (self.note_done.val() && (self.notes.q.val() == 1))
-                {
-                    self.state.d.next = DeliverState::NoteLoad;
-                    if self.note_err.q.val() || (self.note_done.val() && self.read.done_err.val()) {
-                        self.faulted.d.next = true;
-                        self.state.d.next = DeliverState::Stopped;
-                    }
-                }
-            }
-            DeliverState::NoteLoad => {
-                if self.note_rd.q.val().get_bit(1) && self.ctl.rd_valid.val() {
-                    self.word.d.next = self.ctl.rd_data.val().get_bits::<32>(0);
-                    self.note_q.d.next = !self.note_rx_due.q.val();
-                    self.state.d.next = DeliverState::NoteDecide;
-                }
-            }
-            DeliverState::NoteDecide => {
-                if self.note_q.q.val() {
-                    self.irq_tx.next = self.wanted.val();
-                    self.note_tx.d.next = self.used_tx.q.val();
+                    self.drain_left.d.next = self.writes_next.val();
+                    self.nstate.d.next = NoteState::Drain;
                     self.state.d.next = DeliverState::Publish;
-                } else {
-                    self.irq_rx.next = self.wanted.val();
-                    self.note_rx.d.next = self.used_rx.q.val();
-                    self.note_q.d.next = true;
-                    self.state.d.next = DeliverState::Publish;
-                    if self.note_tx_due.q.val() {
-                        self.state.d.next = DeliverState::NoteDecide;
-                    }
                 }
             }
             DeliverState::Publish => {
@@ -808,7 +781,7 @@ impl Logic for FrameDeliver {
                 }
             }
             DeliverState::PubWait => {
-                if self.write.done.val() {
+                if !self.writes.q.val().any() {
                     if self.walker.empty.val() && !self.rechecked.q.val() {
                         // The ring was empty: look once more (from Next: the
                         // frame presented may not be the one in hand).
@@ -826,6 +799,77 @@ impl Logic for FrameDeliver {
         if self.kick.val() && (self.state.q.val() != DeliverState::Sleep) {
             self.kicked.d.next = true;
         }
+
+        // The notifier: once the batch's writes up to its used indexes have
+        // left, the suppression fields of the queues whose used index moved
+        // since their last notification are read together (receiveq first)
+        // and decide; the side goes on meanwhile.
+        match self.nstate.q.val() {
+            NoteState::Drain => {
+                if !self.drain_left.q.val().any()
+                    || (self.write.done.val() && (self.drain_left.q.val() == 1))
+                {
+                    self.note_err.d.next = false;
+                    self.note_rx_due.d.next = self.rx_due.val();
+                    self.note_tx_due.d.next = self.tx_due.val();
+                    self.note_q.d.next = !self.rx_due.val();
+                    self.nstate.d.next = NoteState::Read;
+                    if !self.rx_due.val() && !self.tx_due.val() {
+                        self.nstate.d.next = NoteState::Idle;
+                    }
+                } else if self.write.done.val() {
+                    self.drain_left.d.next = self.drain_left.q.val() - 1;
+                }
+            }
+            NoteState::Read => {
+                if self.read.ready.val() {
+                    self.nstate.d.next = NoteState::Wait;
+                    if !self.note_q.q.val() && self.note_tx_due.q.val() {
+                        self.note_q.d.next = true;
+                        self.nstate.d.next = NoteState::Read;
+                    }
+                }
+            }
+            NoteState::Wait => {
+                // Both reads back: a failed one stops the side.
+                if !self.notes.q.val().any() || (self.note_done.val() && (self.notes.q.val() == 1))
+                {
+                    self.nstate.d.next = NoteState::Load;
+                    if self.note_err.q.val() || (self.note_done.val() && self.read.done_err.val()) {
+                        self.faulted.d.next = true;
+                        self.nstate.d.next = NoteState::Idle;
+                    }
+                }
+            }
+            NoteState::Load => {
+                if self.note_rd.q.val().get_bit(1) && self.ctl.rd_valid.val() {
+                    self.word.d.next = self.ctl.rd_data.val().get_bits::<32>(0);
+                    self.note_q.d.next = !self.note_rx_due.q.val();
+                    self.nstate.d.next = NoteState::Decide;
+                }
+            }
+            NoteState::Decide => {
+                if self.note_q.q.val() {
+                    self.irq_tx.next = self.wanted.val();
+                    self.note_tx.d.next = self.idx_tx.q.val();
+                    self.nstate.d.next = NoteState::Idle;
+                } else {
+                    self.irq_rx.next = self.wanted.val();
+                    self.note_rx.d.next = self.idx_rx.q.val();
+                    self.note_q.d.next = true;
+                    self.nstate.d.next = NoteState::Idle;
+                    if self.note_tx_due.q.val() {
+                        self.nstate.d.next = NoteState::Decide;
+                    }
+                }
+            }
+            _ => {}
+        }
+        // A fault found by the notifier stops the side once it is idle.
+        if self.faulted.q.val() && (self.state.q.val() == DeliverState::Sleep) {
+            self.state.d.next = DeliverState::Stopped;
+        }
+
         // Queue resets: the ring state of that queue starts again.
         if self.rx_clear.val() {
             self.rx_clearing.d.next = true;
@@ -840,6 +884,7 @@ impl Logic for FrameDeliver {
                 self.state.d.next = DeliverState::Flush;
             }
             if (self.state.q.val() == DeliverState::Flush)
+                && (self.nstate.q.val() == NoteState::Idle)
                 && !self.writes.q.val().any()
                 && !self.reads.q.val().any()
                 && !self.walker.reading.val()
@@ -873,11 +918,13 @@ impl Logic for FrameDeliver {
             && !self.kicked.q.val()
             && (!self.frame_valid.val() || self.starved.q.val()))
             || (self.state.q.val() == DeliverState::Stopped))
+            && (self.nstate.q.val() == NoteState::Idle)
             && !self.writes.q.val().any()
             && !self.reads.q.val().any();
         self.walker.clear.next = self.walker.clear.val() || self.clear.val();
         if self.rst.val() || self.clear.val() {
             self.state.d.next = DeliverState::Sleep;
+            self.nstate.d.next = NoteState::Idle;
             self.kicked.d.next = false;
             self.starved.d.next = false;
             self.rechecked.d.next = false;
