@@ -17,7 +17,7 @@
 //! The walker looks for the next receive chain while a frame's data is
 //! written out (the chain in hand is taken once its writes are issued), and
 //! while a frame is on the way from the transmit side. After a batch (no
-//! frame ready and none on the way, no receive chain, 16 frames, or a
+//! frame ready and none on the way, no receive chain, 8 frames, or a
 //! fault) the used indexes are written and the notifier takes over while
 //! the side goes on: once the batch's writes have left, each queue whose
 //! used index moved is notified (`irq_rx`, `irq_tx`) unless the driver
@@ -49,7 +49,7 @@ use rust_hdl::prelude::*;
 use vireo_regs::virtio::ring;
 
 /// Frames per batch before the used indexes are written.
-const BATCH: u64 = 16;
+const BATCH: u64 = 8;
 /// Control buffer slot of the suppression fields read for notifications.
 const NOTE_SLOT: u64 = UNIT_SLOT;
 /// Cookie of a notification read.
@@ -62,8 +62,6 @@ pub enum DeliverState {
     Sleep,
     /// Looking at the oldest frame.
     Next,
-    /// Acting on it.
-    Frame,
     /// Waiting for the walker.
     Chain,
     /// Checking the chain against the frame.

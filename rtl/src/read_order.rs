@@ -22,7 +22,10 @@ pub const MAX_IN_FLIGHT: usize = 1 << SEQ_BITS;
 /// Width of a command cookie.
 pub const COOKIE_BITS: usize = 4;
 /// Commands in flight per channel.
-pub const CMD_DEPTH: usize = 8;
+pub const CMD_DEPTH: usize = 16;
+/// Width of a command count (0 ..= `CMD_DEPTH`).
+const CMD_COUNT_BITS: usize = 5;
+const _: () = assert!(CMD_DEPTH < 1 << CMD_COUNT_BITS);
 const CMD_BITS: usize = SEQ_BITS + COOKIE_BITS;
 const _: () = assert!(CMD_BITS == 9, "the FIFO slot offset is count * 9");
 const _: () = assert!(SEQ_BITS == 5, "the cookie sits at bit 5 of a command");
@@ -69,7 +72,7 @@ pub struct ReadOrder {
     failed: DFF<Bits<MAX_IN_FLIGHT>>,
     err_acc: DFF<Bit>,
     cmds: DFF<Bits<FIFO_BITS>>,
-    cmd_count: DFF<Bits<4>>,
+    cmd_count: DFF<Bits<CMD_COUNT_BITS>>,
     done_r: DFF<Bit>,
     done_cookie_r: DFF<Bits<COOKIE_BITS>>,
     done_err_r: DFF<Bit>,
@@ -83,11 +86,11 @@ pub struct ReadOrder {
     retire_mask: Signal<Local, Bits<MAX_IN_FLIGHT>>,
     push: Signal<Local, Bit>,
     entry: Signal<Local, Bits<FIFO_BITS>>,
-    count: Signal<Local, Bits<4>>,
+    count: Signal<Local, Bits<CMD_COUNT_BITS>>,
     shifted: Signal<Local, Bits<FIFO_BITS>>,
     tail_shift: Signal<Local, Bits<8>>,
     max_in_flight: Constant<Bits<6>>,
-    cmd_depth: Constant<Bits<4>>,
+    cmd_depth: Constant<Bits<CMD_COUNT_BITS>>,
     cmd_bits: Constant<Bits<8>>,
     seq_bits: Constant<Bits<8>>,
 }
@@ -216,8 +219,8 @@ impl Logic for ReadOrder {
             self.count.next = self.cmd_count.q.val() - 1;
         }
         // The new entry goes after the `count` entries that stay.
-        self.tail_shift.next =
-            (bit_cast::<8, 4>(self.count.val()) << 3) + bit_cast::<8, 4>(self.count.val());
+        self.tail_shift.next = (bit_cast::<8, CMD_COUNT_BITS>(self.count.val()) << 3)
+            + bit_cast::<8, CMD_COUNT_BITS>(self.count.val());
         self.cmds.d.next = self.shifted.val();
         self.cmd_count.d.next = self.count.val();
         if self.push.val() {
