@@ -67,7 +67,8 @@ pub struct BenchArgs {
     /// their share of a real link).
     #[arg(long, value_enum, default_value_t = Link::Ideal)]
     pub link: Link,
-    /// Frames per point (default: about 512 KiB worth, 128 ..= 1024).
+    /// Frames per point (default: about 512 KiB worth, 128 ..= 1024, and at
+    /// least 4 times the frames in flight; more than twice are needed).
     #[arg(long)]
     pub frames: Option<u32>,
     /// Seed of buffer placement and frame contents.

@@ -119,9 +119,11 @@ impl fmt::Display for BadSettings {
 
 impl std::error::Error for BadSettings {}
 
-/// Default frames per point for a frame size.
-fn default_frames(frame: u32) -> u32 {
-    (512 * 1024 / frame.max(1)).clamp(128, 1024)
+/// Default frames per point for a frame size and frames in flight.
+fn default_frames(frame: u32, in_flight: u16) -> u32 {
+    (512 * 1024 / frame.max(1))
+        .clamp(128, 1024)
+        .max(4 * in_flight as u32)
 }
 
 /// Check one point against the device built with `cfg`.
@@ -170,10 +172,10 @@ fn check(p: &Point, cfg: &DeviceConfig) -> Result<(), BadSettings> {
             p.mrrs
         ));
     }
-    if p.frames < 2 {
+    if p.frames <= 2 * p.in_flight as u32 {
         return bad(format!(
-            "{} frames per point: at least 2 are needed for a rate",
-            p.frames
+            "{} frames per point with {} in flight: more than twice the frames in flight are needed, so that frames come back while the driver is still posting (the steady state the rates are taken in)",
+            p.frames, p.in_flight
         ));
     }
     Ok(())
@@ -189,7 +191,9 @@ impl Settings {
         let b = self.base;
         let mut planned: Vec<Planned> = Vec::new();
         let mut add = |sweep: Sweep, mut p: Point| {
-            p.frames = self.frames.unwrap_or_else(|| default_frames(p.frame));
+            p.frames = self
+                .frames
+                .unwrap_or_else(|| default_frames(p.frame, p.in_flight));
             check(&p, cfg)?;
             match planned.iter_mut().find(|q| q.point == p) {
                 Some(q) if !q.sweeps.contains(&sweep) => q.sweeps.push(sweep),
@@ -316,7 +320,7 @@ mod tests {
         assert!(with(&|s| s.in_flight = vec![0]).contains("at least 1"));
         assert!(with(&|s| s.segments = vec![16]).contains("more than the queue size"));
         assert!(with(&|s| s.latencies = vec![COMPLETION_TIMEOUT_CYCLES]).contains("timeout"));
-        assert!(with(&|s| s.frames = Some(1)).contains("at least 2"));
+        assert!(with(&|s| s.frames = Some(64)).contains("more than twice the frames in flight"));
         assert!(with(&|s| s.base.mps = 1024).contains("128 ..= 512"));
         assert!(with(&|s| s.base.mrrs = 100).contains("read request"));
         assert!(with(&|s| s.sweeps.clear()).contains("no sweep"));
