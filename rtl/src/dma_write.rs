@@ -17,7 +17,11 @@
 //! Timing: 2 cycles from a command to its first beat (header with the first
 //! payload beat), then one beat per cycle while `out.ready` holds (the
 //! frame buffer is read up to 4 beats ahead, on into the command's next
-//! request when its data follows on), one idle cycle between requests.
+//! request when its data follows on). The next request of a command of
+//! buffer data is loaded as the last beat of the one before leaves: its
+//! first beat follows at once when its data follows on in the buffer (it
+//! was read ahead), else after the buffer's read latency; immediate bytes
+//! take one idle cycle between requests.
 //! `done` pulses as the command's last beat leaves.
 
 use crate::byte_buffer::BUF_ADDR_BITS;
@@ -121,6 +125,17 @@ pub struct DmaWrite {
     contig: Signal<Local, Bit>,
     head: Signal<Local, Bits<DATA_WIDTH>>,
     last_beat: Signal<Local, Bit>,
+    /// The last beat of a request leaves and the command's next request
+    /// is loaded at once.
+    follow: Signal<Local, Bit>,
+    /// A request is loaded (in Build, or following on).
+    load: Signal<Local, Bit>,
+    /// Host address, bytes left, bytes sent and buffer address of the
+    /// request to load.
+    at_addr: Signal<Local, Bits<64>>,
+    at_left: Signal<Local, Bits<17>>,
+    at_sent: Signal<Local, Bits<16>>,
+    at_buf: Signal<Local, Bits<BUF_ADDR_BITS>>,
     mwr_3dw: Constant<Bits<32>>,
     mwr_4dw: Constant<Bits<32>>,
 }
@@ -188,6 +203,12 @@ impl Default for DmaWrite {
             contig: Default::default(),
             head: Default::default(),
             last_beat: Default::default(),
+            follow: Default::default(),
+            load: Default::default(),
+            at_addr: Default::default(),
+            at_left: Default::default(),
+            at_sent: Default::default(),
+            at_buf: Default::default(),
             mwr_3dw: Constant::new(((fmt_type::MWR32 as u64) << 24).into()),
             mwr_4dw: Constant::new(((fmt_type::MWR64 as u64) << 24).into()),
         }
@@ -241,17 +262,48 @@ impl Logic for DmaWrite {
             self.state.d.next = WriteState::Build;
         }
 
-        // ---- The next request: up to the MPS boundary.
+        // ---- The output handshake (the next request is loaded as the last
+        // beat of the one before leaves).
+        self.last_beat.next = (self.beat.q.val() + 1) == self.beats.q.val();
+        // A TLP starts only with Bus Master Enable set; a beat once shown
+        // stays until taken, as the stream requires.
+        self.out.valid.next = (self.state.q.val() == WriteState::Stream)
+            && self.stored.q.val().any()
+            && (self.bus_master.val() || self.beat.q.val().any() || self.shown.q.val());
+        self.pop.next = self.out.valid.val() && self.out.ready.val();
+        self.follow.next = self.pop.val()
+            && self.last_beat.val()
+            && (self.left.q.val() != bit_cast::<17, 13>(self.chunk_r.q.val()))
+            && !self.imm.q.val()
+            && !self.abort.q.val();
+
+        // ---- The request to load: in Build the command's position, when
+        // a request follows on at once the position after this one.
+        self.at_addr.next = self.addr.q.val();
+        self.at_left.next = self.left.q.val();
+        self.at_sent.next = self.sent.q.val();
+        self.at_buf.next = self.buf_addr.q.val();
+        if self.state.q.val() == WriteState::Stream {
+            self.at_addr.next = self.addr.q.val() + bit_cast::<64, 13>(self.chunk_r.q.val());
+            self.at_left.next = self.left.q.val() - bit_cast::<17, 13>(self.chunk_r.q.val());
+            self.at_sent.next = self.sent.q.val() + bit_cast::<16, 13>(self.chunk_r.q.val());
+            self.at_buf.next =
+                self.buf_addr.q.val() + bit_cast::<BUF_ADDR_BITS, 13>(self.chunk_r.q.val());
+        }
+        self.load.next =
+            ((self.state.q.val() == WriteState::Build) && !self.abort.q.val()) || self.follow.val();
+
+        // ---- That request: up to the MPS boundary.
         self.split.size_field.next = self.max_payload.val();
-        self.split.addr_lo.next = self.addr.q.val().get_bits::<14>(0);
-        self.split.left.next = self.left.q.val();
+        self.split.addr_lo.next = self.at_addr.val().get_bits::<14>(0);
+        self.split.left.next = self.at_left.val();
         self.chunk.next = self.split.chunk.val();
         self.first.next = self.split.first.val();
         self.dws.next = self.split.dws.val();
         self.first_be.next = self.split.first_be.val();
         self.last_be.next = self.split.last_be.val();
         self.dw0.next = self.mwr_3dw.val() | bit_cast::<32, 11>(self.dws.val() & 1023);
-        if self.addr.q.val().get_bits::<32>(32).any() {
+        if self.at_addr.val().get_bits::<32>(32).any() {
             self.dw0.next = self.mwr_4dw.val() | bit_cast::<32, 11>(self.dws.val() & 1023);
         }
         self.dw1.next = (bit_cast::<32, 16>(self.requester_id.val()) << 16)
@@ -259,7 +311,7 @@ impl Logic for DmaWrite {
             | bit_cast::<32, 4>(self.first_be.val());
         // Immediate bytes not yet sent, at the lane of their host address.
         self.imm_beat.next = bit_cast::<DATA_WIDTH, 64>(
-            self.data.q.val() >> (bit_cast::<64, 16>(self.sent.q.val()) << 3),
+            self.data.q.val() >> (bit_cast::<64, 16>(self.at_sent.val()) << 3),
         ) << (bit_cast::<8, 2>(self.first.val()) << 3);
         // Where the current request's reads stand against the next one.
         self.contig.next = self.last_strb.q.val() == bits::<STRB_WIDTH>(15);
@@ -273,42 +325,6 @@ impl Logic for DmaWrite {
         if (self.state.q.val() == WriteState::Build) && self.abort.q.val() {
             self.state.d.next = WriteState::Idle;
         }
-        if (self.state.q.val() == WriteState::Build) && !self.abort.q.val() {
-            self.hdr.d.next = (bit_cast::<128, 32>(self.dw0.val()) << 96)
-                | (bit_cast::<128, 32>(self.dw1.val()) << 64)
-                | (bit_cast::<128, 32>(self.addr.q.val().get_bits::<32>(0) & 0xFFFF_FFFC_u64)
-                    << 32);
-            if self.addr.q.val().get_bits::<32>(32).any() {
-                self.hdr.d.next = (bit_cast::<128, 32>(self.dw0.val()) << 96)
-                    | (bit_cast::<128, 32>(self.dw1.val()) << 64)
-                    | (bit_cast::<128, 32>(self.addr.q.val().get_bits::<32>(32)) << 32)
-                    | bit_cast::<128, 32>(self.addr.q.val().get_bits::<32>(0) & 0xFFFF_FFFC_u64);
-            }
-            self.chunk_r.d.next = self.chunk.val().get_bits::<13>(0);
-            self.beats.d.next = (bit_cast::<9, 11>(self.dws.val() + 3)) >> 2;
-            self.last_strb.d.next = bits::<STRB_WIDTH>(15)
-                >> (bits::<STRB_WIDTH>(4) - bit_cast::<STRB_WIDTH, 11>(self.dws.val() & 3));
-            if (self.dws.val() & 3) == 0 {
-                self.last_strb.d.next = bits::<STRB_WIDTH>(15);
-            }
-            self.beat.d.next = bits::<9>(0);
-            // Reads of a later request may have started during the one
-            // before (its data continues where that one's ended).
-            self.reads.d.next = self.ahead.val();
-            if !self.sent.q.val().any() || !self.contig.val() {
-                self.reads.d.next = bits::<9>(0);
-                self.rd_ptr.d.next =
-                    self.buf_addr.q.val() - bit_cast::<BUF_ADDR_BITS, 2>(self.first.val());
-            }
-            if self.imm.q.val() {
-                // One beat: at most 8 bytes plus the alignment.
-                self.push.next = true;
-                self.push_data.next = self.imm_beat.val();
-                self.reads.d.next = bits::<9>(1);
-            }
-            self.state.d.next = WriteState::Stream;
-        }
-
         // ---- Frame buffer reads, up to 4 beats ahead of the output, on
         // into the command's next request when its data follows on in the
         // buffer (the current request ends on a beat boundary).
@@ -345,7 +361,6 @@ impl Logic for DmaWrite {
         if self.rp.q.val() == 3 {
             self.head.next = self.slot3.q.val();
         }
-        self.last_beat.next = (self.beat.q.val() + 1) == self.beats.q.val();
         self.out.hdr.next = self.hdr.q.val();
         self.out.data.next = self.head.val();
         self.out.strb.next = bits::<STRB_WIDTH>(15);
@@ -354,13 +369,7 @@ impl Logic for DmaWrite {
         }
         self.out.sop.next = self.beat.q.val() == 0;
         self.out.eop.next = self.last_beat.val();
-        // A TLP starts only with Bus Master Enable set; a beat once shown
-        // stays until taken, as the stream requires.
-        self.out.valid.next = (self.state.q.val() == WriteState::Stream)
-            && self.stored.q.val().any()
-            && (self.bus_master.val() || self.beat.q.val().any() || self.shown.q.val());
         self.shown.d.next = self.out.valid.val() && !self.out.ready.val();
-        self.pop.next = self.out.valid.val() && self.out.ready.val();
         self.port0.done.next = false;
         self.port1.done.next = false;
         if self.pop.val() {
@@ -380,6 +389,48 @@ impl Logic for DmaWrite {
                 }
             }
         }
+        // ---- Loading a request: its header, length in beats, last strobe;
+        // the reads for its data (continuing where the last ones ended when
+        // its data follows on), or its immediate beat.
+        if self.load.val() {
+            self.hdr.d.next = (bit_cast::<128, 32>(self.dw0.val()) << 96)
+                | (bit_cast::<128, 32>(self.dw1.val()) << 64)
+                | (bit_cast::<128, 32>(self.at_addr.val().get_bits::<32>(0) & 0xFFFF_FFFC_u64)
+                    << 32);
+            if self.at_addr.val().get_bits::<32>(32).any() {
+                self.hdr.d.next = (bit_cast::<128, 32>(self.dw0.val()) << 96)
+                    | (bit_cast::<128, 32>(self.dw1.val()) << 64)
+                    | (bit_cast::<128, 32>(self.at_addr.val().get_bits::<32>(32)) << 32)
+                    | bit_cast::<128, 32>(self.at_addr.val().get_bits::<32>(0) & 0xFFFF_FFFC_u64);
+            }
+            self.chunk_r.d.next = self.chunk.val().get_bits::<13>(0);
+            self.beats.d.next = (bit_cast::<9, 11>(self.dws.val() + 3)) >> 2;
+            self.last_strb.d.next = bits::<STRB_WIDTH>(15)
+                >> (bits::<STRB_WIDTH>(4) - bit_cast::<STRB_WIDTH, 11>(self.dws.val() & 3));
+            if (self.dws.val() & 3) == 0 {
+                self.last_strb.d.next = bits::<STRB_WIDTH>(15);
+            }
+            self.beat.d.next = bits::<9>(0);
+            // Reads of a later request may have started during the one
+            // before (its data continues where that one's ended).
+            self.reads.d.next = self.ahead.val();
+            if self.issue.val() {
+                self.reads.d.next = self.ahead.val() + 1;
+            }
+            if !self.at_sent.val().any() || !self.contig.val() {
+                self.reads.d.next = bits::<9>(0);
+                self.rd_ptr.d.next =
+                    self.at_buf.val() - bit_cast::<BUF_ADDR_BITS, 2>(self.first.val());
+            }
+            if self.imm.q.val() {
+                // One beat: at most 8 bytes plus the alignment.
+                self.push.next = true;
+                self.push_data.next = self.imm_beat.val();
+                self.reads.d.next = bits::<9>(1);
+            }
+            self.state.d.next = WriteState::Stream;
+        }
+
         if self.push.val() {
             self.wp.d.next = self.wp.q.val() + 1;
             if self.wp.q.val() == 0 {
