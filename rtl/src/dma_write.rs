@@ -17,11 +17,9 @@
 //! Timing: 2 cycles from a command to its first beat (header with the first
 //! payload beat), then one beat per cycle while `out.ready` holds (the
 //! frame buffer is read up to 4 beats ahead, on into the command's next
-//! request when its data follows on). The next request of a command of
-//! buffer data is loaded as the last beat of the one before leaves: its
-//! first beat follows at once when its data follows on in the buffer (it
-//! was read ahead), else after the buffer's read latency; immediate bytes
-//! take one idle cycle between requests.
+//! requests). The next request of a command of buffer data is loaded as
+//! the last beat of the one before leaves and its first beat follows at
+//! once; immediate bytes take one idle cycle between requests.
 //! `done` pulses as the command's last beat leaves.
 
 use crate::byte_buffer::BUF_ADDR_BITS;
@@ -123,6 +121,8 @@ pub struct DmaWrite {
     /// The current request's payload ends on a beat boundary, so the next
     /// request's data follows on where its reads end.
     contig: Signal<Local, Bit>,
+    /// Frame buffer address of the next read.
+    rd_from: Signal<Local, Bits<BUF_ADDR_BITS>>,
     head: Signal<Local, Bits<DATA_WIDTH>>,
     last_beat: Signal<Local, Bit>,
     /// The last beat of a request leaves and the command's next request
@@ -201,6 +201,7 @@ impl Default for DmaWrite {
             next_left: Default::default(),
             ahead: Default::default(),
             contig: Default::default(),
+            rd_from: Default::default(),
             head: Default::default(),
             last_beat: Default::default(),
             follow: Default::default(),
@@ -331,13 +332,20 @@ impl Logic for DmaWrite {
         self.issue.next = (self.state.q.val() == WriteState::Stream)
             && !self.imm.q.val()
             && ((self.reads.q.val() < self.beats.q.val())
-                || (self.contig.val()
-                    && ((bit_cast::<17, 9>(self.ahead.val()) << 4) < self.next_left.val())))
+                || ((bit_cast::<17, 9>(self.ahead.val()) << 4) < self.next_left.val()))
             && ((bit_cast::<3, 2>(self.in_flight.q.val()) + self.stored.q.val()) < bits::<3>(4));
+        // The next request starts at an MPS boundary: its beats start with
+        // its first byte, which is where the reads go on unless this
+        // request ends on a beat boundary.
+        self.rd_from.next = self.rd_ptr.q.val();
+        if (self.reads.q.val() == self.beats.q.val()) && !self.contig.val() {
+            self.rd_from.next =
+                self.buf_addr.q.val() + bit_cast::<BUF_ADDR_BITS, 13>(self.chunk_r.q.val());
+        }
         self.rd_en.next = self.issue.val();
-        self.rd_addr.next = self.rd_ptr.q.val();
+        self.rd_addr.next = self.rd_from.val();
         if self.issue.val() {
-            self.rd_ptr.d.next = self.rd_ptr.q.val() + 16;
+            self.rd_ptr.d.next = self.rd_from.val() + 16;
             self.reads.d.next = self.reads.q.val() + 1;
         }
         if self.rd_valid.val() {
@@ -417,7 +425,7 @@ impl Logic for DmaWrite {
             if self.issue.val() {
                 self.reads.d.next = self.ahead.val() + 1;
             }
-            if !self.at_sent.val().any() || !self.contig.val() {
+            if !self.at_sent.val().any() {
                 self.reads.d.next = bits::<9>(0);
                 self.rd_ptr.d.next =
                     self.at_buf.val() - bit_cast::<BUF_ADDR_BITS, 2>(self.first.val());
