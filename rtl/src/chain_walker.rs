@@ -257,6 +257,7 @@ pub struct ChainWalker {
     ring_req: Signal<Local, Bit>,
     head_req: Signal<Local, Bit>,
     issued: Signal<Local, Bit>,
+    pop: Signal<Local, Bit>,
     pushed: Signal<Local, Bits<6>>,
     popped: Signal<Local, Bits<6>>,
     pop_bit: Signal<Local, Bits<16>>,
@@ -381,6 +382,7 @@ impl ChainWalker {
             ring_req: Default::default(),
             head_req: Default::default(),
             issued: Default::default(),
+            pop: Default::default(),
             pushed: Default::default(),
             popped: Default::default(),
             pop_bit: Default::default(),
@@ -531,11 +533,14 @@ impl Logic for ChainWalker {
         self.popped.next = self.order.q.val().get_bits::<6>(0);
         self.pop_bit.next = bits::<16>(1) << bit_cast::<16, 4>(self.popped.val().get_bits::<4>(0));
         self.pop_bank.next = bits::<2>(1) << bit_cast::<2, 1>(self.popped.val().get_bits::<1>(3));
+        // (A completion with nothing in flight - reported just after a
+        // clear - is not the walker's.)
+        self.pop.next = self.read.done.val() && self.out.q.val().any();
         self.own_done.next =
-            self.read.done.val() && (self.popped.val().get_bits::<2>(4) == self.kind_own.val());
+            self.pop.val() && (self.popped.val().get_bits::<2>(4) == self.kind_own.val());
         self.rest.next = self.order.q.val();
         self.left_n.next = self.out.q.val();
-        if self.read.done.val() {
+        if self.pop.val() {
             self.rest.next = self.order.q.val() >> 6;
             self.left_n.next = self.out.q.val() - 1;
         }
@@ -544,8 +549,8 @@ impl Logic for ChainWalker {
         if self.issued.val() {
             self.order.d.next = self.rest.val()
                 | (bit_cast::<96, 6>(self.pushed.val())
-                    << ((bit_cast::<96, 5>(self.left_n.val()) << 2)
-                        + (bit_cast::<96, 5>(self.left_n.val()) << 1)));
+                    << ((bit_cast::<8, 5>(self.left_n.val()) << 2)
+                        + (bit_cast::<8, 5>(self.left_n.val()) << 1)));
             self.out.d.next = self.left_n.val() + 1;
         }
 
@@ -662,14 +667,14 @@ impl Logic for ChainWalker {
                     << ((bit_cast::<16, 1>(self.l_bank.q.val()) << 3)
                         + bit_cast::<16, 4>(self.l_k.q.val() & 7)));
         }
-        if self.read.done.val() && (self.popped.val().get_bits::<2>(4) == self.kind_ring.val()) {
+        if self.pop.val() && (self.popped.val().get_bits::<2>(4) == self.kind_ring.val()) {
             self.ring_arrived.d.next = self.ring_arrived.q.val() | self.pop_bank.val();
             if self.read.done_err.val() {
                 self.ring_failed.d.next = self.ring_failed.q.val() | self.pop_bank.val();
             }
         }
         self.hd_set.next = bits::<16>(0);
-        if self.read.done.val() && (self.popped.val().get_bits::<2>(4) == self.kind_head.val()) {
+        if self.pop.val() && (self.popped.val().get_bits::<2>(4) == self.kind_head.val()) {
             self.hd_set.next = self.pop_bit.val();
         }
         self.hd_arrived.d.next =

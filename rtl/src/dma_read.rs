@@ -651,11 +651,12 @@ impl Logic for DmaRead {
             & !self.expire_mask.val();
         self.dead.d.next = self.dead.q.val() | self.expire_mask.val();
 
-        // ---- Ports report their commands in order.
-        self.port0.done.next = self.order0.done.val();
+        // ---- Ports report their commands in order (nothing while a virtio
+        // reset drains: the clients have started again).
+        self.port0.done.next = self.order0.done.val() && !self.halting.q.val();
         self.port0.done_cookie.next = self.order0.done_cookie.val();
         self.port0.done_err.next = self.order0.done_err.val();
-        self.port1.done.next = self.order1.done.val();
+        self.port1.done.next = self.order1.done.val() && !self.halting.q.val();
         self.port1.done_cookie.next = self.order1.done_cookie.val();
         self.port1.done_err.next = self.order1.done_err.val();
 

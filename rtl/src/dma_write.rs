@@ -514,19 +514,20 @@ mod tests {
         assert!(simulate(uut, 200));
     }
 
-    #[test]
-    fn buffer_and_immediate_bytes_reach_host_memory_at_any_alignment() {
-        let size = 8192;
+    const SIZE: usize = 8192;
+
+    /// The engine after reset, its frame buffer filled with `buffer_byte`.
+    fn bench() -> Bench {
         let mut uut = Bench {
             clock: Default::default(),
             engine: DmaWrite::default(),
-            frames: ByteBuffer::new(size),
+            frames: ByteBuffer::new(SIZE),
         };
         uut.connect_all();
         uut.engine.rst.next = true;
         cycle(&mut uut);
         uut.engine.rst.next = false;
-        for row in 0..size as u64 / 16 {
+        for row in 0..SIZE as u64 / 16 {
             let mut data = Bits::<DATA_WIDTH>::default();
             for i in 0..16 {
                 data.set_bits::<8>(8 * i as usize, (buffer_byte(16 * row + i) as u64).into());
@@ -537,6 +538,57 @@ mod tests {
             cycle(&mut uut);
         }
         uut.frames.wr_lanes.next = 0.into();
+        uut
+    }
+
+    /// A TLP being received: header and payload DWs so far.
+    type Partial = Option<(u128, Vec<u32>)>;
+
+    /// Take the beat on `out` if it moves this cycle; a complete MWr goes
+    /// into `memory` (after checks of its length, 4 KiB and byte enables).
+    fn take_beat(uut: &Bench, tlp: &mut Partial, memory: &mut BTreeMap<u64, u8>) {
+        let out = &uut.engine.out;
+        if out.valid.val() && out.ready.val() {
+            let hdr = out.hdr.val().to_u128();
+            let t = tlp.get_or_insert((hdr, Vec::new()));
+            assert_eq!(out.sop.val(), t.1.is_empty());
+            let data = out.data.val().to_u128();
+            for i in 0..out.strb.val().to_u64().count_ones() {
+                t.1.push((data >> (32 * i)) as u32);
+            }
+            if out.eop.val() {
+                let (hdr, dws) = tlp.take().unwrap();
+                let n = (hdr >> 96 & 0x3FF) as usize;
+                assert_eq!(dws.len(), n, "payload length");
+                let four = hdr >> 125 & 1 == 1;
+                let addr = if four {
+                    ((hdr >> 32 & 0xFFFF_FFFF) as u64) << 32 | (hdr & 0xFFFF_FFFF) as u64
+                } else {
+                    (hdr >> 32 & 0xFFFF_FFFF) as u64
+                };
+                assert_eq!(four, addr >> 32 != 0);
+                assert!(n * 4 <= 128 && addr / 4096 == (addr + 4 * n as u64 - 1) / 4096);
+                let (last_be, first_be) = ((hdr >> 68 & 0xF) as u32, (hdr >> 64 & 0xF) as u32);
+                for (k, dw) in dws.iter().enumerate() {
+                    let be = if k == 0 {
+                        first_be
+                    } else if k + 1 == n {
+                        last_be
+                    } else {
+                        0xF
+                    };
+                    for b in (0..4).filter(|b| be >> b & 1 != 0) {
+                        memory.insert(addr + 4 * k as u64 + b, (dw >> (8 * b)) as u8);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn buffer_and_immediate_bytes_reach_host_memory_at_any_alignment() {
+        let size = SIZE;
+        let mut uut = bench();
         uut.engine.bus_master.next = true;
         uut.engine.max_payload.next = 0.into(); // 128 bytes
                                                 // (port, addr, len, imm data or buffer address)
@@ -598,42 +650,7 @@ mod tests {
                 }
                 done[p] += port.done.val() as usize;
             }
-            let out = &uut.engine.out;
-            if out.valid.val() && out.ready.val() {
-                let hdr = out.hdr.val().to_u128();
-                let t = tlp.get_or_insert((hdr, Vec::new()));
-                assert_eq!(out.sop.val(), t.1.is_empty());
-                let data = out.data.val().to_u128();
-                for i in 0..out.strb.val().to_u64().count_ones() {
-                    t.1.push((data >> (32 * i)) as u32);
-                }
-                if out.eop.val() {
-                    let (hdr, dws) = tlp.take().unwrap();
-                    let n = (hdr >> 96 & 0x3FF) as usize;
-                    assert_eq!(dws.len(), n, "payload length");
-                    let four = hdr >> 125 & 1 == 1;
-                    let addr = if four {
-                        ((hdr >> 32 & 0xFFFF_FFFF) as u64) << 32 | (hdr & 0xFFFF_FFFF) as u64
-                    } else {
-                        (hdr >> 32 & 0xFFFF_FFFF) as u64
-                    };
-                    assert_eq!(four, addr >> 32 != 0);
-                    assert!(n * 4 <= 128 && addr / 4096 == (addr + 4 * n as u64 - 1) / 4096);
-                    let (last_be, first_be) = ((hdr >> 68 & 0xF) as u32, (hdr >> 64 & 0xF) as u32);
-                    for (k, dw) in dws.iter().enumerate() {
-                        let be = if k == 0 {
-                            first_be
-                        } else if k + 1 == n {
-                            last_be
-                        } else {
-                            0xF
-                        };
-                        for b in (0..4).filter(|b| be >> b & 1 != 0) {
-                            memory.insert(addr + 4 * k as u64 + b, (dw >> (8 * b)) as u8);
-                        }
-                    }
-                }
-            }
+            take_beat(&uut, &mut tlp, &mut memory);
             uut.clock.next = Clock::from(true);
             assert!(simulate(&mut uut, 200));
         }
@@ -655,5 +672,73 @@ mod tests {
             expected.len(),
             "bytes written outside the commands"
         );
+    }
+
+    #[test]
+    fn a_virtio_reset_abandons_the_command_and_leaves_nothing_behind() {
+        // The reset comes with the last beat of a request, or inside one:
+        // that request is finished, nothing more of the command is sent,
+        // and the next command goes out intact.
+        for reset_on_last_beat in [true, false] {
+            let mut uut = bench();
+            uut.engine.bus_master.next = true;
+            uut.engine.max_payload.next = 0.into(); // 128 bytes
+            uut.engine.out.ready.next = true;
+            let (first, second) = (
+                (0x1_0000_1006u64, 600u64, 100u64),
+                (0x2000u64, 40u64, 3000u64),
+            );
+            let mut memory = BTreeMap::new();
+            let mut tlp: Partial = None;
+            let (mut sent_tlps, mut phase) = (0, 0);
+            for _ in 0..400 {
+                let cmd = if phase == 0 { first } else { second };
+                uut.engine.port0.valid.next = phase == 0 || phase == 2;
+                uut.engine.port0.addr.next = cmd.0.into();
+                uut.engine.port0.len.next = cmd.1.into();
+                uut.engine.port0.buf.next = cmd.2.into();
+                uut.engine.port0.imm.next = false;
+                uut.engine.vreset.next = false;
+                uut.clock.next = Clock::from(false);
+                assert!(simulate(&mut uut, 200));
+                let out = &uut.engine.out;
+                let beat = out.valid.val() && out.ready.val();
+                if uut.engine.port0.valid.val() && uut.engine.port0.ready.val() {
+                    phase += 1;
+                }
+                if phase == 1 && beat {
+                    sent_tlps += out.eop.val() as usize;
+                    let now = if reset_on_last_beat {
+                        out.eop.val() && sent_tlps == 2
+                    } else {
+                        sent_tlps == 2 && !out.sop.val() && !out.eop.val()
+                    };
+                    if now {
+                        uut.engine.vreset.next = true;
+                        assert!(simulate(&mut uut, 200));
+                        phase = 2;
+                    }
+                }
+                take_beat(&uut, &mut tlp, &mut memory);
+                uut.clock.next = Clock::from(true);
+                assert!(simulate(&mut uut, 200));
+            }
+            assert_eq!(phase, 3, "the second command was not taken");
+            // The second command's bytes, exactly.
+            for k in 0..second.1 {
+                assert_eq!(
+                    memory.get(&(second.0 + k)),
+                    Some(&buffer_byte((second.2 + k) % SIZE as u64)),
+                    "byte {k} of the command after the reset"
+                );
+            }
+            // Of the first, at most the requests begun before the reset.
+            let first_bytes = memory.keys().filter(|a| **a >= first.0).count() as u64;
+            let third_request = 3 * 128 - (first.0 & 127);
+            assert!(
+                first_bytes <= third_request,
+                "{first_bytes} bytes of the abandoned command sent (on last beat: {reset_on_last_beat})"
+            );
+        }
     }
 }
