@@ -114,6 +114,8 @@ pub struct DmaWrite {
     push_data: Signal<Local, Bits<DATA_WIDTH>>,
     pop: Signal<Local, Bit>,
     issue: Signal<Local, Bit>,
+    /// The output queue is emptied (an abandoned command's reads ahead).
+    flush: Signal<Local, Bit>,
     /// Bytes of the command after the current request.
     next_left: Signal<Local, Bits<17>>,
     /// Beats already read for the next request.
@@ -198,6 +200,7 @@ impl Default for DmaWrite {
             push_data: Default::default(),
             pop: Default::default(),
             issue: Default::default(),
+            flush: Default::default(),
             next_left: Default::default(),
             ahead: Default::default(),
             contig: Default::default(),
@@ -276,7 +279,8 @@ impl Logic for DmaWrite {
             && self.last_beat.val()
             && (self.left.q.val() != bit_cast::<17, 13>(self.chunk_r.q.val()))
             && !self.imm.q.val()
-            && !self.abort.q.val();
+            && !self.abort.q.val()
+            && !self.vreset.val();
 
         // ---- The request to load: in Build the command's position, when
         // a request follows on at once the position after this one.
@@ -322,17 +326,25 @@ impl Logic for DmaWrite {
             self.ahead.next = bits::<9>(0);
         }
         self.push.next = false;
+        self.flush.next = false;
         self.push_data.next = self.rd_data.val();
-        if (self.state.q.val() == WriteState::Build) && self.abort.q.val() {
+        // Abandoned: once the reads in flight are back, drop what was read
+        // ahead for the next request.
+        if (self.state.q.val() == WriteState::Build)
+            && self.abort.q.val()
+            && !self.in_flight.q.val().any()
+        {
             self.state.d.next = WriteState::Idle;
+            self.flush.next = true;
         }
         // ---- Frame buffer reads, up to 4 beats ahead of the output, on
-        // into the command's next request when its data follows on in the
-        // buffer (the current request ends on a beat boundary).
+        // into the command's next request (not once it is abandoned).
         self.issue.next = (self.state.q.val() == WriteState::Stream)
             && !self.imm.q.val()
             && ((self.reads.q.val() < self.beats.q.val())
-                || ((bit_cast::<17, 9>(self.ahead.val()) << 4) < self.next_left.val()))
+                || (!self.abort.q.val()
+                    && !self.vreset.val()
+                    && ((bit_cast::<17, 9>(self.ahead.val()) << 4) < self.next_left.val())))
             && ((bit_cast::<3, 2>(self.in_flight.q.val()) + self.stored.q.val()) < bits::<3>(4));
         // The next request starts at an MPS boundary: its beats start with
         // its first byte, which is where the reads go on unless this
@@ -459,6 +471,11 @@ impl Logic for DmaWrite {
         }
         if !self.push.val() && self.pop.val() {
             self.stored.d.next = self.stored.q.val() - 1;
+        }
+        if self.flush.val() {
+            self.wp.d.next = bits::<2>(0);
+            self.rp.d.next = bits::<2>(0);
+            self.stored.d.next = bits::<3>(0);
         }
 
         if self.vreset.val() {
