@@ -27,9 +27,12 @@
 //!
 //! Host bytes the model leaves open (`Function::open_bytes`: the
 //! `avail_event` fields after a fault) are taken from the RTL's memory into
-//! the model's before each comparison.
+//! the model's before each comparison. From a check at which the model had
+//! given up (DEVICE_NEEDS_RESET) to the next one at which it still has, the
+//! RTL must not have asked anything of host memory.
 
 use crate::bfm::RootComplex;
+use crate::dma_server::DmaStats;
 use crate::endpoint::{DeviceEvent, Divergence, Endpoint, HostError, ModelEndpoint, Notification};
 use crate::memory::{Access, HostMemory, ReadFault};
 use crate::tlp::Tlp;
@@ -55,6 +58,8 @@ pub struct Lockstep {
     recheck: BTreeSet<u64>,
     divergence: Option<Divergence>,
     live: bool,
+    /// The RTL's DMA at the last check, when the model had given up then.
+    given_up_at: Option<DmaStats>,
 }
 
 impl Lockstep {
@@ -69,6 +74,7 @@ impl Lockstep {
             recheck: BTreeSet::new(),
             divergence: None,
             live: false,
+            given_up_at: None,
         }
     }
 
@@ -156,6 +162,17 @@ impl Lockstep {
         let rtl = new(self.rtl.messages(), &mut self.messages_seen.0);
         let model = new(self.model.messages(), &mut self.messages_seen.1);
         self.check_memory()?;
+        let dma = self.rtl.dma_stats();
+        if let (Some(then), true) = (self.given_up_at, self.model.function.needs_reset()) {
+            if dma != then {
+                return Err(HostError::Expectation(format!(
+                    "the device asked {} reads and {} writes of host memory after DEVICE_NEEDS_RESET",
+                    dma.reads - then.reads,
+                    dma.writes - then.writes
+                )));
+            }
+        }
+        self.given_up_at = self.model.function.needs_reset().then_some(dma);
         if rtl != model {
             let only = |a: &BTreeSet<TlpKey>, b: &BTreeSet<TlpKey>| -> Vec<Tlp> {
                 a.difference(b)

@@ -142,6 +142,12 @@ impl Function {
         self.settle();
     }
 
+    /// The device has given up (DEVICE_NEEDS_RESET): it does no DMA until
+    /// it is reset.
+    pub fn needs_reset(&self) -> bool {
+        self.bars.common.has_status(status::DEVICE_NEEDS_RESET)
+    }
+
     /// Host bytes whose value the model leaves open: once the device has
     /// given up (DEVICE_NEEDS_RESET), the `avail_event` fields of its
     /// queues. Publishing one is a hint that may or may not have happened
