@@ -160,10 +160,13 @@ pub struct ChainWalker {
     pub indirect_ok: Signal<In, Bit>,
     /// The ring starts again (reset, queue reset).
     pub clear: Signal<In, Bit>,
-    /// Start no read (the one in flight completes): before a `clear`.
+    /// Start no read (those in flight complete): before a `clear`.
     pub hold: Signal<In, Bit>,
-    /// A read is in flight.
+    /// Reads are in flight.
     pub reading: Signal<Out, Bit>,
+    /// Nothing under way or about to start: no read in flight, no walk
+    /// (idle, found, empty or faulted) and no batch to load.
+    pub idle: Signal<Out, Bit>,
     /// Look for the next chain (when idle or empty).
     pub go: Signal<In, Bit>,
     /// The presented chain is consumed.
@@ -320,6 +323,7 @@ impl ChainWalker {
             clear: Default::default(),
             hold: Default::default(),
             reading: Default::default(),
+            idle: Default::default(),
             go: Default::default(),
             take: Default::default(),
             found: Default::default(),
@@ -862,6 +866,13 @@ impl Logic for ChainWalker {
         }
 
         self.reading.next = self.out.q.val().any();
+        self.idle.next = !self.out.q.val().any()
+            && (self.lstate.q.val() == LoadState::Idle)
+            && !self.start_load.val()
+            && ((self.state.q.val() == WalkState::Idle)
+                || (self.state.q.val() == WalkState::Found)
+                || (self.state.q.val() == WalkState::Empty)
+                || (self.state.q.val() == WalkState::Faulted));
         self.found.next = self.state.q.val() == WalkState::Found;
         self.empty.next = self.state.q.val() == WalkState::Empty;
         self.fault.next = self.state.q.val() == WalkState::Faulted;

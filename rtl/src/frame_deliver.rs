@@ -918,7 +918,8 @@ impl Logic for FrameDeliver {
             || (self.state.q.val() == DeliverState::Stopped))
             && (self.nstate.q.val() == NoteState::Idle)
             && !self.writes.q.val().any()
-            && !self.reads.q.val().any();
+            && !self.reads.q.val().any()
+            && self.walker.idle.val();
         self.walker.clear.next = self.walker.clear.val() || self.clear.val();
         if self.rst.val() || self.clear.val() {
             self.state.d.next = DeliverState::Sleep;

@@ -622,7 +622,8 @@ impl Logic for FrameFetch {
         self.quiet.next = (((self.state.q.val() == FetchState::Sleep) && !self.kicked.q.val())
             || (self.state.q.val() == FetchState::Stopped))
             && !self.outstanding.q.val().any()
-            && !self.writing.q.val();
+            && !self.writing.q.val()
+            && self.walker.idle.val();
         self.walker.clear.next = self.walker.clear.val() || self.clear.val();
         if self.rst.val() || self.clear.val() {
             self.state.d.next = FetchState::Sleep;
