@@ -1,11 +1,11 @@
 //! Split virtqueue chain walker (virtio 2.7.5 - 2.7.6): finds the next
 //! available descriptor chain of one queue and lists its buffers.
 //!
-//! On `go` it takes the ring entry at its `last_avail`: from the entries it
-//! read before, else with a read of up to `RING_BATCH` entries (never past
-//! the last one `avail->idx` showed or the end of the ring). Only when it
-//! has used every entry the last `avail->idx` showed does it read the index
-//! again; no new entry: `empty`. From the head it follows the chain:
+//! On `go` it takes the ring entry at its `last_avail` from the entries
+//! loaded (below: batches of up to `RING_BATCH`, never past the last entry
+//! `avail->idx` showed or the end of the ring), waiting for them to arrive
+//! if need be. Only when it has used every entry the last `avail->idx`
+//! showed does it read the index again; no new entry: `empty`. From the head it follows the chain:
 //! descriptors one by one through NEXT, into an INDIRECT table. Each buffer
 //! (address, length, device-writable) goes into the segment list (read
 //! through `seg_*`), and the chain is presented (`found`: head, segment
@@ -44,7 +44,7 @@
 //! a stale completion for its own.
 //!
 //! Timing: a chain whose ring entry and head descriptor are loaded is found
-//! in 8 cycles, plus one host read round trip per further descriptor, and
+//! 10 cycles after `go`, plus one host read round trip per further descriptor, and
 //! one for the index when the known entries run out. Loading a batch takes
 //! two round trips (entries, then heads) and overlaps the walks of the
 //! batch before; a walk waits for it only when the entries are taken
@@ -72,7 +72,8 @@ const DESC_SLOT: u64 = 32;
 const ENTRIES_SLOT: u64 = 64;
 /// Control buffer offset of the head descriptor banks (128 bytes each).
 const HEADS_SLOT: u64 = 128;
-/// Control buffer offset of 16 bytes the walker leaves to its unit.
+/// Control buffer offset of 16 bytes the walker leaves to its unit (the
+/// slots are offsets from the walker's `base`; both units use base 0).
 pub const UNIT_SLOT: u64 = 48;
 const _: () = assert!(DESC_SLOT + 16 <= UNIT_SLOT && UNIT_SLOT + 16 <= ENTRIES_SLOT);
 const _: () = assert!(
@@ -91,7 +92,10 @@ const _: () = assert!(
 const ORDER_DEPTH: u64 = 16;
 /// Width of a read-queue entry: kind (2), bank (1), entry (3).
 const ORDER_BITS: usize = 6;
-const _: () = assert!(ORDER_BITS == 6, "the queue position is count * 6");
+const _: () = assert!(
+    ORDER_BITS == 6 && ORDER_DEPTH as usize * ORDER_BITS == 96,
+    "the queue is 96 bits, an entry's position count * 6"
+);
 /// Read kinds in the read queue.
 const KIND_OWN: u64 = 0;
 const KIND_RING: u64 = 1;

@@ -11,11 +11,13 @@
 //! so a later command's write never passes an earlier one.
 //!
 //! A request starts only while Bus Master Enable is set; once its first
-//! beat is on `out` it is sent to the end. A virtio reset (`vreset`) abandons the commands: the
-//! request under way is finished, nothing else is sent.
+//! beat is on `out` it is sent to the end. A virtio reset (`vreset`)
+//! abandons the commands: the request under way is finished, nothing else
+//! is sent, and what was read ahead for the next request is dropped.
 //!
 //! Timing: 2 cycles from a command to its first beat (header with the first
-//! payload beat), then one beat per cycle while `out.ready` holds (the
+//! payload beat) for immediate bytes, about 5 for buffer data (its first
+//! buffer reads), then one beat per cycle while `out.ready` holds (the
 //! frame buffer is read up to 4 beats ahead, on into the command's next
 //! requests). The next request of a command of buffer data is loaded as
 //! the last beat of the one before leaves and its first beat follows at
@@ -121,7 +123,8 @@ pub struct DmaWrite {
     /// Beats already read for the next request.
     ahead: Signal<Local, Bits<9>>,
     /// The current request's payload ends on a beat boundary, so the next
-    /// request's data follows on where its reads end.
+    /// request's reads go on where its reads end (else they start at the
+    /// next request's first byte).
     contig: Signal<Local, Bit>,
     /// Frame buffer address of the next read.
     rd_from: Signal<Local, Bits<BUF_ADDR_BITS>>,

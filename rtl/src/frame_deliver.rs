@@ -80,7 +80,7 @@ pub enum DeliverState {
     IdxTx,
     /// Writing avail_event.
     Publish,
-    /// Waiting for it to leave.
+    /// Waiting for it (and every write before it) to leave.
     PubWait,
     /// Waiting for reads and writes in flight before starting again.
     Flush,
@@ -196,7 +196,8 @@ pub struct FrameDeliver {
     kicked: DFF<Bit>,
     starved: DFF<Bit>,
     rechecked: DFF<Bit>,
-    /// The walker was started for a frame still on the way.
+    /// The walker was started for the next frame (while this one's data is
+    /// written, or for a frame still on the way).
     looked: DFF<Bit>,
     /// Head of the receive chain being filled.
     r_head: DFF<Bits<16>>,
