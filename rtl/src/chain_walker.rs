@@ -246,7 +246,8 @@ pub struct ChainWalker {
     /// Entry of the chain being walked (bank * 8 + entry).
     cur_k: DFF<Bits<4>>,
     /// The loader: its state, bank, first available index, entries, the
-    /// entries read back, the next entry whose head is to be read.
+    /// entries read back (the next one whose head is to be read in the low
+    /// bits), that entry's number.
     lstate: DFF<LoadState>,
     l_bank: DFF<Bits<1>>,
     l_at: DFF<Bits<16>>,
@@ -274,7 +275,6 @@ pub struct ChainWalker {
     left_n: Signal<Local, Bits<5>>,
     w_ctl: Signal<Local, Bit>,
     l_ctl: Signal<Local, Bit>,
-    l_shift: Signal<Local, Bits<DATA_WIDTH>>,
     l_head: Signal<Local, Bits<16>>,
     l_bit: Signal<Local, Bits<2>>,
     start_load: Signal<Local, Bit>,
@@ -400,7 +400,6 @@ impl ChainWalker {
             left_n: Default::default(),
             w_ctl: Default::default(),
             l_ctl: Default::default(),
-            l_shift: Default::default(),
             l_head: Default::default(),
             l_bit: Default::default(),
             start_load: Default::default(),
@@ -493,8 +492,7 @@ impl Logic for ChainWalker {
         // The read port: the walk's own reads first, then the loader's.
         // Every read issued joins the queue; completions come in order and
         // leave it from the front.
-        self.l_shift.next = self.l_word.q.val() >> (bit_cast::<8, 4>(self.l_k.q.val()) << 4);
-        self.l_head.next = self.l_shift.val().get_bits::<16>(0);
+        self.l_head.next = self.l_word.q.val().get_bits::<16>(0);
         self.own_req.next = (self.state.q.val() == WalkState::Fetch)
             && !self.hold.val()
             && (self.out.q.val() < self.order_depth.val());
@@ -649,13 +647,13 @@ impl Logic for ChainWalker {
             LoadState::Heads => {
                 if bit_cast::<16, 4>(self.l_k.q.val()) >= self.l_n.q.val() {
                     self.lstate.d.next = LoadState::Idle;
-                } else if self.head_req.val() {
-                    if self.read.ready.val() {
-                        self.l_k.d.next = self.l_k.q.val() + 1;
-                    }
-                } else if self.l_head.val() >= self.size.val() {
-                    // Not read: the walk faults on it.
+                } else if (self.head_req.val() && self.read.ready.val())
+                    || (self.l_head.val() >= self.size.val())
+                {
+                    // On to the next entry (one not inside the table is not
+                    // read: the walk faults on it).
                     self.l_k.d.next = self.l_k.q.val() + 1;
+                    self.l_word.d.next = self.l_word.q.val() >> 16;
                 }
             }
         }
