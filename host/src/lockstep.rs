@@ -162,8 +162,8 @@ impl Lockstep {
         let rtl = new(self.rtl.messages(), &mut self.messages_seen.0);
         let model = new(self.model.messages(), &mut self.messages_seen.1);
         self.check_memory()?;
-        let dma = self.rtl.dma_stats();
-        if let (Some(then), true) = (self.given_up_at, self.model.function.needs_reset()) {
+        let (dma, given_up) = (self.rtl.dma_stats(), self.model.function.needs_reset());
+        if let (Some(then), true) = (self.given_up_at, given_up) {
             if dma != then {
                 return Err(HostError::Expectation(format!(
                     "the device asked {} reads and {} writes of host memory after DEVICE_NEEDS_RESET",
@@ -172,7 +172,7 @@ impl Lockstep {
                 )));
             }
         }
-        self.given_up_at = self.model.function.needs_reset().then_some(dma);
+        self.given_up_at = given_up.then_some(dma);
         if rtl != model {
             let only = |a: &BTreeSet<TlpKey>, b: &BTreeSet<TlpKey>| -> Vec<Tlp> {
                 a.difference(b)

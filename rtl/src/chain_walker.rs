@@ -232,9 +232,9 @@ pub struct ChainWalker {
     /// Available index of its first entry, and its entries.
     cur_base: DFF<Bits<16>>,
     cur_n: DFF<Bits<16>>,
-    /// The other bank holds (or is loading) the entries that follow.
+    /// The other bank holds (or is loading) the entries that follow: the
+    /// loader's last load, `l_n` of them.
     next_on: DFF<Bit>,
-    next_n: DFF<Bits<16>>,
     /// Per bank: its entries arrived, their read failed.
     ring_arrived: DFF<Bits<2>>,
     ring_failed: DFF<Bits<2>>,
@@ -262,6 +262,8 @@ pub struct ChainWalker {
     order: DFF<Bits<96>>,
     out: DFF<Bits<5>>,
     own_req: Signal<Local, Bit>,
+    /// The loader may issue a read this cycle.
+    l_may_read: Signal<Local, Bit>,
     ring_req: Signal<Local, Bit>,
     head_req: Signal<Local, Bit>,
     issued: Signal<Local, Bit>,
@@ -369,7 +371,6 @@ impl ChainWalker {
             cur_base: Default::default(),
             cur_n: Default::default(),
             next_on: Default::default(),
-            next_n: Default::default(),
             ring_arrived: Default::default(),
             ring_failed: Default::default(),
             hd_issued: Default::default(),
@@ -387,6 +388,7 @@ impl ChainWalker {
             order: Default::default(),
             out: Default::default(),
             own_req: Default::default(),
+            l_may_read: Default::default(),
             ring_req: Default::default(),
             head_req: Default::default(),
             issued: Default::default(),
@@ -469,7 +471,6 @@ impl Logic for ChainWalker {
             cur_base,
             cur_n,
             next_on,
-            next_n,
             ring_arrived,
             ring_failed,
             hd_issued,
@@ -496,16 +497,13 @@ impl Logic for ChainWalker {
         self.own_req.next = (self.state.q.val() == WalkState::Fetch)
             && !self.hold.val()
             && (self.out.q.val() < self.order_depth.val());
-        self.ring_req.next = (self.lstate.q.val() == LoadState::Ring)
-            && !self.hold.val()
+        self.l_may_read.next = !self.hold.val()
             && !self.own_req.val()
             && (self.state.q.val() != WalkState::Faulted)
             && (self.out.q.val() < self.order_depth.val());
+        self.ring_req.next = (self.lstate.q.val() == LoadState::Ring) && self.l_may_read.val();
         self.head_req.next = (self.lstate.q.val() == LoadState::Heads)
-            && !self.hold.val()
-            && !self.own_req.val()
-            && (self.state.q.val() != WalkState::Faulted)
-            && (self.out.q.val() < self.order_depth.val())
+            && self.l_may_read.val()
             && (bit_cast::<16, 4>(self.l_k.q.val()) < self.l_n.q.val())
             && (self.l_head.val() < self.size.val());
         self.read.valid.next = self.own_req.val() || self.ring_req.val() || self.head_req.val();
@@ -620,7 +618,6 @@ impl Logic for ChainWalker {
                     self.l_at.d.next = self.load_end.val();
                     self.l_n.d.next = self.batch_n.val();
                     self.next_on.d.next = true;
-                    self.next_n.d.next = self.batch_n.val();
                     self.lstate.d.next = LoadState::Ring;
                 }
             }
@@ -752,7 +749,7 @@ impl Logic for ChainWalker {
                     } else {
                         self.cur_b.d.next = self.other_b.val();
                         self.cur_base.d.next = self.load_end.val();
-                        self.cur_n.d.next = self.next_n.q.val();
+                        self.cur_n.d.next = self.l_n.q.val();
                         self.next_on.d.next = false;
                     }
                 }
@@ -893,7 +890,6 @@ impl Logic for ChainWalker {
             self.cur_base.d.next = 0.into();
             self.cur_n.d.next = 0.into();
             self.next_on.d.next = false;
-            self.next_n.d.next = 0.into();
             self.ring_arrived.d.next = 0.into();
             self.ring_failed.d.next = 0.into();
             self.hd_issued.d.next = 0.into();

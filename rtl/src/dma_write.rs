@@ -118,8 +118,6 @@ pub struct DmaWrite {
     issue: Signal<Local, Bit>,
     /// The output queue is emptied (an abandoned command's reads ahead).
     flush: Signal<Local, Bit>,
-    /// Bytes of the command after the current request.
-    next_left: Signal<Local, Bits<17>>,
     /// Beats already read for the next request.
     ahead: Signal<Local, Bits<9>>,
     /// The current request's payload ends on a beat boundary, so the next
@@ -204,7 +202,6 @@ impl Default for DmaWrite {
             pop: Default::default(),
             issue: Default::default(),
             flush: Default::default(),
-            next_left: Default::default(),
             ahead: Default::default(),
             contig: Default::default(),
             rd_from: Default::default(),
@@ -269,24 +266,9 @@ impl Logic for DmaWrite {
             self.state.d.next = WriteState::Build;
         }
 
-        // ---- The output handshake (the next request is loaded as the last
-        // beat of the one before leaves).
-        self.last_beat.next = (self.beat.q.val() + 1) == self.beats.q.val();
-        // A TLP starts only with Bus Master Enable set; a beat once shown
-        // stays until taken, as the stream requires.
-        self.out.valid.next = (self.state.q.val() == WriteState::Stream)
-            && self.stored.q.val().any()
-            && (self.bus_master.val() || self.beat.q.val().any() || self.shown.q.val());
-        self.pop.next = self.out.valid.val() && self.out.ready.val();
-        self.follow.next = self.pop.val()
-            && self.last_beat.val()
-            && (self.left.q.val() != bit_cast::<17, 13>(self.chunk_r.q.val()))
-            && !self.imm.q.val()
-            && !self.abort.q.val()
-            && !self.vreset.val();
-
-        // ---- The request to load: in Build the command's position, when
-        // a request follows on at once the position after this one.
+        // ---- The request to load: in Build the command's position; while
+        // streaming the position after this request (where the command
+        // goes on when it leaves, and where the next request's data is).
         self.at_addr.next = self.addr.q.val();
         self.at_left.next = self.left.q.val();
         self.at_sent.next = self.sent.q.val();
@@ -298,6 +280,23 @@ impl Logic for DmaWrite {
             self.at_buf.next =
                 self.buf_addr.q.val() + bit_cast::<BUF_ADDR_BITS, 13>(self.chunk_r.q.val());
         }
+
+        // ---- The output handshake (the next request is loaded as the last
+        // beat of the one before leaves).
+        self.last_beat.next = (self.beat.q.val() + 1) == self.beats.q.val();
+        // A TLP starts only with Bus Master Enable set; a beat once shown
+        // stays until taken, as the stream requires.
+        self.out.valid.next = (self.state.q.val() == WriteState::Stream)
+            && self.stored.q.val().any()
+            && (self.bus_master.val() || self.beat.q.val().any() || self.shown.q.val());
+        self.pop.next = self.out.valid.val() && self.out.ready.val();
+        self.follow.next = self.pop.val()
+            && self.last_beat.val()
+            && self.at_left.val().any()
+            && !self.imm.q.val()
+            && !self.abort.q.val()
+            && !self.vreset.val();
+
         self.load.next =
             ((self.state.q.val() == WriteState::Build) && !self.abort.q.val()) || self.follow.val();
 
@@ -323,7 +322,6 @@ impl Logic for DmaWrite {
         ) << (bit_cast::<8, 2>(self.first.val()) << 3);
         // Where the current request's reads stand against the next one.
         self.contig.next = self.last_strb.q.val() == bits::<STRB_WIDTH>(15);
-        self.next_left.next = self.left.q.val() - bit_cast::<17, 13>(self.chunk_r.q.val());
         self.ahead.next = self.reads.q.val() - self.beats.q.val();
         if self.reads.q.val() < self.beats.q.val() {
             self.ahead.next = bits::<9>(0);
@@ -347,15 +345,14 @@ impl Logic for DmaWrite {
             && ((self.reads.q.val() < self.beats.q.val())
                 || (!self.abort.q.val()
                     && !self.vreset.val()
-                    && ((bit_cast::<17, 9>(self.ahead.val()) << 4) < self.next_left.val())))
+                    && ((bit_cast::<17, 9>(self.ahead.val()) << 4) < self.at_left.val())))
             && ((bit_cast::<3, 2>(self.in_flight.q.val()) + self.stored.q.val()) < bits::<3>(4));
         // The next request starts at an MPS boundary: its beats start with
         // its first byte, which is where the reads go on unless this
         // request ends on a beat boundary.
         self.rd_from.next = self.rd_ptr.q.val();
         if (self.reads.q.val() == self.beats.q.val()) && !self.contig.val() {
-            self.rd_from.next =
-                self.buf_addr.q.val() + bit_cast::<BUF_ADDR_BITS, 13>(self.chunk_r.q.val());
+            self.rd_from.next = self.at_buf.val();
         }
         self.rd_en.next = self.issue.val();
         self.rd_addr.next = self.rd_from.val();
@@ -399,13 +396,12 @@ impl Logic for DmaWrite {
             self.rp.d.next = self.rp.q.val() + 1;
             self.beat.d.next = self.beat.q.val() + 1;
             if self.last_beat.val() {
-                self.addr.d.next = self.addr.q.val() + bit_cast::<64, 13>(self.chunk_r.q.val());
-                self.left.d.next = self.left.q.val() - bit_cast::<17, 13>(self.chunk_r.q.val());
-                self.sent.d.next = self.sent.q.val() + bit_cast::<16, 13>(self.chunk_r.q.val());
-                self.buf_addr.d.next =
-                    self.buf_addr.q.val() + bit_cast::<BUF_ADDR_BITS, 13>(self.chunk_r.q.val());
+                self.addr.d.next = self.at_addr.val();
+                self.left.d.next = self.at_left.val();
+                self.sent.d.next = self.at_sent.val();
+                self.buf_addr.d.next = self.at_buf.val();
                 self.state.d.next = WriteState::Build;
-                if self.left.q.val() == bit_cast::<17, 13>(self.chunk_r.q.val()) {
+                if !self.at_left.val().any() {
                     self.state.d.next = WriteState::Idle;
                     self.port0.done.next = !self.port.q.val();
                     self.port1.done.next = self.port.q.val();

@@ -156,9 +156,7 @@ impl Function {
     /// rings again.
     pub fn open_bytes(&self) -> Vec<Range<u64>> {
         let common = &self.bars.common;
-        if !common.has_status(status::DEVICE_NEEDS_RESET)
-            || common.negotiated() >> feature::RING_EVENT_IDX & 1 == 0
-        {
+        if !self.needs_reset() || common.negotiated() >> feature::RING_EVENT_IDX & 1 == 0 {
             return Vec::new();
         }
         common
