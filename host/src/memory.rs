@@ -70,14 +70,29 @@ impl HostMemory {
             e.read(addr, &mut buf);
             return buf;
         }
-        (0..len as u64)
-            .map(|i| {
-                let a = addr.wrapping_add(i);
-                self.pages
-                    .get(&(a / PAGE))
-                    .map_or(0, |p| p[(a % PAGE) as usize])
+        let mut buf = vec![0; len];
+        for (at, page, off) in Self::pieces(addr, len) {
+            if let Some(p) = self.pages.get(&page) {
+                buf[at.clone()].copy_from_slice(&p[off..off + at.len()]);
+            }
+        }
+        buf
+    }
+
+    /// `addr .. addr + len` cut at page boundaries: for each piece its
+    /// range within the access, its page number and its offset in the page
+    /// (addresses wrap around at 2^64).
+    fn pieces(addr: u64, len: usize) -> impl Iterator<Item = (Range<usize>, u64, usize)> {
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            (at < len).then(|| {
+                let a = addr.wrapping_add(at as u64);
+                let off = (a % PAGE) as usize;
+                let n = (len - at).min(PAGE as usize - off);
+                at += n;
+                (at - n..at, a / PAGE, off)
             })
-            .collect()
+        })
     }
 
     /// Write `data` at `addr`.
@@ -91,12 +106,12 @@ impl HostMemory {
             self.dirty.extend(pages);
             return;
         }
-        for (i, &b) in data.iter().enumerate() {
-            let a = addr.wrapping_add(i as u64);
+        for (at, page, off) in Self::pieces(addr, data.len()) {
             self.pages
-                .entry(a / PAGE)
-                .or_insert_with(|| Box::new([0; PAGE as usize]))[(a % PAGE) as usize] = b;
-            self.dirty.insert(a / PAGE);
+                .entry(page)
+                .or_insert_with(|| Box::new([0; PAGE as usize]))[off..off + at.len()]
+                .copy_from_slice(&data[at]);
+            self.dirty.insert(page);
         }
     }
 
@@ -287,6 +302,20 @@ mod tests {
         other.write(0x2000, &[9]);
         assert_eq!(other.take_dirty().into_iter().collect::<Vec<_>>(), vec![2]);
         assert_eq!(m.first_difference(&other, [2]), Some((0x2000, 0, 9)));
+    }
+
+    #[test]
+    fn accesses_spanning_pages_and_the_top_of_memory_keep_every_byte() {
+        let mut m = HostMemory::default();
+        let data: Vec<u8> = (0..9000u32).map(|i| (i % 251) as u8).collect();
+        m.write(0x0FF3, &data); // three page boundaries
+        assert_eq!(m.read(0x0FF3, data.len()), data);
+        assert_eq!(m.read(0x0FF2, 2), vec![0, data[0]]);
+        let dirty = m.take_dirty().into_iter().collect::<Vec<_>>();
+        assert_eq!(dirty, vec![0, 1, 2, 3]);
+        m.write(u64::MAX - 1, &[1, 2, 3, 4]); // wraps to address 0
+        assert_eq!(m.read(u64::MAX - 1, 4), vec![1, 2, 3, 4]);
+        assert_eq!(m.read_u16(0), 0x0403);
     }
 
     #[test]
