@@ -72,6 +72,8 @@ pub struct SimTop {
     pub dev_error: Signal<In, Bit>,
     adapter: S7Adapter,
     endpoint: Endpoint,
+    /// `rst`, registered once.
+    rst_q: DFF<Bit>,
 }
 
 impl SimTop {
@@ -92,6 +94,7 @@ impl SimTop {
             dev_error: Default::default(),
             adapter: Default::default(),
             endpoint: Endpoint::new(cfg),
+            rst_q: Default::default(),
         }
     }
 }
@@ -101,8 +104,10 @@ impl Logic for SimTop {
     fn update(&mut self) {
         self.adapter.clock.next = self.clk.val();
         self.endpoint.clk.next = self.clk.val();
-        self.adapter.rst.next = self.rst.val();
-        self.endpoint.rst.next = self.rst.val();
+        self.rst_q.clock.next = self.clk.val();
+        self.rst_q.d.next = self.rst.val();
+        self.adapter.rst.next = self.rst_q.q.val();
+        self.endpoint.rst.next = self.rst_q.q.val();
         S7RxAxis::link(&mut self.m_axis_rx, &mut self.adapter.m_axis_rx);
         S7TxAxis::link(&mut self.s_axis_tx, &mut self.adapter.s_axis_tx);
 

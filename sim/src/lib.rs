@@ -72,11 +72,14 @@ impl Dut {
         unsafe { vireo_dut_eval(self.raw) };
     }
 
-    /// Hold `rst` high for `cycles` cycles, then release it.
+    /// Hold `rst` high for `cycles` cycles, then release it and run the
+    /// one cycle the top's reset register takes to follow, after which the
+    /// endpoint is out of reset.
     pub fn reset(&mut self, cycles: u64) {
         self.set_rst(1);
         self.tick_n(cycles.max(1));
         self.set_rst(0);
+        self.tick();
     }
 
     /// Cycles since the instance was created.
@@ -209,6 +212,7 @@ mod tests {
         assert_eq!(dut.tx_valid(), 0);
         assert_eq!(dut.rx_ready(), 1);
         assert_eq!(dut.intx(), 0);
-        assert_eq!(dut.cycles(), 7);
+        // 4 cycles in reset, 1 for the reset register to follow, 3 more.
+        assert_eq!(dut.cycles(), 8);
     }
 }
