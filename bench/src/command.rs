@@ -128,11 +128,18 @@ fn summary(m: &Measurement) -> String {
     )
 }
 
-/// The measured point closest to `frame` bytes at `latency` in the size sweep.
+/// The measured point closest to `frame` bytes at `latency` among the
+/// points of the base depth and segmentation (those of the size and the
+/// latency sweeps).
 fn find(results: &[(Planned, Measurement)], frame: u32, latency: u64) -> Option<&Measurement> {
+    let at_base = |p: &Planned| {
+        p.sweeps
+            .iter()
+            .any(|s| [Sweep::Size, Sweep::Latency].contains(s))
+    };
     results
         .iter()
-        .filter(|(p, _)| p.sweeps.contains(&Sweep::Size) && p.point.latency == latency)
+        .filter(|(p, _)| at_base(p) && p.point.latency == latency)
         .map(|(_, m)| m)
         .min_by_key(|m| m.point.frame.abs_diff(frame))
 }
@@ -340,5 +347,62 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
             failures.len(),
             failures.join("\n  ")
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use vireo_host::dma_server::DmaStats;
+
+    fn measured(frame: u32, latency: u64, sweeps: Vec<Sweep>) -> (Planned, Measurement) {
+        let point = Point {
+            frame,
+            in_flight: 32,
+            queue_size: 256,
+            latency,
+            segments: 1,
+            frames: 128,
+            mps: 256,
+            mrrs: 512,
+            link: Link::Ideal,
+            seed: 1,
+        };
+        let m = Measurement {
+            point,
+            frames: 128,
+            tx_bytes_per_cycle: 8.0,
+            rx_bytes_per_cycle: 8.0,
+            cycles_per_frame: frame as f64 / 8.0,
+            first_frame_cycles: 1000,
+            cycles: 100_000,
+            dma: DmaStats::default(),
+            stream_busy: [0.5; 2],
+            wall: Duration::from_secs(1),
+            model: Duration::from_millis(900),
+        };
+        (Planned { point, sweeps }, m)
+    }
+
+    #[test]
+    fn the_goal_points_of_a_latency_sweep_count() {
+        let results = [
+            measured(64, 250, vec![Sweep::Latency]),
+            measured(1514, 250, vec![Sweep::Latency]),
+            measured(1514, 250, vec![Sweep::InFlight]),
+        ];
+        let lines = verdict(&results, 16372);
+        assert!(
+            lines[0].contains("0.50 at 1514 B, latency 250"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].contains("8.00 at 64 B, latency 250: met"),
+            "{lines:?}"
+        );
+        // Another depth is not the goal's point.
+        let lines = verdict(&results[2..], 16372);
+        assert!(lines[0].contains("not measured"), "{lines:?}");
     }
 }
