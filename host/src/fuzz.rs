@@ -278,6 +278,23 @@ impl FuzzStats {
     }
 }
 
+/// Whether `tlp` is a memory write that may reach `queue_reset`. The RTL
+/// takes a few cycles over a queue reset (queue_reset reads 1, the queue's
+/// fields keep their values, which the driver may not rely on meanwhile:
+/// virtio 4.1.4.3.2), the model none: a batch ends with such a write, so
+/// that the requests after it compare once the reset is complete.
+fn may_reset_a_queue(tlp: &Tlp, host: &Host<Lockstep>) -> bool {
+    use vireo_regs::virtio::common;
+    let space = &host.ep.model.function.space;
+    let bar0 = space.bar_base(layout::VIRTIO_BAR) & !(layout::VIRTIO_BAR_SIZE - 1);
+    if ![fmt_type::MWR32, fmt_type::MWR64].contains(&tlp.fmt_type()) {
+        return false;
+    }
+    let at = (bar0 + (layout::COMMON_OFFSET as usize + common::QUEUE_RESET) as u64) & !3;
+    let start = tlp.address() & !3;
+    (start..start.saturating_add(4 * tlp.length_dw() as u64)).contains(&at)
+}
+
 /// Probe, then send `ops` random requests in batches of 1..=8 through
 /// `host`, comparing RTL and model; occasionally reset and re-probe.
 pub fn run(host: &mut Host<Lockstep>, rng: &mut Rng, ops: u64) -> Result<FuzzStats, ProbeError> {
@@ -318,7 +335,16 @@ pub fn run(host: &mut Host<Lockstep>, rng: &mut Rng, ops: u64) -> Result<FuzzSta
             stats.events += 1;
         }
         let n = (1 + rng.below(8)).min(ops - stats.requests);
-        let batch: Vec<Tlp> = (0..n).map(|_| request(rng, host)).collect();
+        let mut batch = Vec::new();
+        while (batch.len() as u64) < n {
+            let tlp = request(rng, host);
+            let last = may_reset_a_queue(&tlp, host);
+            batch.push(tlp);
+            if last {
+                break;
+            }
+        }
+        let n = batch.len() as u64;
         for cpl in host.ep.transact(&batch)? {
             match cpl.as_ref().and_then(Completion::parse) {
                 Some(c) if c.ok() => stats.successful += 1,
