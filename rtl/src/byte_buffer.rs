@@ -188,6 +188,16 @@ impl Logic for ByteBuffer {
     }
 }
 
+/// A beat of 16 bytes, the first in the low bits (test benches).
+#[cfg(test)]
+pub(crate) fn to_bits(bytes: &[u8; 16]) -> Bits<DATA_WIDTH> {
+    let mut b = Bits::<DATA_WIDTH>::default();
+    for (i, &v) in bytes.iter().enumerate() {
+        b.set_bits::<8>(8 * i, (v as u64).into());
+    }
+    b
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,14 +207,6 @@ mod tests {
         assert!(simulate(uut, 100));
         uut.clock.next = Clock::from(true);
         assert!(simulate(uut, 100));
-    }
-
-    fn to_bits(bytes: &[u8; 16]) -> Bits<DATA_WIDTH> {
-        let mut b = Bits::<DATA_WIDTH>::default();
-        for (i, &v) in bytes.iter().enumerate() {
-            b.set_bits::<8>(8 * i, (v as u64).into());
-        }
-        b
     }
 
     #[test]

@@ -4,8 +4,15 @@
 //! On `go` it takes the ring entry at its `last_avail` from the entries
 //! loaded (below: batches of up to `RING_BATCH`, never past the last entry
 //! `avail->idx` showed or the end of the ring), waiting for them to arrive
-//! if need be. Only when it has used every entry the last `avail->idx`
-//! showed does it read the index again; no new entry: `empty`. From the head it follows the chain:
+//! if need be. When it has used every entry the last `avail->idx` showed,
+//! it reads the index again; no new entry: `empty`. The loader looks
+//! ahead as well: once it has loaded every entry known, it reads the index
+//! in the background (at most once per entry the walks take), so that
+//! entries the driver adds while the walks go on are loaded before the
+//! walks need them (a driver that does not notify a busy device is not
+//! kept waiting). A look-ahead only ever moves the known index forward and
+//! never faults; the walk's own read of the index judges it. From the head
+//! it follows the chain:
 //! descriptors one by one through NEXT, into an INDIRECT table. Each buffer
 //! (address, length, device-writable) goes into the segment list (read
 //! through `seg_*`), and the chain is presented (`found`: head, segment
@@ -22,7 +29,8 @@
 //! `MAX_SEGMENTS` buffers, or a read that failed.
 //!
 //! Reads go through a DMA read port and land in the unit's control buffer
-//! (`target`, from `base`: the index at +0, the descriptor at +32, ring
+//! (`target`, from `base`: the index at +0, the index read ahead at +16,
+//! the descriptor at +32, ring
 //! entries at +64 and head descriptors at +128, each of the last two in two
 //! banks; +48 is left to the unit), which the walker reads back. Ring entries are loaded in the
 //! background, a batch of up to `RING_BATCH` at a time into one bank, and
@@ -45,7 +53,8 @@
 //!
 //! Timing: a chain whose ring entry and head descriptor are loaded is found
 //! 10 cycles after `go`, plus one host read round trip per further descriptor, and
-//! one for the index when the known entries run out. Loading a batch takes
+//! one for the index when the known entries run out before a look ahead
+//! found more. Loading a batch takes
 //! two round trips (entries, then heads) and overlaps the walks of the
 //! batch before; a walk waits for it only when the entries are taken
 //! faster than that.
@@ -66,6 +75,8 @@ pub const SEG_ENTRY_BITS: usize = 97;
 
 /// Ring entries loaded at once (into one bank).
 pub const RING_BATCH: u64 = 8;
+/// Control buffer offset of the index the loader reads ahead.
+const PEEK_SLOT: u64 = 16;
 /// Control buffer offset of the descriptor read by a walk.
 const DESC_SLOT: u64 = 32;
 /// Control buffer offset of the ring entry banks (16 bytes each).
@@ -75,6 +86,7 @@ const HEADS_SLOT: u64 = 128;
 /// Control buffer offset of 16 bytes the walker leaves to its unit (the
 /// slots are offsets from the walker's `base`; both units use base 0).
 pub const UNIT_SLOT: u64 = 48;
+const _: () = assert!(2 <= PEEK_SLOT && PEEK_SLOT + 2 <= DESC_SLOT);
 const _: () = assert!(DESC_SLOT + 16 <= UNIT_SLOT && UNIT_SLOT + 16 <= ENTRIES_SLOT);
 const _: () = assert!(
     HEADS_SLOT + 2 * 16 * RING_BATCH <= CTL_BUFFER_BYTES as u64,
@@ -100,6 +112,7 @@ const _: () = assert!(
 const KIND_OWN: u64 = 0;
 const KIND_RING: u64 = 1;
 const KIND_HEAD: u64 = 2;
+const KIND_PEEK: u64 = 3;
 
 /// What a walk is doing.
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
@@ -145,6 +158,12 @@ pub enum LoadState {
     Entries,
     /// Reading their head descriptors.
     Heads,
+    /// Presenting the read of the index ahead.
+    Peek,
+    /// Waiting for it.
+    PeekWait,
+    /// Reading it from the control buffer.
+    PeekLoad,
 }
 
 /// The walker.
@@ -227,6 +246,8 @@ pub struct ChainWalker {
     any_write_r: DFF<Bit>,
     /// `avail->idx` as last read.
     seen: DFF<Bits<16>>,
+    /// `last_avail` when the loader last read the index ahead.
+    peeked: DFF<Bits<16>>,
     /// The bank the walks take entries from.
     cur_b: DFF<Bits<1>>,
     /// Available index of its first entry, and its entries.
@@ -266,6 +287,15 @@ pub struct ChainWalker {
     l_may_read: Signal<Local, Bit>,
     ring_req: Signal<Local, Bit>,
     head_req: Signal<Local, Bit>,
+    peek_req: Signal<Local, Bit>,
+    start_peek: Signal<Local, Bit>,
+    /// The walk is reading the index itself.
+    walk_indexing: Signal<Local, Bit>,
+    /// The next `seen`: the furthest ahead of `last_avail` of the index
+    /// known and the ones read this cycle.
+    seen_next: Signal<Local, Bits<16>>,
+    seen_ahead: Signal<Local, Bits<16>>,
+    peek_ahead: Signal<Local, Bits<16>>,
     issued: Signal<Local, Bit>,
     pop: Signal<Local, Bit>,
     pushed: Signal<Local, Bits<6>>,
@@ -308,10 +338,12 @@ pub struct ChainWalker {
     kind_own: Constant<Bits<2>>,
     kind_ring: Constant<Bits<2>>,
     kind_head: Constant<Bits<2>>,
+    kind_peek: Constant<Bits<2>>,
     seg_writable: Constant<Bits<SEG_ENTRY_BITS>>,
     target: Constant<Bits<TARGET_BITS>>,
     base: Constant<Bits<BUF_ADDR_BITS>>,
     desc_slot: Constant<Bits<BUF_ADDR_BITS>>,
+    peek_slot: Constant<Bits<BUF_ADDR_BITS>>,
     entries_slot: Constant<Bits<BUF_ADDR_BITS>>,
     heads_slot: Constant<Bits<BUF_ADDR_BITS>>,
 }
@@ -367,6 +399,7 @@ impl ChainWalker {
             any_read_r: Default::default(),
             any_write_r: Default::default(),
             seen: Default::default(),
+            peeked: Default::default(),
             cur_b: Default::default(),
             cur_base: Default::default(),
             cur_n: Default::default(),
@@ -391,6 +424,12 @@ impl ChainWalker {
             l_may_read: Default::default(),
             ring_req: Default::default(),
             head_req: Default::default(),
+            peek_req: Default::default(),
+            start_peek: Default::default(),
+            walk_indexing: Default::default(),
+            seen_next: Default::default(),
+            seen_ahead: Default::default(),
+            peek_ahead: Default::default(),
             issued: Default::default(),
             pop: Default::default(),
             pushed: Default::default(),
@@ -433,10 +472,12 @@ impl ChainWalker {
             kind_own: Constant::new(KIND_OWN.into()),
             kind_ring: Constant::new(KIND_RING.into()),
             kind_head: Constant::new(KIND_HEAD.into()),
+            kind_peek: Constant::new(KIND_PEEK.into()),
             seg_writable: Constant::new(Bits::<SEG_ENTRY_BITS>::from(1u64) << 96u64),
             target: Constant::new(target.into()),
             base: Constant::new(base.into()),
             desc_slot: Constant::new(DESC_SLOT.into()),
+            peek_slot: Constant::new((base + PEEK_SLOT).into()),
             entries_slot: Constant::new((base + ENTRIES_SLOT).into()),
             heads_slot: Constant::new((base + HEADS_SLOT).into()),
         }
@@ -467,6 +508,7 @@ impl Logic for ChainWalker {
             any_read_r,
             any_write_r,
             seen,
+            peeked,
             cur_b,
             cur_base,
             cur_n,
@@ -506,7 +548,9 @@ impl Logic for ChainWalker {
             && self.l_may_read.val()
             && (bit_cast::<16, 4>(self.l_k.q.val()) < self.l_n.q.val())
             && (self.l_head.val() < self.size.val());
-        self.read.valid.next = self.own_req.val() || self.ring_req.val() || self.head_req.val();
+        self.peek_req.next = (self.lstate.q.val() == LoadState::Peek) && self.l_may_read.val();
+        self.read.valid.next =
+            self.own_req.val() || self.ring_req.val() || self.head_req.val() || self.peek_req.val();
         self.read.target.next = self.target.val();
         self.read.cookie.next = 0.into();
         self.read.addr.next = self.addr.q.val();
@@ -532,6 +576,12 @@ impl Logic for ChainWalker {
             self.pushed.next = (bit_cast::<6, 2>(self.kind_head.val()) << 4)
                 | (bit_cast::<6, 1>(self.l_bank.q.val()) << 3)
                 | bit_cast::<6, 4>(self.l_k.q.val() & 7);
+        }
+        if self.peek_req.val() {
+            self.read.addr.next = self.driver.val() + self.off_idx.val();
+            self.read.len.next = 2.into();
+            self.read.buf.next = self.peek_slot.val();
+            self.pushed.next = bit_cast::<6, 2>(self.kind_peek.val()) << 4;
         }
         self.issued.next = self.read.valid.val() && self.read.ready.val();
         self.popped.next = self.order.q.val().get_bits::<6>(0);
@@ -606,6 +656,23 @@ impl Logic for ChainWalker {
             && self.left.val().any()
             && !self.hold.val()
             && (self.state.q.val() != WalkState::Faulted);
+        // The index ahead: everything known is loaded, the walks still have
+        // entries, one was taken since the last look, and the walk is not
+        // reading the index itself.
+        self.walk_indexing.next = (self.after.q.val() == WalkState::Index)
+            && ((self.state.q.val() == WalkState::Fetch)
+                || (self.state.q.val() == WalkState::Wait)
+                || (self.state.q.val() == WalkState::Load));
+        self.seen_ahead.next = self.seen.q.val() - self.avail.q.val();
+        self.start_peek.next = (self.lstate.q.val() == LoadState::Idle)
+            && !self.left.val().any()
+            && self.seen_ahead.val().any()
+            && (self.avail.q.val() != self.peeked.q.val())
+            && !self.walk_indexing.val()
+            && !self.hold.val()
+            && (self.state.q.val() != WalkState::Faulted);
+        self.seen_next.next = self.seen.q.val();
+        self.peek_ahead.next = self.ctl_rd_data.val().get_bits::<16>(0) - self.avail.q.val();
         // (The other bank in a signal of its own: inverted inside a wider
         // expression, Verilog would invert the widened value.)
         self.other_b.next = !self.cur_b.q.val();
@@ -619,6 +686,34 @@ impl Logic for ChainWalker {
                     self.l_n.d.next = self.batch_n.val();
                     self.next_on.d.next = true;
                     self.lstate.d.next = LoadState::Ring;
+                } else if self.start_peek.val() {
+                    self.lstate.d.next = LoadState::Peek;
+                }
+            }
+            LoadState::Peek => {
+                if self.peek_req.val() && self.read.ready.val() {
+                    self.peeked.d.next = self.avail.q.val();
+                    self.lstate.d.next = LoadState::PeekWait;
+                }
+            }
+            LoadState::PeekWait => {
+                // (A failed look is no fault: the walk reads the index
+                // again before it relies on it.)
+                if self.pop.val() && (self.popped.val().get_bits::<2>(4) == self.kind_peek.val()) {
+                    self.lstate.d.next = LoadState::PeekLoad;
+                    if self.read.done_err.val() {
+                        self.lstate.d.next = LoadState::Idle;
+                    }
+                }
+            }
+            LoadState::PeekLoad => {
+                if self.l_rd.q.val().get_bit(1) && self.ctl_rd_valid.val() {
+                    if (self.peek_ahead.val() <= self.size.val())
+                        && (self.peek_ahead.val() > self.seen_ahead.val())
+                    {
+                        self.seen_next.next = self.ctl_rd_data.val().get_bits::<16>(0);
+                    }
+                    self.lstate.d.next = LoadState::Idle;
                 }
             }
             LoadState::Ring => {
@@ -728,7 +823,9 @@ impl Logic for ChainWalker {
                 } else if !self.ahead.val().any() {
                     self.state.d.next = WalkState::Empty;
                 } else {
-                    self.seen.d.next = self.word.q.val().get_bits::<16>(0);
+                    if self.ahead.val() > (self.seen_next.val() - self.avail.q.val()) {
+                        self.seen_next.next = self.word.q.val().get_bits::<16>(0);
+                    }
                     self.state.d.next = WalkState::Ring;
                 }
             }
@@ -844,15 +941,20 @@ impl Logic for ChainWalker {
             _ => {}
         }
 
-        // The loader reads its entries back when the walk leaves the
-        // control buffer port free.
-        if (self.lstate.q.val() == LoadState::Entries)
-            && !self.l_rd.q.val().any()
-            && !self.w_ctl.val()
-        {
-            self.l_ctl.next = true;
-            self.ctl_rd_addr.next =
-                self.entries_slot.val() + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_bank.q.val()) << 4);
+        self.seen.d.next = self.seen_next.val();
+
+        // The loader reads its entries, or the index ahead, back when the
+        // walk leaves the control buffer port free.
+        if !self.l_rd.q.val().any() && !self.w_ctl.val() {
+            if self.lstate.q.val() == LoadState::Entries {
+                self.l_ctl.next = true;
+                self.ctl_rd_addr.next = self.entries_slot.val()
+                    + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_bank.q.val()) << 4);
+            }
+            if self.lstate.q.val() == LoadState::PeekLoad {
+                self.l_ctl.next = true;
+                self.ctl_rd_addr.next = self.peek_slot.val();
+            }
         }
         self.ctl_rd_en.next = self.w_ctl.val() || self.l_ctl.val();
         self.w_rd.d.next = self.w_rd.q.val() << 1;
@@ -868,6 +970,7 @@ impl Logic for ChainWalker {
         self.idle.next = !self.out.q.val().any()
             && (self.lstate.q.val() == LoadState::Idle)
             && !self.start_load.val()
+            && !self.start_peek.val()
             && ((self.state.q.val() == WalkState::Idle)
                 || (self.state.q.val() == WalkState::Found)
                 || (self.state.q.val() == WalkState::Empty)
@@ -886,6 +989,7 @@ impl Logic for ChainWalker {
             self.lstate.d.next = LoadState::Idle;
             self.avail.d.next = 0.into();
             self.seen.d.next = 0.into();
+            self.peeked.d.next = 0.into();
             self.cur_b.d.next = 0.into();
             self.cur_base.d.next = 0.into();
             self.cur_n.d.next = 0.into();
@@ -910,6 +1014,165 @@ mod tests {
         assert!(simulate(uut, 200));
         uut.clock.next = Clock::from(true);
         assert!(simulate(uut, 200));
+    }
+
+    /// The walker with a host and a read engine around it: reads complete
+    /// in order `LATENCY` cycles after they are taken, their bytes land in
+    /// the control buffer, which answers a read 2 cycles later.
+    struct Host {
+        uut: ChainWalker,
+        mem: Vec<u8>,
+        ctl: Vec<u8>,
+        /// Reads taken: when due, host address, length, buffer offset.
+        reads: std::collections::VecDeque<(u64, u64, usize, usize)>,
+        /// Control buffer reads of the last two cycles.
+        ctl_pipe: [Option<usize>; 2],
+        now: u64,
+        /// Reads of this host address fail.
+        failing: Option<u64>,
+        /// Reads of `avail->idx` taken: cycle, chains taken by then.
+        index_reads: Vec<(u64, u32)>,
+        taken: u32,
+    }
+
+    const LATENCY: u64 = 20;
+    const DESC: u64 = 0x1000;
+    const DRIVER: u64 = 0x2000;
+    const SIZE: u16 = 16;
+
+    impl Host {
+        fn new() -> Self {
+            let mut uut = ChainWalker::new(1, 0);
+            uut.connect_all();
+            uut.desc.next = DESC.into();
+            uut.driver.next = DRIVER.into();
+            uut.size.next = (SIZE as u64).into();
+            let mut h = Self {
+                uut,
+                mem: vec![0; 0x4000],
+                ctl: vec![0; CTL_BUFFER_BYTES],
+                reads: Default::default(),
+                ctl_pipe: [None; 2],
+                now: 0,
+                failing: None,
+                index_reads: Vec::new(),
+                taken: 0,
+            };
+            h.uut.rst.next = true;
+            h.cycle();
+            h.uut.rst.next = false;
+            h
+        }
+
+        /// The driver makes descriptor `i` (64 readable bytes) the chain of
+        /// ring entries `from..to` and publishes `to`.
+        fn post(&mut self, from: u16, to: u16) {
+            for i in from..to {
+                let d = (DESC + 16 * i as u64) as usize;
+                self.mem[d..d + 8].copy_from_slice(&(0x10_0000 + 0x100 * i as u64).to_le_bytes());
+                self.mem[d + 8..d + 12].copy_from_slice(&64u32.to_le_bytes());
+                let e = (DRIVER + 4 + 2 * (i % SIZE) as u64) as usize;
+                self.mem[e..e + 2].copy_from_slice(&i.to_le_bytes());
+            }
+            let x = (DRIVER + 2) as usize;
+            self.mem[x..x + 2].copy_from_slice(&to.to_le_bytes());
+        }
+
+        /// One clock cycle: the consumer takes every chain presented.
+        fn cycle(&mut self) {
+            let due = self.reads.front().is_some_and(|r| r.0 <= self.now);
+            let mut failed = false;
+            if due {
+                let (_, addr, len, buf) = self.reads.pop_front().unwrap();
+                failed = self.failing == Some(addr);
+                if !failed {
+                    let a = addr as usize;
+                    self.ctl[buf..buf + len].copy_from_slice(&self.mem[a..a + len]);
+                }
+            }
+            self.uut.read.done.next = due;
+            self.uut.read.done_err.next = failed;
+            self.uut.read.ready.next = true;
+            self.uut.ctl_rd_valid.next = self.ctl_pipe[1].is_some();
+            if let Some(a) = self.ctl_pipe[1] {
+                let mut w = [0u8; 16];
+                w.copy_from_slice(&self.ctl[a..a + 16]);
+                self.uut.ctl_rd_data.next = crate::byte_buffer::to_bits(&w);
+            }
+            self.uut.go.next = true;
+            self.uut.take.next = false;
+            self.uut.clock.next = Clock::from(false);
+            assert!(simulate(&mut self.uut, 200));
+            if self.uut.found.val() {
+                self.uut.take.next = true;
+                self.taken += 1;
+                assert!(simulate(&mut self.uut, 200));
+            }
+            if self.uut.read.valid.val() {
+                let addr = self.uut.read.addr.val().to_u64();
+                let len = self.uut.read.len.val().index();
+                let buf = self.uut.read.buf.val().index();
+                self.reads.push_back((self.now + LATENCY, addr, len, buf));
+                if addr == DRIVER + 2 {
+                    self.index_reads.push((self.now, self.taken));
+                }
+            }
+            self.ctl_pipe[1] = self.ctl_pipe[0];
+            self.ctl_pipe[0] = self
+                .uut
+                .ctl_rd_en
+                .val()
+                .then(|| self.uut.ctl_rd_addr.val().index());
+            self.uut.clock.next = Clock::from(true);
+            assert!(simulate(&mut self.uut, 200));
+            self.now += 1;
+        }
+    }
+
+    #[test]
+    fn entries_added_while_the_walks_go_on_are_read_ahead() {
+        let mut h = Host::new();
+        h.post(0, 4);
+        let mut posted = false;
+        while h.taken < 8 {
+            h.cycle();
+            assert!(!h.uut.fault.val() && !h.uut.empty.val(), "at {}", h.now);
+            assert!(h.now < 2000, "{} chains in 2000 cycles", h.taken);
+            if h.taken == 1 && !posted {
+                h.post(4, 8);
+                posted = true;
+            }
+        }
+        // The walk's own read at the start, then a look ahead while the
+        // first four entries were still being taken.
+        assert_eq!(h.index_reads[0].1, 0, "{:?}", h.index_reads);
+        assert!(
+            h.index_reads
+                .iter()
+                .any(|&(_, taken)| (1..4).contains(&taken)),
+            "no look ahead: {:?}",
+            h.index_reads
+        );
+        assert_eq!(h.uut.last_avail.val().index(), 8);
+    }
+
+    #[test]
+    fn a_failed_look_ahead_is_no_fault_but_the_walks_own_read_is() {
+        let mut h = Host::new();
+        h.post(0, 4);
+        while h.taken < 1 {
+            h.cycle();
+        }
+        // From now on reads of the index fail: the look ahead's is let go,
+        // the walks take the four entries known, then their own read of
+        // the index faults.
+        h.failing = Some(DRIVER + 2);
+        while !h.uut.fault.val() {
+            h.cycle();
+            assert!(h.now < 2000, "no fault");
+        }
+        assert_eq!(h.taken, 4);
+        assert!(h.index_reads.len() >= 3, "{:?}", h.index_reads);
     }
 
     #[test]
