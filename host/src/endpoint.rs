@@ -5,6 +5,7 @@
 //! ([`ModelEndpoint`]) and by the two in lockstep
 //! ([`crate::lockstep::Lockstep`]).
 
+use crate::dma_server::MSI_WINDOWS;
 use crate::memory::{Access, Containment, FaultMap, HostMemory, ReadFault};
 use crate::model::net::{Dma, Fault, Stop};
 use crate::model::Function;
@@ -292,6 +293,29 @@ impl ModelEndpoint {
             faults: FaultMap::default(),
         }
     }
+
+    /// The function's messages to addresses outside the interrupt windows
+    /// are plain memory writes to the root complex (as the RTL's are to the
+    /// BFM's): they go to memory, through the grants, and leave the list.
+    fn route_messages(&mut self) -> Result<(), HostError> {
+        let mut kept = Vec::new();
+        for m in std::mem::take(&mut self.function.messages) {
+            let addr = m.address();
+            if MSI_WINDOWS.iter().any(|w| w.contains(&addr)) {
+                kept.push(m);
+                continue;
+            }
+            self.containment
+                .check(addr, 4, Access::Write)
+                .map_err(|addr| HostError::OutOfBounds {
+                    addr,
+                    access: Access::Write,
+                })?;
+            self.memory.write(addr, &m.data[0].to_le_bytes());
+        }
+        self.function.messages = kept;
+        Ok(())
+    }
 }
 
 /// Host memory as the model's engine reaches it: through the grants.
@@ -332,10 +356,12 @@ impl Endpoint for ModelEndpoint {
             containment: &self.containment,
             faults: &self.faults,
         };
-        requests
+        let completions = requests
             .iter()
             .map(|r| self.function.handle(r, &mut dma))
-            .collect()
+            .collect();
+        self.route_messages()?;
+        completions
     }
 
     fn reset(&mut self) -> Result<(), HostError> {
@@ -353,7 +379,7 @@ impl Endpoint for ModelEndpoint {
 
     fn event(&mut self, event: DeviceEvent) -> Result<(), HostError> {
         self.function.event(event);
-        Ok(())
+        self.route_messages()
     }
 
     fn notifications(&self) -> &[Notification] {
