@@ -281,6 +281,9 @@ pub struct ModelEndpoint {
     pub containment: Containment,
     /// Reads that fail.
     pub faults: FaultMap,
+    /// Where a message is an interrupt ([`MSI_WINDOWS`] unless the
+    /// platform has its own, as the root complex's).
+    pub msi_windows: Vec<Range<u64>>,
 }
 
 impl ModelEndpoint {
@@ -291,6 +294,7 @@ impl ModelEndpoint {
             memory: HostMemory::default(),
             containment: Containment::default(),
             faults: FaultMap::default(),
+            msi_windows: MSI_WINDOWS.to_vec(),
         }
     }
 
@@ -301,7 +305,7 @@ impl ModelEndpoint {
         let mut kept = Vec::new();
         for m in std::mem::take(&mut self.function.messages) {
             let addr = m.address();
-            if MSI_WINDOWS.iter().any(|w| w.contains(&addr)) {
+            if self.msi_windows.iter().any(|w| w.contains(&addr)) {
                 kept.push(m);
                 continue;
             }

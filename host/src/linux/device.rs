@@ -27,6 +27,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io;
+use std::ops::Range;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use vireo_regs::pci;
@@ -70,11 +71,16 @@ fn grant_ram(containment: &mut Containment, ram: &GuestRam) {
     }
 }
 
+/// Where UML takes MSI messages.
+fn uml_msi_windows() -> Vec<Range<u64>> {
+    std::iter::once(UML_MSI_ADDRESS..UML_MSI_ADDRESS + 4).collect()
+}
+
 /// Give the RTL's DMA `ram` and UML's MSI address.
 fn attach_rtl(rc: &mut RootComplex, ram: &Arc<GuestRam>) {
     let dma = rc.dma_mut();
     dma.memory = HostMemory::with_external(ram.clone());
-    dma.msi_windows = std::iter::once(UML_MSI_ADDRESS..UML_MSI_ADDRESS + 4).collect();
+    dma.msi_windows = uml_msi_windows();
     grant_ram(&mut dma.containment, ram);
 }
 
@@ -99,6 +105,7 @@ impl Cosim for Lockstep {
         // The model sees the guest's memory but must not write it: the RTL
         // owns the rings.
         self.model.memory = HostMemory::reading(ram.clone());
+        self.model.msi_windows = uml_msi_windows();
         grant_ram(&mut self.model.containment, &ram);
     }
     fn compared(&self) -> u64 {
