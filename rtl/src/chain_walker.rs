@@ -750,6 +750,16 @@ impl Logic for ChainWalker {
             }
         }
 
+        // A faulted walk needs nothing more: reads not yet issued are let
+        // go (those in flight complete), so that the walker goes idle.
+        if (self.state.q.val() == WalkState::Faulted)
+            && ((self.lstate.q.val() == LoadState::Ring)
+                || (self.lstate.q.val() == LoadState::Heads)
+                || (self.lstate.q.val() == LoadState::Peek))
+        {
+            self.lstate.d.next = LoadState::Idle;
+        }
+
         // Bookkeeping of the banks: a load starts afresh, completions and
         // head reads mark their entries.
         self.hd_clear.next = bits::<16>(0);
@@ -1030,6 +1040,8 @@ mod tests {
         now: u64,
         /// Reads of this host address fail.
         failing: Option<u64>,
+        /// The read port takes nothing before this cycle.
+        ready_from: u64,
         /// Reads of `avail->idx` taken: cycle, chains taken by then.
         index_reads: Vec<(u64, u32)>,
         taken: u32,
@@ -1055,6 +1067,7 @@ mod tests {
                 ctl_pipe: [None; 2],
                 now: 0,
                 failing: None,
+                ready_from: 0,
                 index_reads: Vec::new(),
                 taken: 0,
             };
@@ -1092,7 +1105,7 @@ mod tests {
             }
             self.uut.read.done.next = due;
             self.uut.read.done_err.next = failed;
-            self.uut.read.ready.next = true;
+            self.uut.read.ready.next = self.now >= self.ready_from;
             self.uut.ctl_rd_valid.next = self.ctl_pipe[1].is_some();
             if let Some(a) = self.ctl_pipe[1] {
                 let mut w = [0u8; 16];
@@ -1108,7 +1121,7 @@ mod tests {
                 self.taken += 1;
                 assert!(simulate(&mut self.uut, 200));
             }
-            if self.uut.read.valid.val() {
+            if self.uut.read.valid.val() && self.uut.read.ready.val() {
                 let addr = self.uut.read.addr.val().to_u64();
                 let len = self.uut.read.len.val().index();
                 let buf = self.uut.read.buf.val().index();
@@ -1173,6 +1186,25 @@ mod tests {
         }
         assert_eq!(h.taken, 4);
         assert!(h.index_reads.len() >= 3, "{:?}", h.index_reads);
+    }
+
+    #[test]
+    fn a_walk_that_faults_leaves_the_walker_idle() {
+        let mut h = Host::new();
+        h.post(0, 4);
+        h.failing = Some(DESC + 16); // the head descriptor of chain 1
+        while h.taken < 1 {
+            h.cycle();
+        }
+        // The read port stalls a while: the loader's look ahead waits for
+        // it while the walk faults on chain 1. The side must still see the
+        // walker idle, or DEVICE_NEEDS_RESET is never set.
+        h.ready_from = h.now + 40;
+        for _ in 0..200 {
+            h.cycle();
+        }
+        assert!(h.uut.fault.val(), "no fault");
+        assert!(h.uut.idle.val(), "the walker never went idle");
     }
 
     #[test]
