@@ -355,17 +355,18 @@ impl Dma for ModelDma<'_> {
 
 impl Endpoint for ModelEndpoint {
     fn transact(&mut self, requests: &[Tlp]) -> Result<Vec<Option<Tlp>>, HostError> {
-        let mut dma = ModelDma {
-            memory: &mut self.memory,
-            containment: &self.containment,
-            faults: &self.faults,
-        };
-        let completions = requests
-            .iter()
-            .map(|r| self.function.handle(r, &mut dma))
-            .collect();
-        self.route_messages()?;
-        completions
+        let mut completions = Vec::with_capacity(requests.len());
+        for r in requests {
+            let mut dma = ModelDma {
+                memory: &mut self.memory,
+                containment: &self.containment,
+                faults: &self.faults,
+            };
+            completions.push(self.function.handle(r, &mut dma)?);
+            // (A message's memory write goes before the next request's.)
+            self.route_messages()?;
+        }
+        Ok(completions)
     }
 
     fn reset(&mut self) -> Result<(), HostError> {
