@@ -298,15 +298,15 @@ impl ModelEndpoint {
         }
     }
 
-    /// The function's messages to addresses outside the interrupt windows
-    /// are plain memory writes to the root complex (as the RTL's are to the
-    /// BFM's): they go to memory, through the grants, and leave the list.
-    fn route_messages(&mut self) -> Result<(), HostError> {
-        let mut kept = Vec::new();
-        for m in std::mem::take(&mut self.function.messages) {
+    /// The function's messages from the `from`-th on: those to addresses
+    /// outside the interrupt windows are plain memory writes to the root
+    /// complex (as the RTL's are to the BFM's): they go to memory, through
+    /// the grants, and leave the list.
+    fn route_messages(&mut self, from: usize) -> Result<(), HostError> {
+        for m in self.function.messages.split_off(from) {
             let addr = m.address();
             if self.msi_windows.iter().any(|w| w.contains(&addr)) {
-                kept.push(m);
+                self.function.messages.push(m);
                 continue;
             }
             self.containment
@@ -317,7 +317,6 @@ impl ModelEndpoint {
                 })?;
             self.memory.write(addr, &m.data[0].to_le_bytes());
         }
-        self.function.messages = kept;
         Ok(())
     }
 }
@@ -362,9 +361,10 @@ impl Endpoint for ModelEndpoint {
                 containment: &self.containment,
                 faults: &self.faults,
             };
+            let sent = self.function.messages.len();
             completions.push(self.function.handle(r, &mut dma)?);
             // (A message's memory write goes before the next request's.)
-            self.route_messages()?;
+            self.route_messages(sent)?;
         }
         Ok(completions)
     }
@@ -383,8 +383,9 @@ impl Endpoint for ModelEndpoint {
     }
 
     fn event(&mut self, event: DeviceEvent) -> Result<(), HostError> {
+        let sent = self.function.messages.len();
         self.function.event(event);
-        self.route_messages()
+        self.route_messages(sent)
     }
 
     fn notifications(&self) -> &[Notification] {

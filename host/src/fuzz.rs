@@ -42,15 +42,19 @@ fn value(rng: &mut Rng) -> u32 {
     }
 }
 
+/// Where BAR `bar` of `size` bytes starts, as the model has it.
+fn bar_start(host: &Host<Lockstep>, bar: u8, size: u64) -> u64 {
+    host.ep.model.function.space.bar_base(bar) & !(size - 1)
+}
+
 /// A random memory address: inside a BAR (possibly near its end), or not.
 fn mem_addr(rng: &mut Rng, host: &Host<Lockstep>) -> u64 {
-    let space = &host.ep.model.function.space;
-    let (base, size) = match rng.below(3) {
-        0 => (space.bar_base(layout::VIRTIO_BAR), layout::VIRTIO_BAR_SIZE),
-        1 => (space.bar_base(layout::MSIX_BAR), layout::MSIX_BAR_SIZE),
+    let (bar, size) = match rng.below(3) {
+        0 => (layout::VIRTIO_BAR, layout::VIRTIO_BAR_SIZE),
+        1 => (layout::MSIX_BAR, layout::MSIX_BAR_SIZE),
         _ => return rng.next_u64() & !3 & 0x0000_FFFF_FFFF_FFFF,
     };
-    let base = base & !(size - 1);
+    let base = bar_start(host, bar, size);
     let off = if rng.percent(30) {
         size - 4 * (1 + rng.below(4))
     } else {
@@ -62,9 +66,8 @@ fn mem_addr(rng: &mut Rng, host: &Host<Lockstep>) -> u64 {
 /// A field-sized access to a virtio structure or the MSI-X table/PBA.
 fn register_access(rng: &mut Rng, host: &mut Host<Lockstep>) -> Tlp {
     use vireo_regs::virtio::{common, status};
-    let space = &host.ep.model.function.space;
-    let bar0 = space.bar_base(layout::VIRTIO_BAR) & !(layout::VIRTIO_BAR_SIZE - 1);
-    let bar2 = space.bar_base(layout::MSIX_BAR) & !(layout::MSIX_BAR_SIZE - 1);
+    let bar0 = bar_start(host, layout::VIRTIO_BAR, layout::VIRTIO_BAR_SIZE);
+    let bar2 = bar_start(host, layout::MSIX_BAR, layout::MSIX_BAR_SIZE);
     let (addr, size) = match rng.below(10) {
         0..=4 => (
             bar0 + layout::COMMON_OFFSET as u64 + rng.below(0x44),
@@ -285,11 +288,10 @@ impl FuzzStats {
 /// that the requests after it compare once the reset is complete.
 fn may_reset_a_queue(tlp: &Tlp, host: &Host<Lockstep>) -> bool {
     use vireo_regs::virtio::common;
-    let space = &host.ep.model.function.space;
-    let bar0 = space.bar_base(layout::VIRTIO_BAR) & !(layout::VIRTIO_BAR_SIZE - 1);
     if ![fmt_type::MWR32, fmt_type::MWR64].contains(&tlp.fmt_type()) {
         return false;
     }
+    let bar0 = bar_start(host, layout::VIRTIO_BAR, layout::VIRTIO_BAR_SIZE);
     let at = (bar0 + (layout::COMMON_OFFSET as usize + common::QUEUE_RESET) as u64) & !3;
     let start = tlp.address() & !3;
     (start..start.saturating_add(4 * tlp.length_dw() as u64)).contains(&at)
