@@ -497,7 +497,7 @@ impl Logic for DmaWrite {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::byte_buffer::ByteBuffer;
+    use crate::byte_buffer::{to_bits, ByteBuffer};
     use std::collections::{BTreeMap, VecDeque};
 
     /// The engine reading a frame buffer.
@@ -544,12 +544,9 @@ mod tests {
         cycle(&mut uut);
         uut.engine.rst.next = false;
         for row in 0..SIZE as u64 / 16 {
-            let mut data = Bits::<DATA_WIDTH>::default();
-            for i in 0..16 {
-                data.set_bits::<8>(8 * i as usize, (buffer_byte(16 * row + i) as u64).into());
-            }
             uut.frames.wr_addr.next = (16 * row).into();
-            uut.frames.wr_data.next = data;
+            uut.frames.wr_data.next =
+                to_bits(&std::array::from_fn(|i| buffer_byte(16 * row + i as u64)));
             uut.frames.wr_lanes.next = 0xFFFF.into();
             cycle(&mut uut);
         }

@@ -121,11 +121,7 @@ mod tests {
 
     /// The 16 bytes at `addr` of a buffer whose byte at address a is a.
     fn row(addr: u64) -> Bits<DATA_WIDTH> {
-        let mut b = Bits::<DATA_WIDTH>::default();
-        for i in 0..16 {
-            b.set_bits::<8>(8 * i, ((addr + i as u64) % SIZE).into());
-        }
-        b
+        crate::byte_buffer::to_bits(&std::array::from_fn(|i| ((addr + i as u64) % SIZE) as u8))
     }
 
     #[test]
