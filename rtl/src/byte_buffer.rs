@@ -215,13 +215,8 @@ mod tests {
         let mut uut = ByteBuffer::new(size);
         uut.connect_all();
         let mut shadow = vec![0u8; size];
-        let mut seed = 0x1234_5678u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rnd = crate::test_rng(0x1234_5678);
+        let mut next = move || rnd(u64::MAX);
         // Fill everything, then overwrite random lanes at random addresses.
         let plan: Vec<(usize, u16)> = (0..size / 16)
             .map(|r| (16 * r, 0xFFFF))

@@ -10,37 +10,46 @@
 //! immediate bytes. Requests of one command, and commands, leave in order,
 //! so a later command's write never passes an earlier one.
 //!
-//! A request starts only while Bus Master Enable is set; once its first
-//! beat is on `out` it is sent to the end. A virtio reset (`vreset`)
-//! abandons the commands: the request under way is finished, nothing else
-//! is sent, and what was read ahead for the next request is dropped.
+//! Commands are taken into a [`WriteQueue`] of two while the engine sends
+//! an earlier one (one port at a time, round-robin when both wait). A
+//! request starts only while Bus Master Enable is set; once its first beat
+//! is on `out` it is sent to the end. A virtio reset (`vreset`) abandons
+//! the commands: the request under way is finished, the queued commands
+//! are dropped, nothing else is sent, and what was read ahead is dropped.
 //!
-//! Timing: 2 cycles from a command to its first beat (header with the first
-//! payload beat) for immediate bytes, about 5 for buffer data (its first
-//! buffer reads), then one beat per cycle while `out.ready` holds (the
-//! frame buffer is read up to 4 beats ahead, on into the command's next
-//! requests). The next request of a command of buffer data is loaded as
-//! the last beat of the one before leaves and its first beat follows at
-//! once; immediate bytes take one idle cycle between requests.
-//! `done` pulses as the command's last beat leaves.
+//! Timing: a command taken while the engine is idle has its first beat on
+//! `out` 2 cycles later with immediate bytes, 4 with buffer data (its first
+//! buffer read is issued as it is loaded). After that one beat per cycle while `out.ready` holds: the
+//! next request, of the same command or of the next one in the queue, is
+//! loaded as the last beat of the one before leaves. Its frame buffer data
+//! is read ahead (up to 4 beats ahead of the output) once the reads of the
+//! request before are issued, so its first beat follows at once after a
+//! request of 3 beats or more; after a shorter one, or after immediate
+//! bytes, it waits up to 3 cycles for its first reads. `done` pulses as a
+//! command's last beat leaves.
 
 use crate::byte_buffer::BUF_ADDR_BITS;
 use crate::dma_port::WriteServer;
 use crate::request_split::RequestSplit;
 use crate::tlp_stream::TlpSource;
+use crate::write_queue::{WriteQueue, WRITE_CMD_BITS};
 use crate::{DATA_WIDTH, STRB_WIDTH};
 use rust_hdl::prelude::*;
 use vireo_regs::tlp::fmt_type;
 
+// The command word has 16 bits for the frame buffer address.
+const _: () = assert!(BUF_ADDR_BITS <= 16);
+
 /// Request builder state.
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
 pub enum WriteState {
-    /// Waiting for a command.
+    /// No request loaded; the next command is loaded from the queue.
     Idle,
-    /// Building the next request of the command.
-    Build,
     /// Sending the request's beats.
     Stream,
+    /// Commands abandoned: waiting for the reads in flight, then dropping
+    /// what was read ahead.
+    Flush,
 }
 
 /// The write engine.
@@ -72,20 +81,25 @@ pub struct DmaWrite {
     pub requester_id: Signal<In, Bits<16>>,
     /// Virtio reset: abandon the commands.
     pub vreset: Signal<In, Bit>,
-    /// No command is being sent.
+    /// No command is queued or being sent.
     pub idle: Signal<Out, Bit>,
+    queue: WriteQueue,
     state: DFF<WriteState>,
-    port: DFF<Bit>,
     prefer1: DFF<Bit>,
     abort: DFF<Bit>,
+    /// The loaded request: its command's port, host address, bytes left
+    /// from its first byte, bytes of the command before it, buffer address,
+    /// immediate bytes, its length, and whether it is the command's last.
+    port: DFF<Bit>,
     addr: DFF<Bits<64>>,
     left: DFF<Bits<17>>,
     sent: DFF<Bits<16>>,
     buf_addr: DFF<Bits<BUF_ADDR_BITS>>,
     imm: DFF<Bit>,
     data: DFF<Bits<64>>,
-    hdr: DFF<Bits<128>>,
     chunk_r: DFF<Bits<13>>,
+    last_req: DFF<Bit>,
+    hdr: DFF<Bits<128>>,
     beats: DFF<Bits<9>>,
     last_strb: DFF<Bits<STRB_WIDTH>>,
     beat: DFF<Bits<9>>,
@@ -103,6 +117,15 @@ pub struct DmaWrite {
     stored: DFF<Bits<3>>,
     take0: Signal<Local, Bit>,
     take1: Signal<Local, Bit>,
+    /// The command taken (from either port).
+    c_addr: Signal<Local, Bits<64>>,
+    c_len: Signal<Local, Bits<16>>,
+    c_imm: Signal<Local, Bit>,
+    c_data: Signal<Local, Bits<64>>,
+    c_buf: Signal<Local, Bits<BUF_ADDR_BITS>>,
+    c_flags: Signal<Local, Bits<WRITE_CMD_BITS>>,
+    /// The queue's oldest command.
+    q_cmd: Signal<Local, Bits<WRITE_CMD_BITS>>,
     split: RequestSplit,
     chunk: Signal<Local, Bits<17>>,
     first: Signal<Local, Bits<2>>,
@@ -120,27 +143,38 @@ pub struct DmaWrite {
     flush: Signal<Local, Bit>,
     /// Beats already read for the next request.
     ahead: Signal<Local, Bits<9>>,
-    /// The current request's payload ends on a beat boundary, so the next
-    /// request's reads go on where its reads end (else they start at the
-    /// next request's first byte).
-    contig: Signal<Local, Bit>,
+    /// Beats of the next request.
+    next_beats: Signal<Local, Bits<9>>,
     /// Frame buffer address of the next read.
     rd_from: Signal<Local, Bits<BUF_ADDR_BITS>>,
     head: Signal<Local, Bits<DATA_WIDTH>>,
     last_beat: Signal<Local, Bit>,
-    /// The last beat of a request leaves and the command's next request
-    /// is loaded at once.
+    /// The loaded request's command goes on after it.
+    cont: Signal<Local, Bit>,
+    /// There is a next request to load (`at_*`).
+    more: Signal<Local, Bit>,
+    /// The last beat of a request leaves and the next request is loaded at
+    /// once.
     follow: Signal<Local, Bit>,
-    /// A request is loaded (in Build, or following on).
+    /// A request is loaded (from Idle, or following on).
     load: Signal<Local, Bit>,
-    /// Host address, bytes left, bytes sent and buffer address of the
-    /// request to load.
+    /// A command is loaded from Idle.
+    load_idle: Signal<Local, Bit>,
+    /// The next request's data may be read.
+    next_ok: Signal<Local, Bit>,
+    /// The next request: the loaded command's next piece, else the queue's
+    /// oldest command.
+    at_port: Signal<Local, Bit>,
     at_addr: Signal<Local, Bits<64>>,
     at_left: Signal<Local, Bits<17>>,
     at_sent: Signal<Local, Bits<16>>,
     at_buf: Signal<Local, Bits<BUF_ADDR_BITS>>,
+    at_imm: Signal<Local, Bit>,
+    at_data: Signal<Local, Bits<64>>,
     mwr_3dw: Constant<Bits<32>>,
     mwr_4dw: Constant<Bits<32>>,
+    imm_flag: Constant<Bits<WRITE_CMD_BITS>>,
+    port_flag: Constant<Bits<WRITE_CMD_BITS>>,
 }
 
 impl Default for DmaWrite {
@@ -160,18 +194,20 @@ impl Default for DmaWrite {
             requester_id: Default::default(),
             vreset: Default::default(),
             idle: Default::default(),
+            queue: Default::default(),
             state: Default::default(),
-            port: Default::default(),
             prefer1: Default::default(),
             abort: Default::default(),
+            port: Default::default(),
             addr: Default::default(),
             left: Default::default(),
             sent: Default::default(),
             buf_addr: Default::default(),
             imm: Default::default(),
             data: Default::default(),
-            hdr: Default::default(),
             chunk_r: Default::default(),
+            last_req: Default::default(),
+            hdr: Default::default(),
             beats: Default::default(),
             last_strb: Default::default(),
             beat: Default::default(),
@@ -188,7 +224,14 @@ impl Default for DmaWrite {
             stored: Default::default(),
             take0: Default::default(),
             take1: Default::default(),
-            split: Default::default(),
+            c_addr: Default::default(),
+            c_len: Default::default(),
+            c_imm: Default::default(),
+            c_data: Default::default(),
+            c_buf: Default::default(),
+            c_flags: Default::default(),
+            q_cmd: Default::default(),
+            split: RequestSplit::aligned(),
             chunk: Default::default(),
             first: Default::default(),
             dws: Default::default(),
@@ -203,18 +246,27 @@ impl Default for DmaWrite {
             issue: Default::default(),
             flush: Default::default(),
             ahead: Default::default(),
-            contig: Default::default(),
+            next_beats: Default::default(),
             rd_from: Default::default(),
             head: Default::default(),
             last_beat: Default::default(),
+            cont: Default::default(),
+            more: Default::default(),
             follow: Default::default(),
             load: Default::default(),
+            load_idle: Default::default(),
+            next_ok: Default::default(),
+            at_port: Default::default(),
             at_addr: Default::default(),
             at_left: Default::default(),
             at_sent: Default::default(),
             at_buf: Default::default(),
+            at_imm: Default::default(),
+            at_data: Default::default(),
             mwr_3dw: Constant::new(((fmt_type::MWR32 as u64) << 24).into()),
             mwr_4dw: Constant::new(((fmt_type::MWR64 as u64) << 24).into()),
+            imm_flag: Constant::new(Bits::<WRITE_CMD_BITS>::from(1u64) << 160),
+            port_flag: Constant::new(Bits::<WRITE_CMD_BITS>::from(1u64) << 161),
         }
     }
 }
@@ -223,15 +275,18 @@ impl Logic for DmaWrite {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, port, prefer1, abort, addr, left, sent, buf_addr, imm, data, hdr,
-            chunk_r, beats, last_strb, beat, shown, reads, rd_ptr, in_flight, slot0, slot1, slot2,
-            slot3, wp, rp, stored
+            self, clock, state, prefer1, abort, port, addr, left, sent, buf_addr, imm, data,
+            chunk_r, last_req, hdr, beats, last_strb, beat, shown, reads, rd_ptr, in_flight, slot0,
+            slot1, slot2, slot3, wp, rp, stored
         );
+        clock!(self, clock, queue);
+        self.queue.rst.next = self.rst.val();
 
-        // ---- Commands: one port at a time, round-robin when both wait.
+        // ---- Commands into the queue: one port at a time, round-robin
+        // when both wait (`room` is a register: no path from `out`).
         self.take0.next = false;
         self.take1.next = false;
-        if self.state.q.val() == WriteState::Idle {
+        if self.queue.room.val() {
             if self.port0.valid.val() && self.port1.valid.val() {
                 self.take1.next = self.prefer1.q.val();
                 self.take0.next = !self.prefer1.q.val();
@@ -242,43 +297,57 @@ impl Logic for DmaWrite {
         }
         self.port0.ready.next = self.take0.val();
         self.port1.ready.next = self.take1.val();
+        self.c_addr.next = self.port0.addr.val();
+        self.c_len.next = self.port0.len.val();
+        self.c_imm.next = self.port0.imm.val();
+        self.c_data.next = self.port0.data.val();
+        self.c_buf.next = self.port0.buf.val();
+        self.c_flags.next = 0.into();
         if self.take0.val() {
-            self.port.d.next = false;
             self.prefer1.d.next = true;
-            self.addr.d.next = self.port0.addr.val();
-            self.left.d.next = bit_cast::<17, 16>(self.port0.len.val());
-            self.imm.d.next = self.port0.imm.val();
-            self.data.d.next = self.port0.data.val();
-            self.buf_addr.d.next = self.port0.buf.val();
         }
         if self.take1.val() {
-            self.port.d.next = true;
             self.prefer1.d.next = false;
-            self.addr.d.next = self.port1.addr.val();
-            self.left.d.next = bit_cast::<17, 16>(self.port1.len.val());
-            self.imm.d.next = self.port1.imm.val();
-            self.data.d.next = self.port1.data.val();
-            self.buf_addr.d.next = self.port1.buf.val();
+            self.c_addr.next = self.port1.addr.val();
+            self.c_len.next = self.port1.len.val();
+            self.c_imm.next = self.port1.imm.val();
+            self.c_data.next = self.port1.data.val();
+            self.c_buf.next = self.port1.buf.val();
+            self.c_flags.next = self.port_flag.val();
         }
-        if self.take0.val() || self.take1.val() {
-            self.sent.d.next = bits::<16>(0);
-            self.abort.d.next = false;
-            self.state.d.next = WriteState::Build;
+        if self.c_imm.val() {
+            self.c_flags.next = self.c_flags.val() | self.imm_flag.val();
         }
+        self.queue.push.next = self.take0.val() || self.take1.val();
+        self.queue.cmd.next = bit_cast::<WRITE_CMD_BITS, 64>(self.c_addr.val())
+            | (bit_cast::<WRITE_CMD_BITS, 64>(self.c_data.val()) << 64)
+            | (bit_cast::<WRITE_CMD_BITS, 16>(self.c_len.val()) << 128)
+            | (bit_cast::<WRITE_CMD_BITS, BUF_ADDR_BITS>(self.c_buf.val()) << 144)
+            | self.c_flags.val();
+        self.queue.clear.next = self.vreset.val();
 
-        // ---- The request to load: in Build the command's position; while
-        // streaming the position after this request (where the command
-        // goes on when it leaves, and where the next request's data is).
-        self.at_addr.next = self.addr.q.val();
-        self.at_left.next = self.left.q.val();
-        self.at_sent.next = self.sent.q.val();
-        self.at_buf.next = self.buf_addr.q.val();
-        if self.state.q.val() == WriteState::Stream {
+        // ---- The next request: the loaded command's next piece while it
+        // goes on, else the queue's oldest command from its first byte.
+        self.q_cmd.next = self.queue.head.val();
+        self.cont.next = (self.state.q.val() == WriteState::Stream) && !self.last_req.q.val();
+        self.more.next = self.queue.valid.val();
+        self.at_port.next = self.q_cmd.val().get_bit(161);
+        self.at_addr.next = self.q_cmd.val().get_bits::<64>(0);
+        self.at_left.next = bit_cast::<17, 16>(self.q_cmd.val().get_bits::<16>(128));
+        self.at_sent.next = bits::<16>(0);
+        self.at_buf.next = self.q_cmd.val().get_bits::<BUF_ADDR_BITS>(144);
+        self.at_imm.next = self.q_cmd.val().get_bit(160);
+        self.at_data.next = self.q_cmd.val().get_bits::<64>(64);
+        if self.cont.val() {
+            self.more.next = true;
+            self.at_port.next = self.port.q.val();
             self.at_addr.next = self.addr.q.val() + bit_cast::<64, 13>(self.chunk_r.q.val());
             self.at_left.next = self.left.q.val() - bit_cast::<17, 13>(self.chunk_r.q.val());
             self.at_sent.next = self.sent.q.val() + bit_cast::<16, 13>(self.chunk_r.q.val());
             self.at_buf.next =
                 self.buf_addr.q.val() + bit_cast::<BUF_ADDR_BITS, 13>(self.chunk_r.q.val());
+            self.at_imm.next = self.imm.q.val();
+            self.at_data.next = self.data.q.val();
         }
 
         // ---- The output handshake (the next request is loaded as the last
@@ -292,13 +361,14 @@ impl Logic for DmaWrite {
         self.pop.next = self.out.valid.val() && self.out.ready.val();
         self.follow.next = self.pop.val()
             && self.last_beat.val()
-            && self.at_left.val().any()
-            && !self.imm.q.val()
+            && self.more.val()
             && !self.abort.q.val()
             && !self.vreset.val();
-
-        self.load.next =
-            ((self.state.q.val() == WriteState::Build) && !self.abort.q.val()) || self.follow.val();
+        self.load_idle.next = (self.state.q.val() == WriteState::Idle)
+            && self.queue.valid.val()
+            && !self.vreset.val();
+        self.load.next = self.load_idle.val() || self.follow.val();
+        self.queue.pop.next = self.load.val() && !self.cont.val();
 
         // ---- That request: up to the MPS boundary.
         self.split.size_field.next = self.max_payload.val();
@@ -309,6 +379,7 @@ impl Logic for DmaWrite {
         self.dws.next = self.split.dws.val();
         self.first_be.next = self.split.first_be.val();
         self.last_be.next = self.split.last_be.val();
+        self.next_beats.next = (bit_cast::<9, 11>(self.dws.val() + 3)) >> 2;
         self.dw0.next = self.mwr_3dw.val() | bit_cast::<32, 11>(self.dws.val() & 1023);
         if self.at_addr.val().get_bits::<32>(32).any() {
             self.dw0.next = self.mwr_4dw.val() | bit_cast::<32, 11>(self.dws.val() & 1023);
@@ -318,41 +389,40 @@ impl Logic for DmaWrite {
             | bit_cast::<32, 4>(self.first_be.val());
         // Immediate bytes not yet sent, at the lane of their host address.
         self.imm_beat.next = bit_cast::<DATA_WIDTH, 64>(
-            self.data.q.val() >> (bit_cast::<64, 16>(self.at_sent.val()) << 3),
+            self.at_data.val() >> (bit_cast::<64, 16>(self.at_sent.val()) << 3),
         ) << (bit_cast::<8, 2>(self.first.val()) << 3);
-        // Where the current request's reads stand against the next one.
-        self.contig.next = self.last_strb.q.val() == bits::<STRB_WIDTH>(15);
-        self.ahead.next = self.reads.q.val() - self.beats.q.val();
-        if self.reads.q.val() < self.beats.q.val() {
-            self.ahead.next = bits::<9>(0);
+        // Beats read beyond the loaded request: the next one's.
+        self.ahead.next = bits::<9>(0);
+        if (self.state.q.val() == WriteState::Stream) && (self.reads.q.val() > self.beats.q.val()) {
+            self.ahead.next = self.reads.q.val() - self.beats.q.val();
         }
         self.push.next = false;
         self.flush.next = false;
         self.push_data.next = self.rd_data.val();
         // Abandoned: once the reads in flight are back, drop what was read
-        // ahead for the next request.
-        if (self.state.q.val() == WriteState::Build)
-            && self.abort.q.val()
-            && !self.in_flight.q.val().any()
-        {
+        // ahead.
+        if (self.state.q.val() == WriteState::Flush) && !self.in_flight.q.val().any() {
             self.state.d.next = WriteState::Idle;
             self.flush.next = true;
         }
-        // ---- Frame buffer reads, up to 4 beats ahead of the output, on
-        // into the command's next request (not once it is abandoned).
-        self.issue.next = (self.state.q.val() == WriteState::Stream)
-            && !self.imm.q.val()
-            && ((self.reads.q.val() < self.beats.q.val())
-                || (!self.abort.q.val()
-                    && !self.vreset.val()
-                    && ((bit_cast::<17, 9>(self.ahead.val()) << 4) < self.at_left.val())))
+        // ---- Frame buffer reads, up to 4 beats ahead of the output: the
+        // loaded request's, then the next one's (not once abandoned; from
+        // Idle in the cycle the command is loaded).
+        self.next_ok.next = self.load_idle.val()
+            || ((self.state.q.val() == WriteState::Stream)
+                && !self.abort.q.val()
+                && !self.vreset.val());
+        self.issue.next = (((self.state.q.val() == WriteState::Stream)
+            && (self.reads.q.val() < self.beats.q.val()))
+            || (self.next_ok.val()
+                && self.more.val()
+                && !self.at_imm.val()
+                && (self.ahead.val() < self.next_beats.val())))
             && ((bit_cast::<3, 2>(self.in_flight.q.val()) + self.stored.q.val()) < bits::<3>(4));
-        // The next request starts at an MPS boundary: its beats start with
-        // its first byte, which is where the reads go on unless this
-        // request ends on a beat boundary.
+        // The next request's beats start with the DW of its first byte.
         self.rd_from.next = self.rd_ptr.q.val();
-        if (self.reads.q.val() == self.beats.q.val()) && !self.contig.val() {
-            self.rd_from.next = self.at_buf.val();
+        if self.load_idle.val() || (self.reads.q.val() == self.beats.q.val()) {
+            self.rd_from.next = self.at_buf.val() - bit_cast::<BUF_ADDR_BITS, 2>(self.first.val());
         }
         self.rd_en.next = self.issue.val();
         self.rd_addr.next = self.rd_from.val();
@@ -396,22 +466,28 @@ impl Logic for DmaWrite {
             self.rp.d.next = self.rp.q.val() + 1;
             self.beat.d.next = self.beat.q.val() + 1;
             if self.last_beat.val() {
-                self.addr.d.next = self.at_addr.val();
-                self.left.d.next = self.at_left.val();
-                self.sent.d.next = self.at_sent.val();
-                self.buf_addr.d.next = self.at_buf.val();
-                self.state.d.next = WriteState::Build;
-                if !self.at_left.val().any() {
-                    self.state.d.next = WriteState::Idle;
-                    self.port0.done.next = !self.port.q.val();
-                    self.port1.done.next = self.port.q.val();
+                self.port0.done.next = self.last_req.q.val() && !self.port.q.val();
+                self.port1.done.next = self.last_req.q.val() && self.port.q.val();
+                self.state.d.next = WriteState::Idle;
+                if self.abort.q.val() || self.vreset.val() {
+                    self.state.d.next = WriteState::Flush;
                 }
             }
         }
-        // ---- Loading a request: its header, length in beats, last strobe;
-        // the reads for its data (continuing where the last ones ended when
-        // its data follows on), or its immediate beat.
+        // ---- Loading a request: its position, header, length in beats,
+        // last strobe; the reads of its data (some may have been issued
+        // already, during the request before), or its immediate beat.
         if self.load.val() {
+            self.port.d.next = self.at_port.val();
+            self.addr.d.next = self.at_addr.val();
+            self.left.d.next = self.at_left.val();
+            self.sent.d.next = self.at_sent.val();
+            self.buf_addr.d.next = self.at_buf.val();
+            self.imm.d.next = self.at_imm.val();
+            self.data.d.next = self.at_data.val();
+            self.chunk_r.d.next = self.chunk.val().get_bits::<13>(0);
+            self.last_req.d.next = self.chunk.val() == self.at_left.val();
+            self.abort.d.next = false;
             self.hdr.d.next = (bit_cast::<128, 32>(self.dw0.val()) << 96)
                 | (bit_cast::<128, 32>(self.dw1.val()) << 64)
                 | (bit_cast::<128, 32>(self.at_addr.val().get_bits::<32>(0) & 0xFFFF_FFFC_u64)
@@ -422,26 +498,21 @@ impl Logic for DmaWrite {
                     | (bit_cast::<128, 32>(self.at_addr.val().get_bits::<32>(32)) << 32)
                     | bit_cast::<128, 32>(self.at_addr.val().get_bits::<32>(0) & 0xFFFF_FFFC_u64);
             }
-            self.chunk_r.d.next = self.chunk.val().get_bits::<13>(0);
-            self.beats.d.next = (bit_cast::<9, 11>(self.dws.val() + 3)) >> 2;
+            self.beats.d.next = self.next_beats.val();
             self.last_strb.d.next = bits::<STRB_WIDTH>(15)
                 >> (bits::<STRB_WIDTH>(4) - bit_cast::<STRB_WIDTH, 11>(self.dws.val() & 3));
             if (self.dws.val() & 3) == 0 {
                 self.last_strb.d.next = bits::<STRB_WIDTH>(15);
             }
             self.beat.d.next = bits::<9>(0);
-            // Reads of a later request may have started during the one
-            // before (its data continues where that one's ended).
             self.reads.d.next = self.ahead.val();
             if self.issue.val() {
                 self.reads.d.next = self.ahead.val() + 1;
-            }
-            if !self.at_sent.val().any() {
-                self.reads.d.next = bits::<9>(0);
+            } else if !self.ahead.val().any() {
                 self.rd_ptr.d.next =
                     self.at_buf.val() - bit_cast::<BUF_ADDR_BITS, 2>(self.first.val());
             }
-            if self.imm.q.val() {
+            if self.at_imm.val() {
                 // One beat: at most 8 bytes plus the alignment.
                 self.push.next = true;
                 self.push_data.next = self.imm_beat.val();
@@ -480,7 +551,7 @@ impl Logic for DmaWrite {
         if self.vreset.val() {
             self.abort.d.next = true;
         }
-        self.idle.next = self.state.q.val() == WriteState::Idle;
+        self.idle.next = (self.state.q.val() == WriteState::Idle) && !self.queue.valid.val();
         if self.rst.val() {
             self.shown.d.next = false;
             self.state.d.next = WriteState::Idle;
@@ -605,13 +676,7 @@ mod tests {
         uut.engine.bus_master.next = true;
         uut.engine.max_payload.next = 0.into(); // 128 bytes
                                                 // (port, addr, len, imm data or buffer address)
-        let mut seed = 99u64;
-        let mut rnd = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rnd = crate::test_rng(99);
         let mut commands: Vec<(usize, u64, u64, Option<u64>, u64)> = Vec::new();
         let mut at = 0x1_0000_0FF0u64;
         for i in 0..16 {
@@ -688,22 +753,102 @@ mod tests {
     }
 
     #[test]
+    fn commands_follow_each_other_without_idle_cycles() {
+        // With `out` always ready and commands always presented, a command's
+        // first beat follows the last beat of the one before at once; only
+        // buffer data after immediate bytes or after a request of 1 or 2
+        // beats waits for its first reads.
+        let mut uut = bench();
+        uut.engine.bus_master.next = true;
+        uut.engine.max_payload.next = 0.into(); // 128 bytes
+        uut.engine.out.ready.next = true;
+        // (address, length, immediate)
+        let commands: Vec<(u64, u64, bool)> = (0..24u64)
+            .map(|i| {
+                let imm = matches!(i % 6, 2 | 3 | 5);
+                let len = if imm {
+                    2 + 6 * (i % 2)
+                } else {
+                    1 + (i * 397) % 900
+                };
+                (0x10_0000 * (i + 1) + (i * 13) % 256, len, imm)
+            })
+            .collect();
+        let mut memory = BTreeMap::new();
+        let mut tlp: Partial = None;
+        let (mut next, mut done) = (0, 0);
+        let (mut first_beat, mut last_beat) = (vec![None; 24], vec![0; 24]);
+        for now in 0..2000 {
+            let (addr, len, imm) = commands[next.min(23)];
+            uut.engine.port0.valid.next = next < 24;
+            uut.engine.port0.addr.next = addr.into();
+            uut.engine.port0.len.next = len.into();
+            uut.engine.port0.imm.next = imm;
+            uut.engine.port0.data.next = 0x0807_0605_0403_0201u64.into();
+            uut.engine.port0.buf.next = (addr % 4096).into();
+            uut.clock.next = Clock::from(false);
+            assert!(simulate(&mut uut, 200));
+            if uut.engine.port0.valid.val() && uut.engine.port0.ready.val() {
+                next += 1;
+            }
+            if uut.engine.out.valid.val() && uut.engine.out.ready.val() {
+                first_beat[done].get_or_insert(now);
+                last_beat[done] = now;
+            }
+            done += uut.engine.port0.done.val() as usize;
+            take_beat(&uut, &mut tlp, &mut memory);
+            uut.clock.next = Clock::from(true);
+            assert!(simulate(&mut uut, 200));
+        }
+        assert_eq!(done, 24);
+        // Beats of a command's last request (of at most 128 bytes).
+        let last_beats = |(addr, len, _): (u64, u64, bool)| {
+            let end = addr + len;
+            let start = addr.max((end - 1) & !127);
+            (end.div_ceil(4) - start / 4).div_ceil(4)
+        };
+        for k in 1..24 {
+            let gap = first_beat[k].unwrap() - last_beat[k - 1] - 1;
+            let before = commands[k - 1];
+            let waits = !commands[k].2 && (before.2 || last_beats(before) < 3);
+            assert!(
+                gap == 0 || (waits && gap <= 3),
+                "{gap} idle cycles before command {k}"
+            );
+        }
+        for &(addr, len, imm) in &commands {
+            for k in 0..len {
+                let expected = if imm {
+                    k as u8 + 1
+                } else {
+                    buffer_byte(addr % 4096 + k)
+                };
+                assert_eq!(memory.get(&(addr + k)), Some(&expected));
+            }
+        }
+    }
+
+    #[test]
     fn a_virtio_reset_abandons_the_command_and_leaves_nothing_behind() {
         // The reset comes with the last beat of a request, or inside one:
         // that request is finished, nothing more of the command is sent,
-        // and the next command goes out intact.
+        // the command queued behind it is dropped, and the next command
+        // goes out intact.
         for reset_on_last_beat in [true, false] {
             let mut uut = bench();
             uut.engine.bus_master.next = true;
             uut.engine.max_payload.next = 0.into(); // 128 bytes
             uut.engine.out.ready.next = true;
-            let (first, second) = (
+            // (address, length, buffer address); `queued` waits in the
+            // queue behind the first when the reset comes.
+            let (first, queued, second) = (
                 (0x1_0000_1006u64, 600u64, 100u64),
+                (0x5000u64, 300u64, 900u64),
                 (0x2000u64, 40u64, 3000u64),
             );
             let mut memory = BTreeMap::new();
             let mut tlp: Partial = None;
-            let (mut sent_tlps, mut phase) = (0, 0);
+            let (mut sent_tlps, mut phase, mut waiting) = (0, 0, true);
             for _ in 0..400 {
                 let cmd = if phase == 0 { first } else { second };
                 uut.engine.port0.valid.next = phase == 0 || phase == 2;
@@ -711,6 +856,11 @@ mod tests {
                 uut.engine.port0.len.next = cmd.1.into();
                 uut.engine.port0.buf.next = cmd.2.into();
                 uut.engine.port0.imm.next = false;
+                uut.engine.port1.valid.next = phase == 1 && waiting;
+                uut.engine.port1.addr.next = queued.0.into();
+                uut.engine.port1.len.next = queued.1.into();
+                uut.engine.port1.buf.next = queued.2.into();
+                uut.engine.port1.imm.next = false;
                 uut.engine.vreset.next = false;
                 uut.clock.next = Clock::from(false);
                 assert!(simulate(&mut uut, 200));
@@ -718,6 +868,9 @@ mod tests {
                 let beat = out.valid.val() && out.ready.val();
                 if uut.engine.port0.valid.val() && uut.engine.port0.ready.val() {
                     phase += 1;
+                }
+                if uut.engine.port1.valid.val() && uut.engine.port1.ready.val() {
+                    waiting = false;
                 }
                 if phase == 1 && beat {
                     sent_tlps += out.eop.val() as usize;
@@ -737,6 +890,12 @@ mod tests {
                 assert!(simulate(&mut uut, 200));
             }
             assert_eq!(phase, 3, "the second command was not taken");
+            assert!(!waiting, "the command to drop was not queued");
+            assert_eq!(
+                memory.range(queued.0..queued.0 + queued.1).next(),
+                None,
+                "bytes of the queued command sent after the reset"
+            );
             // The second command's bytes, exactly.
             for k in 0..second.1 {
                 assert_eq!(

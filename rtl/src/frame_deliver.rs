@@ -34,14 +34,16 @@
 //! which precedes the notification.
 //!
 //! Timing: per frame, a write command per buffer and two used-element
-//! commands, each taken in 2 cycles when the write engine is free; the
-//! notification decisions of a batch take one host read round trip, off
-//! the side's path.
+//! commands, each taken in a cycle while the write engine's queue has
+//! room (the frame's bytes in the frame buffer are freed once they have
+//! left, [`FrameFree`]); the notification decisions take one host read
+//! round trip, off the side's path.
 
 use crate::byte_buffer::{ByteBuffer, BUF_ADDR_BITS};
 use crate::chain_walker::{ChainWalker, SEG_BITS, UNIT_SLOT};
 use crate::dma_port::{ReadClient, WriteClient, CTL_BUFFER_BYTES, TARGET_BITS, TARGET_RX_CTL};
 use crate::frame_fetch::FRAME_LEN_BITS;
+use crate::frame_free::FrameFree;
 use crate::lane_ram::LANES;
 use crate::read_order::COOKIE_BITS;
 use crate::DATA_WIDTH;
@@ -171,11 +173,22 @@ pub struct FrameDeliver {
     pub frame_error: Signal<In, Bit>,
     /// A frame will be presented (its data is on the way).
     pub frame_coming: Signal<In, Bit>,
-    /// The oldest frame is done with.
+    /// The oldest frame is done with: the next one may be presented.
     pub frame_release: Signal<Out, Bit>,
-    /// First byte of the frame being written out (for the header patch
-    /// on the way out of the frame buffer).
+    /// Frame buffer bytes the write engine has read out: they may be
+    /// filled again.
+    pub freed: Signal<Out, Bits<FRAME_LEN_BITS>>,
+    /// First byte of the frame in hand (for the header patch on the way
+    /// out of the frame buffer).
     pub hdr_start: Signal<Out, Bits<BUF_ADDR_BITS>>,
+    /// Its data is being written out: patch it.
+    pub hdr_live: Signal<Out, Bit>,
+    /// First byte of the frame before: the write engine may still read it
+    /// out once the side has moved on (its commands are queued).
+    pub hdr_prev: Signal<Out, Bits<BUF_ADDR_BITS>>,
+    /// Its data was written out and its bytes are not freed yet (once
+    /// freed, they may hold a later frame).
+    pub hdr_prev_live: Signal<Out, Bit>,
     /// A frame was dropped (one cycle).
     pub dropped: Signal<Out, Bit>,
     /// Notify the receiveq's driver (one cycle).
@@ -192,6 +205,7 @@ pub struct FrameDeliver {
     pub tx_flushing: Signal<Out, Bit>,
     walker: ChainWalker,
     ctl: ByteBuffer,
+    free: FrameFree,
     state: DFF<DeliverState>,
     kicked: DFF<Bit>,
     starved: DFF<Bit>,
@@ -209,6 +223,14 @@ pub struct FrameDeliver {
     tx_clearing: DFF<Bit>,
     f_head: DFF<Bits<16>>,
     f_start: DFF<Bits<BUF_ADDR_BITS>>,
+    /// A write of the frame in hand's data was taken.
+    f_written: DFF<Bit>,
+    /// First byte of the frame before, whether it was written out, and
+    /// the writes to leave until its last (its bytes are freed then, and
+    /// may hold a later frame).
+    p_start: DFF<Bits<BUF_ADDR_BITS>>,
+    p_written: DFF<Bit>,
+    p_left: DFF<Bits<6>>,
     f_len: DFF<Bits<FRAME_LEN_BITS>>,
     seg_i: DFF<Bits<16>>,
     sent: DFF<Bits<FRAME_LEN_BITS>>,
@@ -303,7 +325,11 @@ impl Default for FrameDeliver {
             frame_error: Default::default(),
             frame_coming: Default::default(),
             frame_release: Default::default(),
+            freed: Default::default(),
             hdr_start: Default::default(),
+            hdr_live: Default::default(),
+            hdr_prev: Default::default(),
+            hdr_prev_live: Default::default(),
             dropped: Default::default(),
             irq_rx: Default::default(),
             irq_tx: Default::default(),
@@ -313,6 +339,7 @@ impl Default for FrameDeliver {
             tx_flushing: Default::default(),
             walker: ChainWalker::new(TARGET_RX_CTL, 0),
             ctl: ByteBuffer::new(CTL_BUFFER_BYTES),
+            free: Default::default(),
             state: Default::default(),
             kicked: Default::default(),
             starved: Default::default(),
@@ -326,6 +353,10 @@ impl Default for FrameDeliver {
             tx_clearing: Default::default(),
             f_head: Default::default(),
             f_start: Default::default(),
+            f_written: Default::default(),
+            p_start: Default::default(),
+            p_written: Default::default(),
+            p_left: Default::default(),
             f_len: Default::default(),
             seg_i: Default::default(),
             sent: Default::default(),
@@ -399,6 +430,10 @@ impl Logic for FrameDeliver {
             tx_clearing,
             f_head,
             f_start,
+            f_written,
+            p_start,
+            p_written,
+            p_left,
             f_len,
             seg_i,
             sent,
@@ -421,7 +456,7 @@ impl Logic for FrameDeliver {
             reads,
             word
         );
-        clock!(self, clock, walker, ctl);
+        clock!(self, clock, walker, ctl, free);
 
         // Walker: the receiveq, its reads into the control buffer.
         self.walker.rst.next = self.rst.val();
@@ -603,6 +638,22 @@ impl Logic for FrameDeliver {
         self.writes.d.next = self.writes_next.val();
 
         self.hdr_start.next = self.f_start.q.val();
+        self.hdr_live.next = self.f_written.q.val();
+        self.hdr_prev.next = self.p_start.q.val();
+        self.hdr_prev_live.next = self.p_written.q.val() && self.p_left.q.val().any();
+        if self.write.done.val() && self.p_left.q.val().any() {
+            self.p_left.d.next = self.p_left.q.val() - 1;
+        }
+        // A frame's bytes are freed once the command after its data (its
+        // transmit chain's used element) has left.
+        self.free.rst.next = self.rst.val() || self.clear.val();
+        self.free.take.next = self.wr_taken.val();
+        self.free.bytes.next = 0.into();
+        if self.state.q.val() == DeliverState::UsedTx {
+            self.free.bytes.next = self.f_len.q.val();
+        }
+        self.free.done.next = self.write.done.val();
+        self.freed.next = self.free.freed.val();
 
         // virtio 2.7.10: notify if new - event - 1 < new - old (mod 2^16).
         self.field.next = self.word.q.val().get_bits::<16>(0);
@@ -641,6 +692,10 @@ impl Logic for FrameDeliver {
                     self.looked.d.next = false;
                     self.f_head.d.next = self.frame_head.val();
                     self.f_start.d.next = self.frame_start.val();
+                    self.f_written.d.next = false;
+                    self.p_start.d.next = self.f_start.q.val();
+                    self.p_written.d.next = self.f_written.q.val();
+                    self.p_left.d.next = self.writes_next.val();
                     self.f_len.d.next = self.frame_len.val();
                     if self.frame_error.val() {
                         self.faulted.d.next = true;
@@ -715,6 +770,7 @@ impl Logic for FrameDeliver {
             }
             DeliverState::SegCmd => {
                 if !self.n.val().any() || self.write.ready.val() {
+                    self.f_written.d.next = self.f_written.q.val() || self.n.val().any();
                     self.seg_i.d.next = self.seg_i.q.val() + 1;
                     self.sent.d.next = self.sent.q.val() + self.n.val();
                     if self.n.val() == self.left.val() {
@@ -889,6 +945,8 @@ impl Logic for FrameDeliver {
                 && !self.walker.reading.val()
             {
                 self.state.d.next = DeliverState::Sleep;
+                self.f_written.d.next = false;
+                self.p_written.d.next = false;
                 if self.rx_clearing.q.val() {
                     self.walker.clear.next = true;
                     self.used_rx.d.next = 0.into();
@@ -932,6 +990,8 @@ impl Logic for FrameDeliver {
             self.faulted.d.next = false;
             self.rx_clearing.d.next = false;
             self.tx_clearing.d.next = false;
+            self.f_written.d.next = false;
+            self.p_written.d.next = false;
             self.used_rx.d.next = 0.into();
             self.used_tx.d.next = 0.into();
             self.idx_rx.d.next = 0.into();

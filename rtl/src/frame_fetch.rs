@@ -9,8 +9,9 @@
 //! buffers are read there (one DMA read command per non-empty buffer, all
 //! in flight together) while the walker moves on to the next chain. A slot
 //! is presented to the receive side (`frame_*`) in order once its data has
-//! arrived (`frame_error` if a read failed); `frame_release` frees it and
-//! its bytes. `frame_coming` says a frame is held that will be presented,
+//! arrived (`frame_error` if a read failed); `frame_release` frees its
+//! slot and presents the next, `frame_freed` frees bytes (in order, once
+//! the write engine has read them out). `frame_coming` says a frame is held that will be presented,
 //! so the receive side can keep its batch open for it.
 //!
 //! With no chain left it publishes `avail_event` (with EVENT_IDX) and looks
@@ -133,8 +134,11 @@ pub struct FrameFetch {
     /// A frame is held that will be presented (its data may still be in
     /// flight); not while a flush is pending.
     pub frame_coming: Signal<Out, Bit>,
-    /// The oldest frame is done with.
+    /// The oldest frame is done with: the next one may be presented.
     pub frame_release: Signal<In, Bit>,
+    /// Bytes of frames released that may be filled again (once the write
+    /// engine has read them out).
+    pub frame_freed: Signal<In, Bits<FRAME_LEN_BITS>>,
     /// Stopped on a malformed ring or chain.
     pub fault: Signal<Out, Bit>,
     /// Stopped or asleep with nothing in flight.
@@ -170,7 +174,6 @@ pub struct FrameFetch {
     total: Signal<Local, Bits<40>>,
     blocked: Signal<Local, Bit>,
     taken: Signal<Local, Bits<FRAME_LEN_BITS>>,
-    freed: Signal<Local, Bits<FRAME_LEN_BITS>>,
     seg_addr: Signal<Local, Bits<64>>,
     seg_len: Signal<Local, Bits<32>>,
     data_cmd: Signal<Local, Bit>,
@@ -225,6 +228,7 @@ impl FrameFetch {
             frame_error: Default::default(),
             frame_coming: Default::default(),
             frame_release: Default::default(),
+            frame_freed: Default::default(),
             fault: Default::default(),
             quiet: Default::default(),
             flushing: Default::default(),
@@ -255,7 +259,6 @@ impl FrameFetch {
             total: Default::default(),
             blocked: Default::default(),
             taken: Default::default(),
-            freed: Default::default(),
             seg_addr: Default::default(),
             seg_len: Default::default(),
             data_cmd: Default::default(),
@@ -390,7 +393,6 @@ impl Logic for FrameFetch {
         self.entry.next = self.slots.read_data.val();
         self.push.next = false;
         self.taken.next = 0.into();
-        self.freed.next = 0.into();
 
         // Data completions, in order: a frame is complete with its last read.
         self.done_slot.next = self.pending.q.val().get_bits::<4>(0);
@@ -565,11 +567,10 @@ impl Logic for FrameFetch {
         if self.frame_release.val() {
             self.release_mask.next = bits::<FRAME_SLOTS>(1) << self.rslot.val();
             self.rp.d.next = self.rp.q.val() + 1;
-            self.freed.next = self.entry.val().get_bits::<FRAME_LEN_BITS>(32);
             self.moved.d.next = true;
         }
         // Bytes held: a frame may come and another go in one cycle.
-        self.held.d.next = self.held.q.val() + self.taken.val() - self.freed.val();
+        self.held.d.next = self.held.q.val() + self.taken.val() - self.frame_freed.val();
         self.complete.d.next =
             (self.complete.q.val() | self.done_mask.val()) & !self.release_mask.val();
         self.errors.d.next = self.errors.q.val() & !self.release_mask.val();

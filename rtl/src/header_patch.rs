@@ -8,8 +8,11 @@
 //! in each 16-byte row read, the bytes at frame offsets 0, 1, 10 and 11 of
 //! the frame starting at `start` are replaced. Bytes past a short frame's
 //! end may be replaced too; the write engine never sends them. Rows of
-//! other frames pass unchanged (only one frame is written out at a time,
-//! and `start` changes only between frames).
+//! other frames pass unchanged. The write engine may still read out a
+//! frame after the receive side has moved on to the next (its commands
+//! wait in the engine's queue), so the net engine puts two patches in
+//! series: the frame in hand and the one before, each enabled while its
+//! data may be read out.
 //!
 //! Timing: no added latency (combinational on the read data).
 
@@ -29,6 +32,8 @@ pub struct HeaderPatch {
     pub rd_data: Signal<In, Bits<DATA_WIDTH>>,
     /// First byte (the header) of the frame being written out.
     pub start: Signal<In, Bits<BUF_ADDR_BITS>>,
+    /// Patch (else every row passes unchanged).
+    pub enable: Signal<In, Bit>,
     /// `rd_data` with the header bytes patched.
     pub out: Signal<Out, Bits<DATA_WIDTH>>,
     at1: DFF<Bits<BUF_ADDR_BITS>>,
@@ -64,6 +69,7 @@ impl HeaderPatch {
             rd_addr: Default::default(),
             rd_data: Default::default(),
             start: Default::default(),
+            enable: Default::default(),
             out: Default::default(),
             at1: Default::default(),
             at2: Default::default(),
@@ -89,13 +95,13 @@ impl Logic for HeaderPatch {
         self.lane0.next = (self.start.val() - self.at2.q.val()) & self.wrap.val();
         self.mask.next = 0.into();
         self.value.next = 0.into();
-        if self.rel.val() < self.lanes.val() {
+        if self.enable.val() && (self.rel.val() < self.lanes.val()) {
             // The row starts inside the header.
             self.mask.next =
                 self.hdr_mask.val() >> (bit_cast::<8, BUF_ADDR_BITS>(self.rel.val()) << 3);
             self.value.next =
                 self.hdr_value.val() >> (bit_cast::<8, BUF_ADDR_BITS>(self.rel.val()) << 3);
-        } else if self.lane0.val() < self.lanes.val() {
+        } else if self.enable.val() && (self.lane0.val() < self.lanes.val()) {
             // The header starts inside the row.
             self.mask.next =
                 self.hdr_mask.val() << (bit_cast::<8, BUF_ADDR_BITS>(self.lane0.val()) << 3);
@@ -125,11 +131,19 @@ mod tests {
     }
 
     #[test]
-    fn header_bytes_are_replaced_in_every_row_that_holds_them() {
-        for start in [0, 5, 16, 50, 60] {
+    fn header_bytes_are_replaced_in_every_row_that_holds_them_while_enabled() {
+        for (start, enable) in [
+            (0, true),
+            (5, true),
+            (16, true),
+            (50, true),
+            (60, true),
+            (5, false),
+        ] {
             let mut uut = HeaderPatch::new(SIZE);
             uut.connect_all();
             uut.start.next = start.into();
+            uut.enable.next = enable;
             // Rows at every address, the data 2 cycles after the address.
             let addrs: Vec<u64> = (0..SIZE).collect();
             for (c, &a) in addrs.iter().enumerate() {
@@ -142,8 +156,8 @@ mod tests {
                         let byte = (at + i) % SIZE;
                         let offset = (byte + SIZE - start) % SIZE;
                         let expected = match offset {
-                            0 | 1 | 11 => 0,
-                            10 => 1,
+                            0 | 1 | 11 if enable => 0,
+                            10 if enable => 1,
                             _ => byte,
                         };
                         let got = uut.out.val().get_bits::<8>(8 * i as usize).to_u64();

@@ -28,6 +28,7 @@ pub mod dw_swap;
 pub mod endpoint;
 pub mod frame_deliver;
 pub mod frame_fetch;
+pub mod frame_free;
 pub mod header_patch;
 pub mod irq_mux;
 pub mod isr;
@@ -54,9 +55,22 @@ pub mod sim_top;
 #[allow(missing_docs)] // LogicInterface derives an undocumented `join()`.
 pub mod tlp_stream;
 pub mod tx_arbiter;
+pub mod write_queue;
 
 use rust_hdl::prelude::*;
 pub use vireo_regs::DeviceConfig;
+
+/// A small deterministic random source for the blocks' test benches
+/// (xorshift): `rnd(n)` is in `0..n`.
+#[cfg(test)]
+pub(crate) fn test_rng(mut seed: u64) -> impl FnMut(u64) -> u64 {
+    move |n| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    }
+}
 
 pub use vireo_regs::stream::{DATA_WIDTH, STRB_WIDTH};
 

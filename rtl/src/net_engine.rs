@@ -2,7 +2,7 @@
 //! buffer, transmit side and receive side.
 //!
 //! ```text
-//!   cpl --> DmaRead --+--> frame buffer --> HeaderPatch --> DmaWrite
+//!   cpl --> DmaRead --+--> frame buffer --> HeaderPatch x2 --> DmaWrite
 //!            ^  ^     +--> tx control -> FrameFetch ---------+ frames
 //!            |  |     +--> rx control -> FrameDeliver <------+
 //!            |  +-- FrameFetch (walk, data)   |
@@ -91,6 +91,8 @@ pub struct NetEngine {
     write: DmaWrite,
     requests: TxArbiter,
     frames: ByteBuffer,
+    /// Header patches: the frame before the one in hand, then that one.
+    patch_prev: HeaderPatch,
     patch: HeaderPatch,
     fetch: FrameFetch,
     deliver: FrameDeliver,
@@ -141,6 +143,7 @@ impl NetEngine {
             write: Default::default(),
             requests: Default::default(),
             frames: ByteBuffer::new(cfg.frame_buffer as usize),
+            patch_prev: HeaderPatch::new(cfg.frame_buffer as u64),
             patch: HeaderPatch::new(cfg.frame_buffer as u64),
             fetch: FrameFetch::new(cfg),
             deliver: FrameDeliver::default(),
@@ -166,7 +169,7 @@ impl Logic for NetEngine {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, declared);
-        clock!(self, clock, read, write, requests, frames, patch, fetch, deliver);
+        clock!(self, clock, read, write, requests, frames, patch_prev, patch, fetch, deliver);
         self.read.rst.next = self.rst.val();
         self.write.rst.next = self.rst.val();
         self.requests.rst.next = self.rst.val();
@@ -204,9 +207,14 @@ impl Logic for NetEngine {
         }
         self.frames.rd_en.next = self.write.rd_en.val();
         self.frames.rd_addr.next = self.write.rd_addr.val();
+        self.patch_prev.rd_addr.next = self.write.rd_addr.val();
+        self.patch_prev.rd_data.next = self.frames.rd_data.val();
+        self.patch_prev.start.next = self.deliver.hdr_prev.val();
+        self.patch_prev.enable.next = self.deliver.hdr_prev_live.val();
         self.patch.rd_addr.next = self.write.rd_addr.val();
-        self.patch.rd_data.next = self.frames.rd_data.val();
+        self.patch.rd_data.next = self.patch_prev.out.val();
         self.patch.start.next = self.deliver.hdr_start.val();
+        self.patch.enable.next = self.deliver.hdr_live.val();
         self.write.rd_data.next = self.patch.out.val();
         self.write.rd_valid.next = self.frames.rd_valid.val();
         self.fetch.ctl_wr_addr.next = self.read.wr_addr.val();
@@ -270,6 +278,7 @@ impl Logic for NetEngine {
         self.deliver.frame_error.next = self.fetch.frame_error.val();
         self.deliver.frame_coming.next = self.fetch.frame_coming.val();
         self.fetch.frame_release.next = self.deliver.frame_release.val();
+        self.fetch.frame_freed.next = self.deliver.freed.val();
         self.irq_rx.next = self.deliver.irq_rx.val();
         self.irq_tx.next = self.deliver.irq_tx.val();
         self.dropped.next = self.deliver.dropped.val();

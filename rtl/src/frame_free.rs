@@ -1,0 +1,121 @@
+//! Frame buffer bytes freed behind the write engine: the receive side's
+//! write commands in flight, each with the bytes of the frame buffer it
+//! frees once it has left.
+//!
+//! The receive side is done with a frame once it has handed the engine its
+//! commands; the engine reads the frame's data from the frame buffer later,
+//! while it sends them. So a frame's bytes are freed with the `done` of the
+//! command after its data (its transmit chain's used element), not when the
+//! command is taken: the transmit side may then fill them again.
+//!
+//! `take` with `bytes` (0 for a command that frees nothing) enters a
+//! command; `done` (in the order taken) puts its bytes on `freed` in that
+//! cycle, 0 otherwise. Holds [`FREE_SLOTS`] commands, more than the write
+//! engine holds (one loaded, two queued).
+//!
+//! Timing: combinational `freed`; a command taken and another done in one
+//! cycle is fine.
+
+use crate::frame_fetch::FRAME_LEN_BITS;
+use rust_hdl::prelude::*;
+
+/// Commands held.
+pub const FREE_SLOTS: usize = 4;
+
+/// The byte counts of the commands held, oldest in the low lanes.
+const LANE_BITS: usize = FREE_SLOTS * FRAME_LEN_BITS;
+
+// The lane shifts below are written for 17-bit lanes.
+const _: () = assert!(FRAME_LEN_BITS == 17);
+
+/// The block.
+#[derive(LogicBlock, Default)]
+pub struct FrameFree {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset (or a virtio reset: the commands are dropped).
+    pub rst: Signal<In, Bit>,
+    /// A command is taken.
+    pub take: Signal<In, Bit>,
+    /// The bytes it frees.
+    pub bytes: Signal<In, Bits<FRAME_LEN_BITS>>,
+    /// The oldest command has left.
+    pub done: Signal<In, Bit>,
+    /// Bytes freed this cycle.
+    pub freed: Signal<Out, Bits<FRAME_LEN_BITS>>,
+    lanes: DFF<Bits<LANE_BITS>>,
+    count: DFF<Bits<3>>,
+    kept: Signal<Local, Bits<LANE_BITS>>,
+    pos: Signal<Local, Bits<8>>,
+}
+
+impl Logic for FrameFree {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, lanes, count);
+        self.freed.next = 0.into();
+        self.kept.next = self.lanes.q.val();
+        self.pos.next = bit_cast::<8, 3>(self.count.q.val());
+        if self.done.val() {
+            self.freed.next = self.lanes.q.val().get_bits::<FRAME_LEN_BITS>(0);
+            self.kept.next = self.lanes.q.val() >> 17;
+            self.pos.next = bit_cast::<8, 3>(self.count.q.val()) - 1;
+        }
+        self.lanes.d.next = self.kept.val();
+        if self.take.val() {
+            // Lane `pos` starts at bit 17 * pos.
+            self.lanes.d.next = self.kept.val()
+                | (bit_cast::<LANE_BITS, FRAME_LEN_BITS>(self.bytes.val())
+                    << ((self.pos.val() << 4) + self.pos.val()));
+        }
+        if self.take.val() && !self.done.val() {
+            self.count.d.next = self.count.q.val() + 1;
+        }
+        if !self.take.val() && self.done.val() {
+            self.count.d.next = self.count.q.val() - 1;
+        }
+        if self.rst.val() {
+            self.lanes.d.next = 0.into();
+            self.count.d.next = 0.into();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+
+    #[test]
+    fn bytes_are_freed_in_order_when_their_command_leaves() {
+        let mut uut = FrameFree::default();
+        uut.connect_all();
+        uut.rst.next = true;
+        uut.clock.next = Clock::from(true);
+        assert!(simulate(&mut uut, 50));
+        uut.clock.next = Clock::from(false);
+        uut.rst.next = false;
+        let mut rnd = crate::test_rng(5);
+        let mut held: VecDeque<u64> = VecDeque::new();
+        let mut freed = 0;
+        for _ in 0..3000 {
+            let done = !held.is_empty() && rnd(2) == 0;
+            let take = held.len() - usize::from(done) < FREE_SLOTS && rnd(2) == 0;
+            let bytes = if rnd(3) == 0 { 0 } else { rnd(1 << 17) };
+            uut.take.next = take;
+            uut.bytes.next = bytes.into();
+            uut.done.next = done;
+            assert!(simulate(&mut uut, 50));
+            let expected = if done { held.pop_front().unwrap() } else { 0 };
+            assert_eq!(uut.freed.val().to_u64(), expected);
+            freed += expected;
+            if take {
+                held.push_back(bytes);
+            }
+            uut.clock.next = Clock::from(true);
+            assert!(simulate(&mut uut, 50));
+            uut.clock.next = Clock::from(false);
+        }
+        assert!(freed > 1 << 20, "too little traffic: {freed}");
+    }
+}
