@@ -22,10 +22,13 @@
 //! buffer read is issued as it is loaded). After that one beat per cycle while `out.ready` holds: the
 //! next request, of the same command or of the next one in the queue, is
 //! loaded as the last beat of the one before leaves. Its frame buffer data
-//! is read ahead (up to 4 beats ahead of the output) once the reads of the
-//! request before are issued, so its first beat follows at once after a
-//! request of 3 beats or more; after a shorter one, or after immediate
-//! bytes, it waits up to 3 cycles for its first reads. `done` pulses as a
+//! is read ahead (up to 4 beats ahead of the output) from the second cycle
+//! of the request before, once that one's reads are issued, so its first
+//! beat follows at once after a request of 4 beats or more; after a
+//! shorter one, or after immediate bytes, it waits up to 3 cycles for its
+//! first reads. (The length of the next request is registered for the
+//! reads ahead, which keeps the split of the next request off the path to
+//! the read pointer.) `done` pulses as a
 //! command's last beat leaves.
 
 use crate::byte_buffer::BUF_ADDR_BITS;
@@ -145,6 +148,12 @@ pub struct DmaWrite {
     ahead: Signal<Local, Bits<9>>,
     /// Beats of the next request.
     next_beats: Signal<Local, Bits<9>>,
+    /// The same, registered for the reads ahead (off the long path from
+    /// the request's position through the split), and whether it still
+    /// holds for the next request (none was loaded and the queue's oldest
+    /// did not change since).
+    nb: DFF<Bits<9>>,
+    nb_ok: DFF<Bit>,
     /// Frame buffer address of the next read.
     rd_from: Signal<Local, Bits<BUF_ADDR_BITS>>,
     head: Signal<Local, Bits<DATA_WIDTH>>,
@@ -247,6 +256,8 @@ impl Default for DmaWrite {
             flush: Default::default(),
             ahead: Default::default(),
             next_beats: Default::default(),
+            nb: Default::default(),
+            nb_ok: Default::default(),
             rd_from: Default::default(),
             head: Default::default(),
             last_beat: Default::default(),
@@ -277,7 +288,7 @@ impl Logic for DmaWrite {
         dff_setup!(
             self, clock, state, prefer1, abort, port, addr, left, sent, buf_addr, imm, data,
             chunk_r, last_req, hdr, beats, last_strb, beat, shown, reads, rd_ptr, in_flight, slot0,
-            slot1, slot2, slot3, wp, rp, stored
+            slot1, slot2, slot3, wp, rp, stored, nb, nb_ok
         );
         clock!(self, clock, queue);
         self.queue.rst.next = self.rst.val();
@@ -412,12 +423,18 @@ impl Logic for DmaWrite {
             || ((self.state.q.val() == WriteState::Stream)
                 && !self.abort.q.val()
                 && !self.vreset.val());
+        self.nb.d.next = self.next_beats.val();
+        self.nb_ok.d.next = !self.load.val()
+            && !self.queue.pop.val()
+            && (!self.queue.push.val() || self.queue.valid.val())
+            && !self.vreset.val();
         self.issue.next = (((self.state.q.val() == WriteState::Stream)
             && (self.reads.q.val() < self.beats.q.val()))
             || (self.next_ok.val()
                 && self.more.val()
                 && !self.at_imm.val()
-                && (self.ahead.val() < self.next_beats.val())))
+                && (self.load_idle.val()
+                    || (self.nb_ok.q.val() && (self.ahead.val() < self.nb.q.val())))))
             && ((bit_cast::<3, 2>(self.in_flight.q.val()) + self.stored.q.val()) < bits::<3>(4));
         // The next request's beats start with the DW of its first byte.
         self.rd_from.next = self.rd_ptr.q.val();
@@ -756,7 +773,7 @@ mod tests {
     fn commands_follow_each_other_without_idle_cycles() {
         // With `out` always ready and commands always presented, a command's
         // first beat follows the last beat of the one before at once; only
-        // buffer data after immediate bytes or after a request of 1 or 2
+        // buffer data after immediate bytes or after a request of 1 to 3
         // beats waits for its first reads.
         let mut uut = bench();
         uut.engine.bus_master.next = true;
@@ -810,7 +827,7 @@ mod tests {
         for k in 1..24 {
             let gap = first_beat[k].unwrap() - last_beat[k - 1] - 1;
             let before = commands[k - 1];
-            let waits = !commands[k].2 && (before.2 || last_beats(before) < 3);
+            let waits = !commands[k].2 && (before.2 || last_beats(before) < 4);
             assert!(
                 gap == 0 || (waits && gap <= 3),
                 "{gap} idle cycles before command {k}"
