@@ -107,6 +107,10 @@ pub struct DmaRead {
     info: Ram<Bits<INFO_BITS>, TAG_BITS>,
     stamps: Ram<Bits<STAMP_BITS>, TAG_BITS>,
     state: DFF<ReadState>,
+    /// Max_Read_Request_Size, registered: Device Control changes only when
+    /// software writes it, and the register keeps the configuration space
+    /// off the path to the request header.
+    mrrs: DFF<Bits<3>>,
     port: DFF<Bits<1>>,
     prefer1: DFF<Bit>,
     addr: DFF<Bits<64>>,
@@ -237,6 +241,7 @@ impl Default for DmaRead {
             info: Ram::new(READ_TAGS),
             stamps: Ram::new(READ_TAGS),
             state: Default::default(),
+            mrrs: Default::default(),
             port: Default::default(),
             prefer1: Default::default(),
             addr: Default::default(),
@@ -343,11 +348,11 @@ impl Logic for DmaRead {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, port, prefer1, addr, left, buf_addr, shown, target, cookie, hdr,
-            busy, dead, halting, ticks, scan, scan_prev, scan_fresh, c_valid, c_sop, c_eop, c_tag,
-            c_status, c_count, c_lower, c_bytes, c_last, c_poisoned, c_data, t_match, t_fail,
-            t_last, t_tag, t_port, t_seq, t_target, t_addr, t_left, o_target, o_addr, o_data,
-            o_lanes, f1_valid, f1_port, f1_seq, f1_err, f2_valid, f2_port, f2_seq, f2_err
+            self, clock, state, mrrs, port, prefer1, addr, left, buf_addr, shown, target, cookie,
+            hdr, busy, dead, halting, ticks, scan, scan_prev, scan_fresh, c_valid, c_sop, c_eop,
+            c_tag, c_status, c_count, c_lower, c_bytes, c_last, c_poisoned, c_data, t_match,
+            t_fail, t_last, t_tag, t_port, t_seq, t_target, t_addr, t_left, o_target, o_addr,
+            o_data, o_lanes, f1_valid, f1_port, f1_seq, f1_err, f2_valid, f2_port, f2_seq, f2_err
         );
         clock!(self, clock, order0, order1, info, stamps);
         self.ticks.d.next = self.ticks.q.val() + 1;
@@ -388,7 +393,8 @@ impl Logic for DmaRead {
         }
 
         // ---- The next request of the command: up to the MRRS boundary.
-        self.split.size_field.next = self.max_read.val();
+        self.mrrs.d.next = self.max_read.val();
+        self.split.size_field.next = self.mrrs.q.val();
         self.split.addr_lo.next = self.addr.q.val().get_bits::<14>(0);
         self.split.left.next = self.left.q.val();
         self.chunk.next = self.split.chunk.val();

@@ -88,6 +88,8 @@ pub struct DmaWrite {
     pub idle: Signal<Out, Bit>,
     queue: WriteQueue,
     state: DFF<WriteState>,
+    /// Max_Payload_Size, registered (as the read engine's MRRS).
+    mps: DFF<Bits<3>>,
     prefer1: DFF<Bit>,
     abort: DFF<Bit>,
     /// The loaded request: its command's port, host address, bytes left
@@ -205,6 +207,7 @@ impl Default for DmaWrite {
             idle: Default::default(),
             queue: Default::default(),
             state: Default::default(),
+            mps: Default::default(),
             prefer1: Default::default(),
             abort: Default::default(),
             port: Default::default(),
@@ -286,7 +289,7 @@ impl Logic for DmaWrite {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, prefer1, abort, port, addr, left, sent, buf_addr, imm, data,
+            self, clock, state, mps, prefer1, abort, port, addr, left, sent, buf_addr, imm, data,
             chunk_r, last_req, hdr, beats, last_strb, beat, shown, reads, rd_ptr, in_flight, slot0,
             slot1, slot2, slot3, wp, rp, stored, nb, nb_ok
         );
@@ -382,7 +385,8 @@ impl Logic for DmaWrite {
         self.queue.pop.next = self.load.val() && !self.cont.val();
 
         // ---- That request: up to the MPS boundary.
-        self.split.size_field.next = self.max_payload.val();
+        self.mps.d.next = self.max_payload.val();
+        self.split.size_field.next = self.mps.q.val();
         self.split.addr_lo.next = self.at_addr.val().get_bits::<14>(0);
         self.split.left.next = self.at_left.val();
         self.chunk.next = self.split.chunk.val();
