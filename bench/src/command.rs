@@ -36,7 +36,11 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', default_value = "0,100,250,500,750,1000")]
     pub latencies: Vec<u64>,
     /// Transmit chains in flight of the in-flight sweep.
-    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32,64,128")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1,2,4,8,16,24,32,40,48,64,128"
+    )]
     pub in_flight: Vec<u16>,
     /// Descriptors per frame of the segments sweep.
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
@@ -376,6 +380,7 @@ mod tests {
             rx_bytes_per_cycle: 8.0,
             cycles_per_frame: frame as f64 / 8.0,
             first_frame_cycles: 1000,
+            round_trip_cycles: 3000.0,
             cycles: 100_000,
             dma: DmaStats::default(),
             stream_busy: [0.5; 2],

@@ -171,6 +171,25 @@ pub fn charts(results: &Results) -> Vec<Chart> {
             ("throughput_vs_in_flight", "transmit chains in flight"),
             |m| m.point.in_flight as f64,
         ),
+        Chart {
+            name: "round_trip_vs_in_flight",
+            title: base("Frame round trip vs frames in flight"),
+            x: ("transmit chains in flight", Scale::Log2),
+            y: (
+                "cycles from posting a frame to checking it back (mean)",
+                Scale::Linear,
+            ),
+            series: lines(
+                results,
+                Sweep::InFlight,
+                |m| (m.point.frame, m.point.latency),
+                |(f, l)| format!("{f} B frames, latency {l}"),
+                |m| m.point.in_flight as f64,
+                |m| m.round_trip_cycles,
+            ),
+            marks: Vec::new(),
+            legend: UpperLeft,
+        },
         around_base(
             results,
             Sweep::Segments,

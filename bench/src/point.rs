@@ -11,6 +11,7 @@
 //! post (the drain at the end runs into other limits: with nothing left to
 //! read, the frames held in the device leave at the write side's pace).
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use vireo_host::bfm::{BfmConfig, RootComplex};
@@ -76,6 +77,9 @@ pub struct Measurement {
     pub cycles_per_frame: f64,
     /// Cycles from the first kick to the first frame back.
     pub first_frame_cycles: u64,
+    /// Mean cycles from posting a frame to the driver checking it back
+    /// (all frames of the point).
+    pub round_trip_cycles: f64,
     /// Cycles simulated in all (enumeration and set-up included).
     pub cycles: u64,
     /// The device's DMA requests during the traffic.
@@ -222,12 +226,17 @@ fn traffic(
     let frames = p.frames as u64;
     let limit = cycles0 + CYCLES_PER_FRAME_LIMIT * frames + 100 * p.latency;
     let mut sent = 0u64;
+    // When each frame still out was posted (frames come back in order),
+    // and the cycles from post to check summed.
+    let (mut posted, mut round_trip) = (VecDeque::new(), 0u64);
     while t.counts.received < frames {
         let steady = sent < frames;
         let room = p.in_flight as usize - t.in_flight().min(p.in_flight as usize);
         let k = room.min((frames - sent) as usize);
         if k > 0 {
-            sent += t.send(host, k)? as u64;
+            let n = t.send(host, k)?;
+            posted.extend(std::iter::repeat_n(host.ep.cycles(), n));
+            sent += n as u64;
         }
         let chains = t.rx.free() / p.segments as usize;
         if chains > 0 {
@@ -236,6 +245,11 @@ fn traffic(
         host.ep.run(REAP_INTERVAL)?;
         t.service(host, true)?;
         let now = host.ep.cycles();
+        let out = (sent - t.counts.received) as usize;
+        round_trip += posted
+            .drain(..posted.len() - out)
+            .map(|at| now - at)
+            .sum::<u64>();
         if steady {
             rx.update(t.counts.received, now);
             tx.update(t.counts.sent - t.in_flight() as u64, now);
@@ -265,6 +279,7 @@ fn traffic(
             f64::INFINITY
         },
         first_frame_cycles: rx.first.map_or(0, |(_, c)| c - cycles0),
+        round_trip_cycles: round_trip as f64 / t.counts.received.max(1) as f64,
         cycles: host.ep.cycles(),
         dma: host.ep.dma_stats().since(&dma0),
         stream_busy,

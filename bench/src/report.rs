@@ -44,7 +44,7 @@ impl Value {
 }
 
 /// Column names, in file order.
-const COLUMNS: [&str; 27] = [
+const COLUMNS: [&str; 28] = [
     "sweeps",
     "frame_bytes",
     "in_flight",
@@ -62,6 +62,7 @@ const COLUMNS: [&str; 27] = [
     "frames_per_s_at_250mhz",
     "cycles_per_frame",
     "first_frame_cycles",
+    "round_trip_cycles",
     "read_requests",
     "avg_read_bytes",
     "write_requests",
@@ -100,6 +101,7 @@ fn row(p: &Planned, m: &Measurement) -> [Value; COLUMNS.len()] {
         Real(CLOCK_HZ / m.cycles_per_frame),
         Real(m.cycles_per_frame),
         Int(m.first_frame_cycles),
+        Real(m.round_trip_cycles),
         Int(m.dma.reads),
         avg(m.dma.read_bytes, m.dma.reads),
         Int(m.dma.writes),

@@ -1,9 +1,8 @@
 //! DMA read engine: turns read commands of two clients into memory read
 //! requests and puts the completion data into the on-chip buffers.
 //!
-//! Requests: a command is cut into requests of Max_Read_Request_Size from
-//! its first byte, and at 4 KiB boundaries ([`RequestSplit::from_start`]);
-//! each request takes a free tag (32 tags, shared by
+//! Requests: a command is cut at Max_Read_Request_Size boundaries (which
+//! never cross 4 KiB); each request takes a free tag (32 tags, shared by
 //! both ports) and goes out as a 1-beat MRd (3-DW header below 4 GiB, 4-DW
 //! above) with first/last byte enables for any byte alignment. No request
 //! is put on `req` while Bus Master Enable is clear (it waits, it is not
@@ -292,7 +291,7 @@ impl Default for DmaRead {
             f2_err: Default::default(),
             take0: Default::default(),
             take1: Default::default(),
-            split: RequestSplit::from_start(),
+            split: Default::default(),
             chunk: Default::default(),
             dws: Default::default(),
             first_be: Default::default(),

@@ -14,21 +14,24 @@
 //! an earlier one (one port at a time, round-robin when both wait). A
 //! request starts only while Bus Master Enable is set; once its first beat
 //! is on `out` it is sent to the end. A virtio reset (`vreset`) abandons
-//! the commands: the request under way is finished, the queued commands
-//! are dropped, nothing else is sent, and what was read ahead is dropped.
+//! the commands: the request under way is finished (one whose first beat
+//! was not presented yet is dropped), the queued commands are dropped,
+//! nothing else is sent, what was read ahead is dropped, and no `done` is
+//! reported for the abandoned command (its client is reset with it).
+//! Max_Payload_Size is taken while no command is queued or sent.
 //!
 //! Timing: a command taken while the engine is idle has its first beat on
 //! `out` 2 cycles later with immediate bytes, 4 with buffer data (its first
-//! buffer read is issued as it is loaded). After that one beat per cycle while `out.ready` holds: the
-//! next request, of the same command or of the next one in the queue, is
-//! loaded as the last beat of the one before leaves. Its frame buffer data
-//! is read ahead (up to 4 beats ahead of the output) from the second cycle
-//! of the request before, once that one's reads are issued, so its first
-//! beat follows at once after a request of 4 beats or more; after a
-//! shorter one, or after immediate bytes, it waits up to 3 cycles for its
-//! first reads. (The length of the next request is registered for the
-//! reads ahead, which keeps the split of the next request off the path to
-//! the read pointer.) `done` pulses as a
+//! buffer read is issued as it is loaded). After that one beat per cycle
+//! while `out.ready` holds: the next request, of the same command or of
+//! the next one in the queue, is loaded as the last beat of the one before
+//! leaves. Its frame buffer data is read ahead (up to 4 beats ahead of the
+//! output) from the second cycle of the request before, once that one's
+//! reads are issued, so its first beat follows at once after a request of
+//! 4 beats or more; after a shorter one, or after immediate bytes, it
+//! waits up to 3 cycles for its first reads. (The length of the next
+//! request is registered for the reads ahead, which keeps the split of the
+//! next request off the path to the read pointer.) `done` pulses as a
 //! command's last beat leaves.
 
 use crate::byte_buffer::BUF_ADDR_BITS;
@@ -88,7 +91,8 @@ pub struct DmaWrite {
     pub idle: Signal<Out, Bit>,
     queue: WriteQueue,
     state: DFF<WriteState>,
-    /// Max_Payload_Size, registered (as the read engine's MRRS).
+    /// Max_Payload_Size, registered (as the read engine's MRRS), and taken
+    /// only while no command is queued or sent.
     mps: DFF<Bits<3>>,
     prefer1: DFF<Bit>,
     abort: DFF<Bit>,
@@ -243,7 +247,7 @@ impl Default for DmaWrite {
             c_buf: Default::default(),
             c_flags: Default::default(),
             q_cmd: Default::default(),
-            split: RequestSplit::aligned(),
+            split: Default::default(),
             chunk: Default::default(),
             first: Default::default(),
             dws: Default::default(),
@@ -385,7 +389,11 @@ impl Logic for DmaWrite {
         self.queue.pop.next = self.load.val() && !self.cont.val();
 
         // ---- That request: up to the MPS boundary.
-        self.mps.d.next = self.max_payload.val();
+        // (Taken while idle: the reads ahead count the next request's
+        // beats at the size in use.)
+        if (self.state.q.val() == WriteState::Idle) && !self.queue.valid.val() {
+            self.mps.d.next = self.max_payload.val();
+        }
         self.split.size_field.next = self.mps.q.val();
         self.split.addr_lo.next = self.at_addr.val().get_bits::<14>(0);
         self.split.left.next = self.at_left.val();
@@ -394,7 +402,7 @@ impl Logic for DmaWrite {
         self.dws.next = self.split.dws.val();
         self.first_be.next = self.split.first_be.val();
         self.last_be.next = self.split.last_be.val();
-        self.next_beats.next = (bit_cast::<9, 11>(self.dws.val() + 3)) >> 2;
+        self.next_beats.next = bit_cast::<9, 11>((self.dws.val() + 3) >> 2);
         self.dw0.next = self.mwr_3dw.val() | bit_cast::<32, 11>(self.dws.val() & 1023);
         if self.at_addr.val().get_bits::<32>(32).any() {
             self.dw0.next = self.mwr_4dw.val() | bit_cast::<32, 11>(self.dws.val() & 1023);
@@ -481,14 +489,30 @@ impl Logic for DmaWrite {
         self.out.sop.next = self.beat.q.val() == 0;
         self.out.eop.next = self.last_beat.val();
         self.shown.d.next = self.out.valid.val() && !self.out.ready.val();
+        // Abandoned before its first beat was presented (Bus Master Enable
+        // off, or its data not read yet): the request is dropped too.
+        if (self.state.q.val() == WriteState::Stream)
+            && (self.abort.q.val() || self.vreset.val())
+            && !self.beat.q.val().any()
+            && !self.out.valid.val()
+        {
+            self.state.d.next = WriteState::Flush;
+        }
         self.port0.done.next = false;
         self.port1.done.next = false;
         if self.pop.val() {
             self.rp.d.next = self.rp.q.val() + 1;
             self.beat.d.next = self.beat.q.val() + 1;
             if self.last_beat.val() {
-                self.port0.done.next = self.last_req.q.val() && !self.port.q.val();
-                self.port1.done.next = self.last_req.q.val() && self.port.q.val();
+                // (Not for a command abandoned: its client was reset.)
+                self.port0.done.next = self.last_req.q.val()
+                    && !self.port.q.val()
+                    && !self.abort.q.val()
+                    && !self.vreset.val();
+                self.port1.done.next = self.last_req.q.val()
+                    && self.port.q.val()
+                    && !self.abort.q.val()
+                    && !self.vreset.val();
                 self.state.d.next = WriteState::Idle;
                 if self.abort.q.val() || self.vreset.val() {
                     self.state.d.next = WriteState::Flush;
@@ -663,7 +687,10 @@ mod tests {
             }
             if out.eop.val() {
                 let (hdr, dws) = tlp.take().unwrap();
-                let n = (hdr >> 96 & 0x3FF) as usize;
+                let n = match (hdr >> 96 & 0x3FF) as usize {
+                    0 => 1024,
+                    n => n,
+                };
                 assert_eq!(dws.len(), n, "payload length");
                 let four = hdr >> 125 & 1 == 1;
                 let addr = if four {
@@ -672,7 +699,8 @@ mod tests {
                     (hdr >> 32 & 0xFFFF_FFFF) as u64
                 };
                 assert_eq!(four, addr >> 32 != 0);
-                assert!(n * 4 <= 128 && addr / 4096 == (addr + 4 * n as u64 - 1) / 4096);
+                let mps = 128 << uut.engine.max_payload.val().to_u64().min(5);
+                assert!(n * 4 <= mps && addr / 4096 == (addr + 4 * n as u64 - 1) / 4096);
                 let (last_be, first_be) = ((hdr >> 68 & 0xF) as u32, (hdr >> 64 & 0xF) as u32);
                 for (k, dw) in dws.iter().enumerate() {
                     let be = if k == 0 {
@@ -846,6 +874,105 @@ mod tests {
                 };
                 assert_eq!(memory.get(&(addr + k)), Some(&expected));
             }
+        }
+    }
+
+    /// Run `cycles` cycles with port 0 presenting `cmd` (address, length,
+    /// buffer address) until taken; `vreset` pulses in the cycle after
+    /// `reset_when` first holds. Returns the `done` pulses of port 0.
+    fn run_with_reset(
+        uut: &mut Bench,
+        cmd: (u64, u64, u64),
+        cycles: usize,
+        memory: &mut BTreeMap<u64, u8>,
+        mut reset_when: impl FnMut(&Bench) -> bool,
+    ) -> usize {
+        let (mut taken, mut reset, mut done) = (false, false, 0);
+        let mut tlp: Partial = None;
+        for _ in 0..cycles {
+            uut.engine.port0.valid.next = !taken;
+            uut.engine.port0.addr.next = cmd.0.into();
+            uut.engine.port0.len.next = cmd.1.into();
+            uut.engine.port0.buf.next = cmd.2.into();
+            uut.engine.port0.imm.next = false;
+            uut.engine.vreset.next = false;
+            uut.clock.next = Clock::from(false);
+            assert!(simulate(uut, 200));
+            if !reset && reset_when(uut) {
+                reset = true;
+                uut.engine.vreset.next = true;
+                assert!(simulate(uut, 200));
+            }
+            taken |= uut.engine.port0.valid.val() && uut.engine.port0.ready.val();
+            done += uut.engine.port0.done.val() as usize;
+            take_beat(uut, &mut tlp, memory);
+            uut.clock.next = Clock::from(true);
+            assert!(simulate(uut, 200));
+        }
+        done
+    }
+
+    #[test]
+    fn a_command_finished_after_a_reset_reports_no_done() {
+        // The reset comes inside the command's last request: the request
+        // is finished, but the client, reset with the engine, must not see
+        // a `done` for it.
+        let mut uut = bench();
+        uut.engine.bus_master.next = true;
+        uut.engine.max_payload.next = 0.into(); // 128 bytes
+        uut.engine.out.ready.next = true;
+        let mut memory = BTreeMap::new();
+        let mut beats = 0;
+        let done = run_with_reset(&mut uut, (0x2000, 100, 64), 40, &mut memory, |u| {
+            beats += (u.engine.out.valid.val() && u.engine.out.ready.val()) as usize;
+            beats == 3
+        });
+        assert_eq!(done, 0, "done of the command abandoned by the reset");
+        assert_eq!(memory.len(), 100, "the request under way is finished");
+        let done = run_with_reset(&mut uut, (0x3000, 40, 500), 40, &mut memory, |_| false);
+        assert_eq!(done, 1, "the next command");
+    }
+
+    #[test]
+    fn a_request_not_begun_is_dropped_by_a_reset_without_bus_master_enable() {
+        // Without Bus Master Enable the loaded request waits; a reset then
+        // drops it, so the engine goes idle (a device reset completes once
+        // the engines are idle) and nothing is sent once BME is set again.
+        let mut uut = bench();
+        uut.engine.bus_master.next = false;
+        uut.engine.max_payload.next = 0.into();
+        uut.engine.out.ready.next = true;
+        let mut memory = BTreeMap::new();
+        let mut n = 0;
+        run_with_reset(&mut uut, (0x2000, 100, 64), 30, &mut memory, |_| {
+            n += 1;
+            n == 12
+        });
+        assert!(uut.engine.idle.val(), "not idle after the reset");
+        uut.engine.bus_master.next = true;
+        uut.engine.port0.valid.next = false;
+        for _ in 0..20 {
+            cycle(&mut uut);
+            assert!(!uut.engine.out.valid.val(), "a request after the reset");
+        }
+        assert!(memory.is_empty());
+    }
+
+    #[test]
+    fn requests_of_up_to_4096_bytes_are_sent_whole() {
+        let mut uut = bench();
+        uut.engine.bus_master.next = true;
+        uut.engine.max_payload.next = 5.into(); // 4096 bytes
+        uut.engine.out.ready.next = true;
+        let mut memory = BTreeMap::new();
+        let (addr, len, buf) = (0x2_0000u64, 4096u64, 100u64);
+        let done = run_with_reset(&mut uut, (addr, len, buf), 400, &mut memory, |_| false);
+        assert_eq!(done, 1);
+        for k in 0..len {
+            assert_eq!(
+                memory.get(&(addr + k)),
+                Some(&buffer_byte((buf + k) % SIZE as u64))
+            );
         }
     }
 

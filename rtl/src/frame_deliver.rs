@@ -183,12 +183,16 @@ pub struct FrameDeliver {
     pub hdr_start: Signal<Out, Bits<BUF_ADDR_BITS>>,
     /// Its data is being written out: patch it.
     pub hdr_live: Signal<Out, Bit>,
+    /// Its length.
+    pub hdr_len: Signal<Out, Bits<FRAME_LEN_BITS>>,
     /// First byte of the frame before: the write engine may still read it
     /// out once the side has moved on (its commands are queued).
     pub hdr_prev: Signal<Out, Bits<BUF_ADDR_BITS>>,
     /// Its data was written out and its bytes are not freed yet (once
     /// freed, they may hold a later frame).
     pub hdr_prev_live: Signal<Out, Bit>,
+    /// Its length.
+    pub hdr_prev_len: Signal<Out, Bits<FRAME_LEN_BITS>>,
     /// A frame was dropped (one cycle).
     pub dropped: Signal<Out, Bit>,
     /// Notify the receiveq's driver (one cycle).
@@ -225,12 +229,17 @@ pub struct FrameDeliver {
     f_start: DFF<Bits<BUF_ADDR_BITS>>,
     /// A write of the frame in hand's data was taken.
     f_written: DFF<Bit>,
-    /// First byte of the frame before, whether it was written out, and
-    /// the writes to leave until its last (its bytes are freed then, and
-    /// may hold a later frame).
+    /// First byte and length of the frame before, whether it was written
+    /// out, and the writes to leave until its last (its bytes are freed
+    /// then, and may hold a later frame).
     p_start: DFF<Bits<BUF_ADDR_BITS>>,
+    p_len: DFF<Bits<FRAME_LEN_BITS>>,
     p_written: DFF<Bit>,
     p_left: DFF<Bits<6>>,
+    /// The writes to leave until the frame in hand's last (counted from
+    /// its transmit used element on), before and after this cycle's `done`.
+    u_left: DFF<Bits<6>>,
+    u_next: Signal<Local, Bits<6>>,
     f_len: DFF<Bits<FRAME_LEN_BITS>>,
     seg_i: DFF<Bits<16>>,
     sent: DFF<Bits<FRAME_LEN_BITS>>,
@@ -328,8 +337,10 @@ impl Default for FrameDeliver {
             freed: Default::default(),
             hdr_start: Default::default(),
             hdr_live: Default::default(),
+            hdr_len: Default::default(),
             hdr_prev: Default::default(),
             hdr_prev_live: Default::default(),
+            hdr_prev_len: Default::default(),
             dropped: Default::default(),
             irq_rx: Default::default(),
             irq_tx: Default::default(),
@@ -355,8 +366,11 @@ impl Default for FrameDeliver {
             f_start: Default::default(),
             f_written: Default::default(),
             p_start: Default::default(),
+            p_len: Default::default(),
             p_written: Default::default(),
             p_left: Default::default(),
+            u_left: Default::default(),
+            u_next: Default::default(),
             f_len: Default::default(),
             seg_i: Default::default(),
             sent: Default::default(),
@@ -432,8 +446,10 @@ impl Logic for FrameDeliver {
             f_start,
             f_written,
             p_start,
+            p_len,
             p_written,
             p_left,
+            u_left,
             f_len,
             seg_i,
             sent,
@@ -639,11 +655,18 @@ impl Logic for FrameDeliver {
 
         self.hdr_start.next = self.f_start.q.val();
         self.hdr_live.next = self.f_written.q.val();
+        self.hdr_len.next = self.f_len.q.val();
         self.hdr_prev.next = self.p_start.q.val();
+        self.hdr_prev_len.next = self.p_len.q.val();
         self.hdr_prev_live.next = self.p_written.q.val() && self.p_left.q.val().any();
         if self.write.done.val() && self.p_left.q.val().any() {
             self.p_left.d.next = self.p_left.q.val() - 1;
         }
+        self.u_next.next = self.u_left.q.val();
+        if self.write.done.val() && self.u_left.q.val().any() {
+            self.u_next.next = self.u_left.q.val() - 1;
+        }
+        self.u_left.d.next = self.u_next.val();
         // A frame's bytes are freed once the command after its data (its
         // transmit chain's used element) has left.
         self.free.rst.next = self.rst.val() || self.clear.val();
@@ -694,8 +717,9 @@ impl Logic for FrameDeliver {
                     self.f_start.d.next = self.frame_start.val();
                     self.f_written.d.next = false;
                     self.p_start.d.next = self.f_start.q.val();
+                    self.p_len.d.next = self.f_len.q.val();
                     self.p_written.d.next = self.f_written.q.val();
-                    self.p_left.d.next = self.writes_next.val();
+                    self.p_left.d.next = self.u_next.val();
                     self.f_len.d.next = self.frame_len.val();
                     if self.frame_error.val() {
                         self.faulted.d.next = true;
@@ -800,6 +824,7 @@ impl Logic for FrameDeliver {
             }
             DeliverState::UsedTx => {
                 if self.write.ready.val() {
+                    self.u_left.d.next = self.writes_next.val();
                     self.used_tx.d.next = self.used_tx.q.val() + 1;
                     self.frame_release.next = true;
                     self.batch.d.next = self.batch.q.val() + 1;
@@ -992,6 +1017,7 @@ impl Logic for FrameDeliver {
             self.tx_clearing.d.next = false;
             self.f_written.d.next = false;
             self.p_written.d.next = false;
+            self.u_left.d.next = 0.into();
             self.used_rx.d.next = 0.into();
             self.used_tx.d.next = 0.into();
             self.idx_rx.d.next = 0.into();

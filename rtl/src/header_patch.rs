@@ -17,9 +17,13 @@
 //! Timing: no added latency (combinational on the read data).
 
 use crate::byte_buffer::BUF_ADDR_BITS;
+use crate::frame_fetch::FRAME_LEN_BITS;
 use crate::DATA_WIDTH;
 use rust_hdl::prelude::*;
 use vireo_regs::virtio::net::{HDR_FLAGS, HDR_GSO_TYPE, HDR_NUM_BUFFERS};
+
+// The patch takes the flags byte for any frame not empty.
+const _: () = assert!(HDR_FLAGS == 0);
 
 /// The patch.
 #[derive(LogicBlock)]
@@ -34,6 +38,9 @@ pub struct HeaderPatch {
     pub start: Signal<In, Bits<BUF_ADDR_BITS>>,
     /// Patch (else every row passes unchanged).
     pub enable: Signal<In, Bit>,
+    /// The frame's length: header bytes past its end are not patched (they
+    /// belong to the next frame; a frame may be shorter than its header).
+    pub len: Signal<In, Bits<FRAME_LEN_BITS>>,
     /// `rd_data` with the header bytes patched.
     pub out: Signal<Out, Bits<DATA_WIDTH>>,
     at1: DFF<Bits<BUF_ADDR_BITS>>,
@@ -42,26 +49,35 @@ pub struct HeaderPatch {
     rel: Signal<Local, Bits<BUF_ADDR_BITS>>,
     /// Lane of the frame's first byte (mod the buffer size).
     lane0: Signal<Local, Bits<BUF_ADDR_BITS>>,
+    /// The header bytes to patch (those the frame has), in frame order.
+    fmask: Signal<Local, Bits<DATA_WIDTH>>,
+    fvalue: Signal<Local, Bits<DATA_WIDTH>>,
     mask: Signal<Local, Bits<DATA_WIDTH>>,
     value: Signal<Local, Bits<DATA_WIDTH>>,
     wrap: Constant<Bits<BUF_ADDR_BITS>>,
     lanes: Constant<Bits<BUF_ADDR_BITS>>,
-    hdr_mask: Constant<Bits<DATA_WIDTH>>,
+    /// Each header byte's lane, and its offset (the frame must be longer).
+    m_flags: Constant<Bits<DATA_WIDTH>>,
+    m_gso: Constant<Bits<DATA_WIDTH>>,
+    m_nb0: Constant<Bits<DATA_WIDTH>>,
+    m_nb1: Constant<Bits<DATA_WIDTH>>,
+    o_gso: Constant<Bits<FRAME_LEN_BITS>>,
+    o_nb0: Constant<Bits<FRAME_LEN_BITS>>,
+    o_nb1: Constant<Bits<FRAME_LEN_BITS>>,
+    /// num_buffers = 1 (its low byte).
     hdr_value: Constant<Bits<DATA_WIDTH>>,
+}
+
+/// The lane of header byte `b`.
+fn lane(b: usize) -> Bits<DATA_WIDTH> {
+    let mut mask = Bits::<DATA_WIDTH>::default();
+    mask.set_bits::<8>(8 * b, 0xFFu64.into());
+    mask
 }
 
 impl HeaderPatch {
     /// A patch in front of a frame buffer of `size` bytes (a power of two).
     pub fn new(size: u64) -> Self {
-        let mut mask = Bits::<DATA_WIDTH>::default();
-        for b in [
-            HDR_FLAGS,
-            HDR_GSO_TYPE,
-            HDR_NUM_BUFFERS,
-            HDR_NUM_BUFFERS + 1,
-        ] {
-            mask.set_bits::<8>(8 * b, 0xFFu64.into());
-        }
         let mut value = Bits::<DATA_WIDTH>::default();
         value.set_bits::<8>(8 * HDR_NUM_BUFFERS, 1u64.into());
         Self {
@@ -70,6 +86,9 @@ impl HeaderPatch {
             rd_data: Default::default(),
             start: Default::default(),
             enable: Default::default(),
+            len: Default::default(),
+            fmask: Default::default(),
+            fvalue: Default::default(),
             out: Default::default(),
             at1: Default::default(),
             at2: Default::default(),
@@ -79,7 +98,13 @@ impl HeaderPatch {
             value: Default::default(),
             wrap: Constant::new((size - 1).into()),
             lanes: Constant::new(((DATA_WIDTH / 8) as u64).into()),
-            hdr_mask: Constant::new(mask),
+            m_flags: Constant::new(lane(HDR_FLAGS)),
+            m_gso: Constant::new(lane(HDR_GSO_TYPE)),
+            m_nb0: Constant::new(lane(HDR_NUM_BUFFERS)),
+            m_nb1: Constant::new(lane(HDR_NUM_BUFFERS + 1)),
+            o_gso: Constant::new((HDR_GSO_TYPE as u64).into()),
+            o_nb0: Constant::new((HDR_NUM_BUFFERS as u64).into()),
+            o_nb1: Constant::new((HDR_NUM_BUFFERS as u64 + 1).into()),
             hdr_value: Constant::new(value),
         }
     }
@@ -93,20 +118,36 @@ impl Logic for HeaderPatch {
         self.at2.d.next = self.at1.q.val();
         self.rel.next = (self.at2.q.val() - self.start.val()) & self.wrap.val();
         self.lane0.next = (self.start.val() - self.at2.q.val()) & self.wrap.val();
+        // (HDR_FLAGS is 0: any frame has it.)
+        self.fmask.next = 0.into();
+        self.fvalue.next = 0.into();
+        if self.len.val().any() {
+            self.fmask.next = self.m_flags.val();
+        }
+        if self.len.val() > self.o_gso.val() {
+            self.fmask.next = self.fmask.val() | self.m_gso.val();
+        }
+        if self.len.val() > self.o_nb0.val() {
+            self.fmask.next = self.fmask.val() | self.m_nb0.val();
+            self.fvalue.next = self.hdr_value.val();
+        }
+        if self.len.val() > self.o_nb1.val() {
+            self.fmask.next = self.fmask.val() | self.m_nb1.val();
+        }
         self.mask.next = 0.into();
         self.value.next = 0.into();
         if self.enable.val() && (self.rel.val() < self.lanes.val()) {
             // The row starts inside the header.
             self.mask.next =
-                self.hdr_mask.val() >> (bit_cast::<8, BUF_ADDR_BITS>(self.rel.val()) << 3);
+                self.fmask.val() >> (bit_cast::<8, BUF_ADDR_BITS>(self.rel.val()) << 3);
             self.value.next =
-                self.hdr_value.val() >> (bit_cast::<8, BUF_ADDR_BITS>(self.rel.val()) << 3);
+                self.fvalue.val() >> (bit_cast::<8, BUF_ADDR_BITS>(self.rel.val()) << 3);
         } else if self.enable.val() && (self.lane0.val() < self.lanes.val()) {
             // The header starts inside the row.
             self.mask.next =
-                self.hdr_mask.val() << (bit_cast::<8, BUF_ADDR_BITS>(self.lane0.val()) << 3);
+                self.fmask.val() << (bit_cast::<8, BUF_ADDR_BITS>(self.lane0.val()) << 3);
             self.value.next =
-                self.hdr_value.val() << (bit_cast::<8, BUF_ADDR_BITS>(self.lane0.val()) << 3);
+                self.fvalue.val() << (bit_cast::<8, BUF_ADDR_BITS>(self.lane0.val()) << 3);
         }
         self.out.next = (self.rd_data.val() & !self.mask.val()) | self.value.val();
     }
@@ -132,18 +173,22 @@ mod tests {
 
     #[test]
     fn header_bytes_are_replaced_in_every_row_that_holds_them_while_enabled() {
-        for (start, enable) in [
-            (0, true),
-            (5, true),
-            (16, true),
-            (50, true),
-            (60, true),
-            (5, false),
+        for (start, enable, len) in [
+            (0, true, 60),
+            (5, true, 12),
+            (16, true, 40),
+            (50, true, 20),
+            (60, true, 30),
+            (5, false, 30),
+            (20, true, 11),
+            (30, true, 5),
+            (40, true, 1),
         ] {
             let mut uut = HeaderPatch::new(SIZE);
             uut.connect_all();
             uut.start.next = start.into();
             uut.enable.next = enable;
+            uut.len.next = len.into();
             // Rows at every address, the data 2 cycles after the address.
             let addrs: Vec<u64> = (0..SIZE).collect();
             for (c, &a) in addrs.iter().enumerate() {
@@ -156,8 +201,9 @@ mod tests {
                         let byte = (at + i) % SIZE;
                         let offset = (byte + SIZE - start) % SIZE;
                         let expected = match offset {
-                            0 | 1 | 11 if enable => 0,
-                            10 if enable => 1,
+                            _ if !enable || offset >= len => byte,
+                            0 | 1 | 11 => 0,
+                            10 => 1,
                             _ => byte,
                         };
                         let got = uut.out.val().get_bits::<8>(8 * i as usize).to_u64();

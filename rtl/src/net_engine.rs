@@ -211,10 +211,12 @@ impl Logic for NetEngine {
         self.patch_prev.rd_data.next = self.frames.rd_data.val();
         self.patch_prev.start.next = self.deliver.hdr_prev.val();
         self.patch_prev.enable.next = self.deliver.hdr_prev_live.val();
+        self.patch_prev.len.next = self.deliver.hdr_prev_len.val();
         self.patch.rd_addr.next = self.write.rd_addr.val();
         self.patch.rd_data.next = self.patch_prev.out.val();
         self.patch.start.next = self.deliver.hdr_start.val();
         self.patch.enable.next = self.deliver.hdr_live.val();
+        self.patch.len.next = self.deliver.hdr_len.val();
         self.write.rd_data.next = self.patch.out.val();
         self.write.rd_valid.next = self.frames.rd_valid.val();
         self.fetch.ctl_wr_addr.next = self.read.wr_addr.val();
