@@ -437,7 +437,6 @@ impl Logic for DmaWrite {
                 && !self.vreset.val());
         self.nb.d.next = self.next_beats.val();
         self.nb_ok.d.next = !self.load.val()
-            && !self.queue.pop.val()
             && (!self.queue.push.val() || self.queue.valid.val())
             && !self.vreset.val();
         self.issue.next = (((self.state.q.val() == WriteState::Stream)

@@ -229,12 +229,11 @@ pub struct FrameDeliver {
     f_start: DFF<Bits<BUF_ADDR_BITS>>,
     /// A write of the frame in hand's data was taken.
     f_written: DFF<Bit>,
-    /// First byte and length of the frame before, whether it was written
-    /// out, and the writes to leave until its last (its bytes are freed
-    /// then, and may hold a later frame).
+    /// First byte and length of the frame before, and the writes to leave
+    /// until its last if it was written out (0 otherwise: its bytes are
+    /// freed with that write, and may then hold a later frame).
     p_start: DFF<Bits<BUF_ADDR_BITS>>,
     p_len: DFF<Bits<FRAME_LEN_BITS>>,
-    p_written: DFF<Bit>,
     p_left: DFF<Bits<6>>,
     /// The writes to leave until the frame in hand's last (counted from
     /// its transmit used element on), before and after this cycle's `done`.
@@ -367,7 +366,6 @@ impl Default for FrameDeliver {
             f_written: Default::default(),
             p_start: Default::default(),
             p_len: Default::default(),
-            p_written: Default::default(),
             p_left: Default::default(),
             u_left: Default::default(),
             u_next: Default::default(),
@@ -447,7 +445,6 @@ impl Logic for FrameDeliver {
             f_written,
             p_start,
             p_len,
-            p_written,
             p_left,
             u_left,
             f_len,
@@ -658,7 +655,7 @@ impl Logic for FrameDeliver {
         self.hdr_len.next = self.f_len.q.val();
         self.hdr_prev.next = self.p_start.q.val();
         self.hdr_prev_len.next = self.p_len.q.val();
-        self.hdr_prev_live.next = self.p_written.q.val() && self.p_left.q.val().any();
+        self.hdr_prev_live.next = self.p_left.q.val().any();
         if self.write.done.val() && self.p_left.q.val().any() {
             self.p_left.d.next = self.p_left.q.val() - 1;
         }
@@ -718,8 +715,10 @@ impl Logic for FrameDeliver {
                     self.f_written.d.next = false;
                     self.p_start.d.next = self.f_start.q.val();
                     self.p_len.d.next = self.f_len.q.val();
-                    self.p_written.d.next = self.f_written.q.val();
-                    self.p_left.d.next = self.u_next.val();
+                    self.p_left.d.next = 0.into();
+                    if self.f_written.q.val() {
+                        self.p_left.d.next = self.u_next.val();
+                    }
                     self.f_len.d.next = self.frame_len.val();
                     if self.frame_error.val() {
                         self.faulted.d.next = true;
@@ -971,7 +970,7 @@ impl Logic for FrameDeliver {
             {
                 self.state.d.next = DeliverState::Sleep;
                 self.f_written.d.next = false;
-                self.p_written.d.next = false;
+                self.p_left.d.next = 0.into();
                 if self.rx_clearing.q.val() {
                     self.walker.clear.next = true;
                     self.used_rx.d.next = 0.into();
@@ -1016,7 +1015,7 @@ impl Logic for FrameDeliver {
             self.rx_clearing.d.next = false;
             self.tx_clearing.d.next = false;
             self.f_written.d.next = false;
-            self.p_written.d.next = false;
+            self.p_left.d.next = 0.into();
             self.u_left.d.next = 0.into();
             self.used_rx.d.next = 0.into();
             self.used_tx.d.next = 0.into();
