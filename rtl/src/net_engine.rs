@@ -19,7 +19,9 @@
 //! once while the DMA engines drain what is in flight; `drained` then lets
 //! the reset complete. A queue reset restarts that queue's side once its
 //! own requests are done. Bus Master Enable off holds every request back
-//! (nothing is lost; the work resumes when it is set again).
+//! (nothing is lost; the work resumes when it is set again), and so does
+//! DEVICE_NEEDS_RESET, however it was set, until the virtio reset: a
+//! device that gave up asks nothing more of host memory.
 
 use crate::byte_buffer::ByteBuffer;
 use crate::dma_port::{ReadClient, WriteClient, TARGET_FRAMES, TARGET_RX_CTL, TARGET_TX_CTL};
@@ -48,7 +50,7 @@ pub struct NetEngine {
     pub cpl: TlpSink,
     /// The engine's memory requests.
     pub dma: TlpSource,
-    /// Bus Master Enable.
+    /// Bus Master Enable (the engine's requests wait while it is clear).
     pub bus_master: Signal<In, Bit>,
     /// Max_Payload_Size field of Device Control.
     pub max_payload: Signal<In, Bits<3>>,
@@ -98,6 +100,8 @@ pub struct NetEngine {
     deliver: FrameDeliver,
     declared: DFF<Bit>,
     running: Signal<Local, Bit>,
+    /// Requests may go out: Bus Master Enable without DEVICE_NEEDS_RESET.
+    dma_on: Signal<Local, Bit>,
     indirect_ok: Signal<Local, Bit>,
     event_idx: Signal<Local, Bit>,
     to_frames: Signal<Local, Bit>,
@@ -149,6 +153,7 @@ impl NetEngine {
             deliver: FrameDeliver::default(),
             declared: Default::default(),
             running: Default::default(),
+            dma_on: Default::default(),
             indirect_ok: Default::default(),
             event_idx: Default::default(),
             to_frames: Default::default(),
@@ -177,15 +182,17 @@ impl Logic for NetEngine {
         self.deliver.rst.next = self.rst.val();
         self.running.next = (self.device_status.val() & self.st_driver_ok.val()).any()
             && !(self.device_status.val() & self.st_needs_reset.val()).any();
+        self.dma_on.next =
+            self.bus_master.val() && !(self.device_status.val() & self.st_needs_reset.val()).any();
         self.indirect_ok.next = (self.driver_features.val() & self.f_indirect.val()).any();
         self.event_idx.next = (self.driver_features.val() & self.f_event_idx.val()).any();
 
         // DMA engines: PCIe configuration, requests out, completions in.
-        self.read.bus_master.next = self.bus_master.val();
+        self.read.bus_master.next = self.dma_on.val();
         self.read.max_read.next = self.max_read.val();
         self.read.requester_id.next = self.requester_id.val();
         self.read.vreset.next = self.vreset.val();
-        self.write.bus_master.next = self.bus_master.val();
+        self.write.bus_master.next = self.dma_on.val();
         self.write.max_payload.next = self.max_payload.val();
         self.write.requester_id.next = self.requester_id.val();
         self.write.vreset.next = self.vreset.val();
