@@ -34,9 +34,13 @@
 //! entries at +64 and head descriptors at +128, each of the last two in two
 //! banks; +48 is left to the unit), which the walker reads back. Ring entries are loaded in the
 //! background, a batch of up to `RING_BATCH` at a time into one bank, and
-//! the descriptor at the head of each entry is read right after its batch
-//! arrives (one read each, all in flight together): while the walk takes
-//! the entries of one bank, the next batch is loaded into the other. A walk
+//! the descriptors at the heads of the entries are read right after their
+//! batch arrives, all reads in flight together: one read for each run of
+//! entries whose heads follow each other in the table (a driver that
+//! hands out descriptors from a free list mostly makes such runs), so a
+//! batch takes one head read at best and one per entry at worst. While the
+//! walk takes the entries of one bank, the next batch is loaded into the
+//! other. A walk
 //! takes its ring entry and head descriptor from its bank, once they have
 //! arrived, and reads the rest of its chain one descriptor at a time. The
 //! port completes reads in order; a queue of the reads in flight tells the
@@ -55,9 +59,10 @@
 //! 10 cycles after `go`, plus one host read round trip per further descriptor, and
 //! one for the index when the known entries run out before a look ahead
 //! found more. Loading a batch takes
-//! two round trips (entries, then heads) and overlaps the walks of the
-//! batch before; a walk waits for it only when the entries are taken
-//! faster than that.
+//! two round trips (entries, then heads; a head read is issued once the
+//! entry after its run is looked at, a cycle per entry) and overlaps the
+//! walks of the batch before; a walk waits for it only when the entries
+//! are taken faster than that.
 
 use crate::byte_buffer::BUF_ADDR_BITS;
 use crate::dma_port::{ReadClient, CTL_BUFFER_BYTES, TARGET_BITS};
@@ -102,11 +107,12 @@ const _: () = assert!(
 );
 /// Reads in flight the walker keeps track of.
 const ORDER_DEPTH: u64 = 16;
-/// Width of a read-queue entry: kind (2), bank (1), entry (3).
-const ORDER_BITS: usize = 6;
+/// Width of a read-queue entry: heads in the read less one (3), kind (2),
+/// bank (1), first entry (3).
+const ORDER_BITS: usize = 9;
 const _: () = assert!(
-    ORDER_BITS == 6 && ORDER_DEPTH as usize * ORDER_BITS == 96,
-    "the queue is 96 bits, an entry's position count * 6"
+    ORDER_BITS == 9 && ORDER_DEPTH as usize * ORDER_BITS == 144,
+    "the queue is 144 bits, an entry's position count * 9"
 );
 /// Read kinds in the read queue.
 const KIND_OWN: u64 = 0;
@@ -275,12 +281,18 @@ pub struct ChainWalker {
     l_n: DFF<Bits<16>>,
     l_word: DFF<Bits<DATA_WIDTH>>,
     l_k: DFF<Bits<4>>,
+    /// The head read being gathered: heads that follow each other in the
+    /// table, of entries that follow each other in the bank (first head,
+    /// first entry, count; none while the count is 0).
+    r_head: DFF<Bits<16>>,
+    r_k: DFF<Bits<4>>,
+    r_len: DFF<Bits<4>>,
     /// Control buffer reads of the walk and of the loader in the last two
     /// cycles (bit 1: two cycles ago).
     w_rd: DFF<Bits<2>>,
     l_rd: DFF<Bits<2>>,
     /// Reads in flight, oldest first (`ORDER_BITS` each), and their count.
-    order: DFF<Bits<96>>,
+    order: DFF<Bits<144>>,
     out: DFF<Bits<5>>,
     own_req: Signal<Local, Bit>,
     /// The loader may issue a read this cycle.
@@ -298,16 +310,21 @@ pub struct ChainWalker {
     peek_ahead: Signal<Local, Bits<16>>,
     issued: Signal<Local, Bit>,
     pop: Signal<Local, Bit>,
-    pushed: Signal<Local, Bits<6>>,
-    popped: Signal<Local, Bits<6>>,
-    pop_bit: Signal<Local, Bits<16>>,
+    pushed: Signal<Local, Bits<9>>,
+    popped: Signal<Local, Bits<9>>,
     pop_bank: Signal<Local, Bits<2>>,
     own_done: Signal<Local, Bit>,
-    rest: Signal<Local, Bits<96>>,
+    rest: Signal<Local, Bits<144>>,
     left_n: Signal<Local, Bits<5>>,
     w_ctl: Signal<Local, Bit>,
     l_ctl: Signal<Local, Bit>,
     l_head: Signal<Local, Bits<16>>,
+    /// The next entry's head extends the head read being gathered.
+    r_cont: Signal<Local, Bit>,
+    /// Entries of the bank the head read covers.
+    r_mask: Signal<Local, Bits<16>>,
+    /// Entries the completion at the front of the queue covers.
+    pop_mask: Signal<Local, Bits<16>>,
     l_bit: Signal<Local, Bits<2>>,
     start_load: Signal<Local, Bit>,
     other_b: Signal<Local, Bits<1>>,
@@ -416,6 +433,9 @@ impl ChainWalker {
             l_n: Default::default(),
             l_word: Default::default(),
             l_k: Default::default(),
+            r_head: Default::default(),
+            r_k: Default::default(),
+            r_len: Default::default(),
             w_rd: Default::default(),
             l_rd: Default::default(),
             order: Default::default(),
@@ -434,7 +454,6 @@ impl ChainWalker {
             pop: Default::default(),
             pushed: Default::default(),
             popped: Default::default(),
-            pop_bit: Default::default(),
             pop_bank: Default::default(),
             own_done: Default::default(),
             rest: Default::default(),
@@ -442,6 +461,9 @@ impl ChainWalker {
             w_ctl: Default::default(),
             l_ctl: Default::default(),
             l_head: Default::default(),
+            r_cont: Default::default(),
+            r_mask: Default::default(),
+            pop_mask: Default::default(),
             l_bit: Default::default(),
             start_load: Default::default(),
             other_b: Default::default(),
@@ -525,6 +547,9 @@ impl Logic for ChainWalker {
             l_n,
             l_word,
             l_k,
+            r_head,
+            r_k,
+            r_len,
             w_rd,
             l_rd,
             order,
@@ -544,10 +569,14 @@ impl Logic for ChainWalker {
             && (self.state.q.val() != WalkState::Faulted)
             && (self.out.q.val() < self.order_depth.val());
         self.ring_req.next = (self.lstate.q.val() == LoadState::Ring) && self.l_may_read.val();
+        self.r_cont.next = self.r_len.q.val().any()
+            && (bit_cast::<16, 4>(self.l_k.q.val()) < self.l_n.q.val())
+            && (self.l_head.val() < self.size.val())
+            && (self.l_head.val() == self.r_head.q.val() + bit_cast::<16, 4>(self.r_len.q.val()));
         self.head_req.next = (self.lstate.q.val() == LoadState::Heads)
             && self.l_may_read.val()
-            && (bit_cast::<16, 4>(self.l_k.q.val()) < self.l_n.q.val())
-            && (self.l_head.val() < self.size.val());
+            && self.r_len.q.val().any()
+            && !self.r_cont.val();
         self.peek_req.next = (self.lstate.q.val() == LoadState::Peek) && self.l_may_read.val();
         self.read.valid.next =
             self.own_req.val() || self.ring_req.val() || self.head_req.val() || self.peek_req.val();
@@ -556,7 +585,7 @@ impl Logic for ChainWalker {
         self.read.addr.next = self.addr.q.val();
         self.read.len.next = self.len.q.val();
         self.read.buf.next = self.base.val() + self.slot.q.val();
-        self.pushed.next = bit_cast::<6, 2>(self.kind_own.val()) << 4;
+        self.pushed.next = bit_cast::<9, 2>(self.kind_own.val()) << 4;
         if self.ring_req.val() {
             self.read.addr.next = self.driver.val()
                 + self.off_ring.val()
@@ -564,28 +593,34 @@ impl Logic for ChainWalker {
             self.read.len.next = self.l_n.q.val() << 1;
             self.read.buf.next =
                 self.entries_slot.val() + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_bank.q.val()) << 4);
-            self.pushed.next = (bit_cast::<6, 2>(self.kind_ring.val()) << 4)
-                | (bit_cast::<6, 1>(self.l_bank.q.val()) << 3);
+            self.pushed.next = (bit_cast::<9, 2>(self.kind_ring.val()) << 4)
+                | (bit_cast::<9, 1>(self.l_bank.q.val()) << 3);
         }
         if self.head_req.val() {
-            self.read.addr.next = self.desc.val() + (bit_cast::<64, 16>(self.l_head.val()) << 4);
-            self.read.len.next = 16.into();
+            self.read.addr.next = self.desc.val() + (bit_cast::<64, 16>(self.r_head.q.val()) << 4);
+            self.read.len.next = bit_cast::<16, 4>(self.r_len.q.val()) << 4;
             self.read.buf.next = self.heads_slot.val()
                 + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_bank.q.val()) << 7)
-                + (bit_cast::<BUF_ADDR_BITS, 4>(self.l_k.q.val()) << 4);
-            self.pushed.next = (bit_cast::<6, 2>(self.kind_head.val()) << 4)
-                | (bit_cast::<6, 1>(self.l_bank.q.val()) << 3)
-                | bit_cast::<6, 4>(self.l_k.q.val() & 7);
+                + (bit_cast::<BUF_ADDR_BITS, 4>(self.r_k.q.val()) << 4);
+            self.pushed.next = (bit_cast::<9, 4>(self.r_len.q.val() - 1) << 6)
+                | (bit_cast::<9, 2>(self.kind_head.val()) << 4)
+                | (bit_cast::<9, 1>(self.l_bank.q.val()) << 3)
+                | bit_cast::<9, 4>(self.r_k.q.val() & 7);
         }
         if self.peek_req.val() {
             self.read.addr.next = self.driver.val() + self.off_idx.val();
             self.read.len.next = 2.into();
             self.read.buf.next = self.peek_slot.val();
-            self.pushed.next = bit_cast::<6, 2>(self.kind_peek.val()) << 4;
+            self.pushed.next = bit_cast::<9, 2>(self.kind_peek.val()) << 4;
         }
         self.issued.next = self.read.valid.val() && self.read.ready.val();
-        self.popped.next = self.order.q.val().get_bits::<6>(0);
-        self.pop_bit.next = bits::<16>(1) << bit_cast::<16, 4>(self.popped.val().get_bits::<4>(0));
+        self.popped.next = self.order.q.val().get_bits::<9>(0);
+        self.pop_mask.next =
+            ((bits::<16>(2) << bit_cast::<16, 3>(self.popped.val().get_bits::<3>(6))) - 1)
+                << bit_cast::<16, 4>(self.popped.val().get_bits::<4>(0));
+        self.r_mask.next = ((bits::<16>(1) << bit_cast::<16, 4>(self.r_len.q.val())) - 1)
+            << ((bit_cast::<16, 1>(self.l_bank.q.val()) << 3)
+                + bit_cast::<16, 4>(self.r_k.q.val() & 7));
         self.pop_bank.next = bits::<2>(1) << bit_cast::<2, 1>(self.popped.val().get_bits::<1>(3));
         // (A completion with nothing in flight - reported just after a
         // clear - is not the walker's.)
@@ -595,16 +630,16 @@ impl Logic for ChainWalker {
         self.rest.next = self.order.q.val();
         self.left_n.next = self.out.q.val();
         if self.pop.val() {
-            self.rest.next = self.order.q.val() >> 6;
+            self.rest.next = self.order.q.val() >> 9;
             self.left_n.next = self.out.q.val() - 1;
         }
         self.order.d.next = self.rest.val();
         self.out.d.next = self.left_n.val();
         if self.issued.val() {
             self.order.d.next = self.rest.val()
-                | (bit_cast::<96, 6>(self.pushed.val())
-                    << ((bit_cast::<8, 5>(self.left_n.val()) << 2)
-                        + (bit_cast::<8, 5>(self.left_n.val()) << 1)));
+                | (bit_cast::<144, 9>(self.pushed.val())
+                    << ((bit_cast::<8, 5>(self.left_n.val()) << 3)
+                        + bit_cast::<8, 5>(self.left_n.val())));
             self.out.d.next = self.left_n.val() + 1;
         }
 
@@ -733,17 +768,35 @@ impl Logic for ChainWalker {
                 if self.l_rd.q.val().get_bit(1) && self.ctl_rd_valid.val() {
                     self.l_word.d.next = self.ctl_rd_data.val();
                     self.l_k.d.next = 0.into();
+                    self.r_len.d.next = 0.into();
                     self.lstate.d.next = LoadState::Heads;
                 }
             }
             LoadState::Heads => {
+                // Entry by entry: a head that follows the last one in the
+                // table joins its read, another one starts the next read
+                // once this one is issued (a head not inside the table is
+                // not read: the walk faults on it).
+                if self.head_req.val() && self.read.ready.val() {
+                    self.r_len.d.next = 0.into();
+                }
                 if bit_cast::<16, 4>(self.l_k.q.val()) >= self.l_n.q.val() {
-                    self.lstate.d.next = LoadState::Idle;
-                } else if (self.head_req.val() && self.read.ready.val())
-                    || (self.l_head.val() >= self.size.val())
+                    if !self.r_len.q.val().any() {
+                        self.lstate.d.next = LoadState::Idle;
+                    }
+                } else if self.r_cont.val() {
+                    self.r_len.d.next = self.r_len.q.val() + 1;
+                    self.l_k.d.next = self.l_k.q.val() + 1;
+                    self.l_word.d.next = self.l_word.q.val() >> 16;
+                } else if !self.r_len.q.val().any()
+                    || (self.head_req.val() && self.read.ready.val())
                 {
-                    // On to the next entry (one not inside the table is not
-                    // read: the walk faults on it).
+                    self.r_head.d.next = self.l_head.val();
+                    self.r_k.d.next = self.l_k.q.val();
+                    self.r_len.d.next = 0.into();
+                    if self.l_head.val() < self.size.val() {
+                        self.r_len.d.next = 1.into();
+                    }
                     self.l_k.d.next = self.l_k.q.val() + 1;
                     self.l_word.d.next = self.l_word.q.val() >> 16;
                 }
@@ -770,10 +823,7 @@ impl Logic for ChainWalker {
             self.hd_issued.d.next = self.hd_issued.q.val() & !self.new_mask.val();
         }
         if self.head_req.val() && self.read.ready.val() {
-            self.hd_issued.d.next = self.hd_issued.q.val()
-                | (bits::<16>(1)
-                    << ((bit_cast::<16, 1>(self.l_bank.q.val()) << 3)
-                        + bit_cast::<16, 4>(self.l_k.q.val() & 7)));
+            self.hd_issued.d.next = self.hd_issued.q.val() | self.r_mask.val();
         }
         if self.pop.val() && (self.popped.val().get_bits::<2>(4) == self.kind_ring.val()) {
             self.ring_arrived.d.next = self.ring_arrived.q.val() | self.pop_bank.val();
@@ -783,7 +833,7 @@ impl Logic for ChainWalker {
         }
         self.hd_set.next = bits::<16>(0);
         if self.pop.val() && (self.popped.val().get_bits::<2>(4) == self.kind_head.val()) {
-            self.hd_set.next = self.pop_bit.val();
+            self.hd_set.next = self.pop_mask.val();
         }
         self.hd_arrived.d.next =
             (self.hd_arrived.q.val() & !self.hd_clear.val()) | self.hd_set.val();
@@ -1009,6 +1059,7 @@ impl Logic for ChainWalker {
             self.hd_issued.d.next = 0.into();
             self.hd_arrived.d.next = 0.into();
             self.hd_failed.d.next = 0.into();
+            self.r_len.d.next = 0.into();
             self.order.d.next = 0.into();
             self.out.d.next = 0.into();
         }
@@ -1038,13 +1089,17 @@ mod tests {
         /// Control buffer reads of the last two cycles.
         ctl_pipe: [Option<usize>; 2],
         now: u64,
-        /// Reads of this host address fail.
+        /// Reads that cover this host address fail.
         failing: Option<u64>,
+        /// Every read taken: host address, length.
+        log: Vec<(u64, usize)>,
         /// The read port takes nothing before this cycle.
         ready_from: u64,
         /// Reads of `avail->idx` taken: cycle, chains taken by then.
         index_reads: Vec<(u64, u32)>,
         taken: u32,
+        /// Chains taken: head, total length.
+        chains: Vec<(u16, u64)>,
     }
 
     const LATENCY: u64 = 20;
@@ -1067,9 +1122,11 @@ mod tests {
                 ctl_pipe: [None; 2],
                 now: 0,
                 failing: None,
+                log: Vec::new(),
                 ready_from: 0,
                 index_reads: Vec::new(),
                 taken: 0,
+                chains: Vec::new(),
             };
             h.uut.rst.next = true;
             h.cycle();
@@ -1078,16 +1135,25 @@ mod tests {
         }
 
         /// The driver makes descriptor `i` (64 readable bytes) the chain of
-        /// ring entries `from..to` and publishes `to`.
+        /// ring entry `i`, for the entries `from..to`, and publishes `to`.
         fn post(&mut self, from: u16, to: u16) {
-            for i in from..to {
-                let d = (DESC + 16 * i as u64) as usize;
-                self.mem[d..d + 8].copy_from_slice(&(0x10_0000 + 0x100 * i as u64).to_le_bytes());
-                self.mem[d + 8..d + 12].copy_from_slice(&64u32.to_le_bytes());
-                let e = (DRIVER + 4 + 2 * (i % SIZE) as u64) as usize;
-                self.mem[e..e + 2].copy_from_slice(&i.to_le_bytes());
+            let heads: Vec<u16> = (from..to).collect();
+            self.post_heads(from, &heads);
+        }
+
+        /// The driver makes descriptor `heads[j]` (`16 * (heads[j] + 1)`
+        /// readable bytes) the chain of ring entry `from + j` and publishes
+        /// the entries.
+        fn post_heads(&mut self, from: u16, heads: &[u16]) {
+            for (j, &h) in heads.iter().enumerate() {
+                let d = (DESC + 16 * h as u64) as usize;
+                self.mem[d..d + 8].copy_from_slice(&(0x10_0000 + 0x100 * h as u64).to_le_bytes());
+                self.mem[d + 8..d + 12].copy_from_slice(&(16 * (h as u32 + 1)).to_le_bytes());
+                let e = (DRIVER + 4 + 2 * ((from + j as u16) % SIZE) as u64) as usize;
+                self.mem[e..e + 2].copy_from_slice(&h.to_le_bytes());
             }
             let x = (DRIVER + 2) as usize;
+            let to = from + heads.len() as u16;
             self.mem[x..x + 2].copy_from_slice(&to.to_le_bytes());
         }
 
@@ -1097,7 +1163,9 @@ mod tests {
             let mut failed = false;
             if due {
                 let (_, addr, len, buf) = self.reads.pop_front().unwrap();
-                failed = self.failing == Some(addr);
+                failed = self
+                    .failing
+                    .is_some_and(|f| (addr..addr + len as u64).contains(&f));
                 if !failed {
                     let a = addr as usize;
                     self.ctl[buf..buf + len].copy_from_slice(&self.mem[a..a + len]);
@@ -1119,6 +1187,10 @@ mod tests {
             if self.uut.found.val() {
                 self.uut.take.next = true;
                 self.taken += 1;
+                self.chains.push((
+                    self.uut.head.val().index() as u16,
+                    self.uut.total.val().to_u64(),
+                ));
                 assert!(simulate(&mut self.uut, 200));
             }
             if self.uut.read.valid.val() && self.uut.read.ready.val() {
@@ -1126,6 +1198,7 @@ mod tests {
                 let len = self.uut.read.len.val().index();
                 let buf = self.uut.read.buf.val().index();
                 self.reads.push_back((self.now + LATENCY, addr, len, buf));
+                self.log.push((addr, len));
                 if addr == DRIVER + 2 {
                     self.index_reads.push((self.now, self.taken));
                 }
@@ -1170,6 +1243,31 @@ mod tests {
     }
 
     #[test]
+    fn heads_that_follow_each_other_in_the_table_are_read_together() {
+        let mut h = Host::new();
+        let heads = [3, 4, 5, 9, 10, 2, 14, 15, 0, 1, 6, 7];
+        h.post_heads(0, &heads);
+        while h.taken < heads.len() as u32 {
+            h.cycle();
+            assert!(!h.uut.fault.val() && h.now < 2000, "at {}", h.now);
+        }
+        let want: Vec<(u16, u64)> = heads.iter().map(|&x| (x, 16 * (x as u64 + 1))).collect();
+        assert_eq!(h.chains, want);
+        // One read per run, never across the two batches (8 entries, then 4).
+        let head_reads: Vec<(u64, usize)> = h
+            .log
+            .iter()
+            .filter(|r| (DESC..DESC + 16 * SIZE as u64).contains(&r.0))
+            .map(|&(a, len)| ((a - DESC) / 16, len / 16))
+            .collect();
+        assert_eq!(
+            head_reads,
+            [(3, 3), (9, 2), (2, 1), (14, 2), (0, 2), (6, 2)],
+            "(first head, heads) of each read"
+        );
+    }
+
+    #[test]
     fn a_failed_look_ahead_is_no_fault_but_the_walks_own_read_is() {
         let mut h = Host::new();
         h.post(0, 4);
@@ -1191,8 +1289,10 @@ mod tests {
     #[test]
     fn a_walk_that_faults_leaves_the_walker_idle() {
         let mut h = Host::new();
-        h.post(0, 4);
-        h.failing = Some(DESC + 16); // the head descriptor of chain 1
+        // Heads apart in the table, so that the head of chain 1 is a read
+        // of its own.
+        h.post_heads(0, &[0, 2, 4, 6]);
+        h.failing = Some(DESC + 2 * 16); // the head descriptor of chain 1
         while h.taken < 1 {
             h.cycle();
         }
