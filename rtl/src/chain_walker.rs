@@ -79,14 +79,14 @@ const _: () = assert!(1 << SEG_BITS == MAX_SEGMENTS);
 pub const SEG_ENTRY_BITS: usize = 97;
 
 /// Ring entries loaded at once (into one bank).
-pub const RING_BATCH: u64 = 8;
+pub const RING_BATCH: u64 = 16;
 /// Control buffer offset of the index the loader reads ahead.
 const PEEK_SLOT: u64 = 16;
 /// Control buffer offset of the descriptor read by a walk.
 const DESC_SLOT: u64 = 32;
-/// Control buffer offset of the ring entry banks (16 bytes each).
+/// Control buffer offset of the ring entry banks (32 bytes each).
 const ENTRIES_SLOT: u64 = 64;
-/// Control buffer offset of the head descriptor banks (128 bytes each).
+/// Control buffer offset of the head descriptor banks (256 bytes each).
 const HEADS_SLOT: u64 = 128;
 /// Control buffer offset of 16 bytes the walker leaves to its unit (the
 /// slots are offsets from the walker's `base`; both units use base 0).
@@ -98,8 +98,8 @@ const _: () = assert!(
     "the head banks fit the control buffer"
 );
 const _: () = assert!(
-    RING_BATCH == 8,
-    "a bank's head bookkeeping is 8 bits; bank and entry make a 4-bit index"
+    RING_BATCH == 16,
+    "a bank's head bookkeeping is 16 bits; bank and entry make a 5-bit index; a bank's entries are two buffer words"
 );
 const _: () = assert!(
     ENTRIES_SLOT + 2 * 2 * RING_BATCH <= HEADS_SLOT,
@@ -107,12 +107,12 @@ const _: () = assert!(
 );
 /// Reads in flight the walker keeps track of.
 const ORDER_DEPTH: u64 = 16;
-/// Width of a read-queue entry: heads in the read less one (3), kind (2),
-/// bank (1), first entry (3).
-const ORDER_BITS: usize = 9;
+/// Width of a read-queue entry: heads in the read less one (4), kind (2),
+/// bank (1), first entry (4).
+const ORDER_BITS: usize = 11;
 const _: () = assert!(
-    ORDER_BITS == 9 && ORDER_DEPTH as usize * ORDER_BITS == 144,
-    "the queue is 144 bits, an entry's position count * 9"
+    ORDER_BITS == 11 && ORDER_DEPTH as usize * ORDER_BITS == 176,
+    "the queue is 176 bits, an entry's position count * 11"
 );
 /// Read kinds in the read queue.
 const KIND_OWN: u64 = 0;
@@ -265,34 +265,36 @@ pub struct ChainWalker {
     /// Per bank: its entries arrived, their read failed.
     ring_arrived: DFF<Bits<2>>,
     ring_failed: DFF<Bits<2>>,
-    /// Per bank and entry (bank * 8 + entry): head read issued, arrived,
+    /// Per bank and entry (bank * 16 + entry): head read issued, arrived,
     /// failed.
-    hd_issued: DFF<Bits<16>>,
-    hd_arrived: DFF<Bits<16>>,
-    hd_failed: DFF<Bits<16>>,
-    /// Entry of the chain being walked (bank * 8 + entry).
-    cur_k: DFF<Bits<4>>,
+    hd_issued: DFF<Bits<32>>,
+    hd_arrived: DFF<Bits<32>>,
+    hd_failed: DFF<Bits<32>>,
+    /// Entry of the chain being walked (bank * 16 + entry).
+    cur_k: DFF<Bits<5>>,
     /// The loader: its state, bank, first available index, entries, the
     /// entries read back (the next one whose head is to be read in the low
-    /// bits), that entry's number.
+    /// bits; the first eight, then the last eight), that entry's number,
+    /// whether the last eight are read back.
     lstate: DFF<LoadState>,
     l_bank: DFF<Bits<1>>,
     l_at: DFF<Bits<16>>,
     l_n: DFF<Bits<16>>,
     l_word: DFF<Bits<DATA_WIDTH>>,
-    l_k: DFF<Bits<4>>,
+    l_k: DFF<Bits<5>>,
+    l_hi: DFF<Bit>,
     /// The head read being gathered: heads that follow each other in the
     /// table, of entries that follow each other in the bank (first head,
     /// first entry, count; none while the count is 0).
     r_head: DFF<Bits<16>>,
     r_k: DFF<Bits<4>>,
-    r_len: DFF<Bits<4>>,
+    r_len: DFF<Bits<5>>,
     /// Control buffer reads of the walk and of the loader in the last two
     /// cycles (bit 1: two cycles ago).
     w_rd: DFF<Bits<2>>,
     l_rd: DFF<Bits<2>>,
     /// Reads in flight, oldest first (`ORDER_BITS` each), and their count.
-    order: DFF<Bits<144>>,
+    order: DFF<Bits<176>>,
     out: DFF<Bits<5>>,
     own_req: Signal<Local, Bit>,
     /// The loader may issue a read this cycle.
@@ -310,11 +312,11 @@ pub struct ChainWalker {
     peek_ahead: Signal<Local, Bits<16>>,
     issued: Signal<Local, Bit>,
     pop: Signal<Local, Bit>,
-    pushed: Signal<Local, Bits<9>>,
-    popped: Signal<Local, Bits<9>>,
+    pushed: Signal<Local, Bits<11>>,
+    popped: Signal<Local, Bits<11>>,
     pop_bank: Signal<Local, Bits<2>>,
     own_done: Signal<Local, Bit>,
-    rest: Signal<Local, Bits<144>>,
+    rest: Signal<Local, Bits<176>>,
     left_n: Signal<Local, Bits<5>>,
     w_ctl: Signal<Local, Bit>,
     l_ctl: Signal<Local, Bit>,
@@ -322,16 +324,19 @@ pub struct ChainWalker {
     /// The next entry's head extends the head read being gathered.
     r_cont: Signal<Local, Bit>,
     /// Entries of the bank the head read covers.
-    r_mask: Signal<Local, Bits<16>>,
+    r_mask: Signal<Local, Bits<32>>,
     /// Entries the completion at the front of the queue covers.
-    pop_mask: Signal<Local, Bits<16>>,
+    pop_mask: Signal<Local, Bits<32>>,
+    /// The loader has reached the last eight entries and is to read them
+    /// back first.
+    l_need: Signal<Local, Bit>,
     l_bit: Signal<Local, Bits<2>>,
     start_load: Signal<Local, Bit>,
     other_b: Signal<Local, Bits<1>>,
     new_bit: Signal<Local, Bits<2>>,
-    new_mask: Signal<Local, Bits<16>>,
-    hd_set: Signal<Local, Bits<16>>,
-    hd_clear: Signal<Local, Bits<16>>,
+    new_mask: Signal<Local, Bits<32>>,
+    hd_set: Signal<Local, Bits<32>>,
+    hd_clear: Signal<Local, Bits<32>>,
     load_end: Signal<Local, Bits<16>>,
     left: Signal<Local, Bits<16>>,
     to_end: Signal<Local, Bits<16>>,
@@ -433,6 +438,7 @@ impl ChainWalker {
             l_n: Default::default(),
             l_word: Default::default(),
             l_k: Default::default(),
+            l_hi: Default::default(),
             r_head: Default::default(),
             r_k: Default::default(),
             r_len: Default::default(),
@@ -463,6 +469,7 @@ impl ChainWalker {
             l_head: Default::default(),
             r_cont: Default::default(),
             r_mask: Default::default(),
+            l_need: Default::default(),
             pop_mask: Default::default(),
             l_bit: Default::default(),
             start_load: Default::default(),
@@ -547,6 +554,7 @@ impl Logic for ChainWalker {
             l_n,
             l_word,
             l_k,
+            l_hi,
             r_head,
             r_k,
             r_len,
@@ -569,14 +577,18 @@ impl Logic for ChainWalker {
             && (self.state.q.val() != WalkState::Faulted)
             && (self.out.q.val() < self.order_depth.val());
         self.ring_req.next = (self.lstate.q.val() == LoadState::Ring) && self.l_may_read.val();
+        self.l_need.next = (self.l_k.q.val() == 8)
+            && !self.l_hi.q.val()
+            && (bit_cast::<16, 5>(self.l_k.q.val()) < self.l_n.q.val());
         self.r_cont.next = self.r_len.q.val().any()
-            && (bit_cast::<16, 4>(self.l_k.q.val()) < self.l_n.q.val())
+            && (bit_cast::<16, 5>(self.l_k.q.val()) < self.l_n.q.val())
             && (self.l_head.val() < self.size.val())
-            && (self.l_head.val() == self.r_head.q.val() + bit_cast::<16, 4>(self.r_len.q.val()));
+            && (self.l_head.val() == self.r_head.q.val() + bit_cast::<16, 5>(self.r_len.q.val()));
         self.head_req.next = (self.lstate.q.val() == LoadState::Heads)
             && self.l_may_read.val()
             && self.r_len.q.val().any()
-            && !self.r_cont.val();
+            && !self.r_cont.val()
+            && !self.l_need.val();
         self.peek_req.next = (self.lstate.q.val() == LoadState::Peek) && self.l_may_read.val();
         self.read.valid.next =
             self.own_req.val() || self.ring_req.val() || self.head_req.val() || self.peek_req.val();
@@ -585,60 +597,61 @@ impl Logic for ChainWalker {
         self.read.addr.next = self.addr.q.val();
         self.read.len.next = self.len.q.val();
         self.read.buf.next = self.base.val() + self.slot.q.val();
-        self.pushed.next = bit_cast::<9, 2>(self.kind_own.val()) << 4;
+        self.pushed.next = bit_cast::<11, 2>(self.kind_own.val()) << 5;
         if self.ring_req.val() {
             self.read.addr.next = self.driver.val()
                 + self.off_ring.val()
                 + (bit_cast::<64, 16>(self.l_at.q.val() & (self.size.val() - 1)) << 1);
             self.read.len.next = self.l_n.q.val() << 1;
             self.read.buf.next =
-                self.entries_slot.val() + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_bank.q.val()) << 4);
-            self.pushed.next = (bit_cast::<9, 2>(self.kind_ring.val()) << 4)
-                | (bit_cast::<9, 1>(self.l_bank.q.val()) << 3);
+                self.entries_slot.val() + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_bank.q.val()) << 5);
+            self.pushed.next = (bit_cast::<11, 2>(self.kind_ring.val()) << 5)
+                | (bit_cast::<11, 1>(self.l_bank.q.val()) << 4);
         }
         if self.head_req.val() {
             self.read.addr.next = self.desc.val() + (bit_cast::<64, 16>(self.r_head.q.val()) << 4);
-            self.read.len.next = bit_cast::<16, 4>(self.r_len.q.val()) << 4;
+            self.read.len.next = bit_cast::<16, 5>(self.r_len.q.val()) << 4;
             self.read.buf.next = self.heads_slot.val()
-                + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_bank.q.val()) << 7)
+                + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_bank.q.val()) << 8)
                 + (bit_cast::<BUF_ADDR_BITS, 4>(self.r_k.q.val()) << 4);
-            self.pushed.next = (bit_cast::<9, 4>(self.r_len.q.val() - 1) << 6)
-                | (bit_cast::<9, 2>(self.kind_head.val()) << 4)
-                | (bit_cast::<9, 1>(self.l_bank.q.val()) << 3)
-                | bit_cast::<9, 4>(self.r_k.q.val() & 7);
+            self.pushed.next = (bit_cast::<11, 5>(self.r_len.q.val() - 1) << 7)
+                | (bit_cast::<11, 2>(self.kind_head.val()) << 5)
+                | (bit_cast::<11, 1>(self.l_bank.q.val()) << 4)
+                | bit_cast::<11, 4>(self.r_k.q.val());
         }
         if self.peek_req.val() {
             self.read.addr.next = self.driver.val() + self.off_idx.val();
             self.read.len.next = 2.into();
             self.read.buf.next = self.peek_slot.val();
-            self.pushed.next = bit_cast::<9, 2>(self.kind_peek.val()) << 4;
+            self.pushed.next = bit_cast::<11, 2>(self.kind_peek.val()) << 5;
         }
         self.issued.next = self.read.valid.val() && self.read.ready.val();
-        self.popped.next = self.order.q.val().get_bits::<9>(0);
+        self.popped.next = self.order.q.val().get_bits::<11>(0);
         self.pop_mask.next =
-            ((bits::<16>(2) << bit_cast::<16, 3>(self.popped.val().get_bits::<3>(6))) - 1)
-                << bit_cast::<16, 4>(self.popped.val().get_bits::<4>(0));
-        self.r_mask.next = ((bits::<16>(1) << bit_cast::<16, 4>(self.r_len.q.val())) - 1)
-            << ((bit_cast::<16, 1>(self.l_bank.q.val()) << 3)
-                + bit_cast::<16, 4>(self.r_k.q.val() & 7));
-        self.pop_bank.next = bits::<2>(1) << bit_cast::<2, 1>(self.popped.val().get_bits::<1>(3));
+            ((bits::<32>(2) << bit_cast::<32, 4>(self.popped.val().get_bits::<4>(7))) - 1)
+                << bit_cast::<32, 5>(self.popped.val().get_bits::<5>(0));
+        self.r_mask.next = ((bits::<32>(1) << bit_cast::<32, 5>(self.r_len.q.val())) - 1)
+            << ((bit_cast::<32, 1>(self.l_bank.q.val()) << 4)
+                + bit_cast::<32, 4>(self.r_k.q.val()));
+        self.pop_bank.next = bits::<2>(1) << bit_cast::<2, 1>(self.popped.val().get_bits::<1>(4));
         // (A completion with nothing in flight - reported just after a
         // clear - is not the walker's.)
         self.pop.next = self.read.done.val() && self.out.q.val().any();
         self.own_done.next =
-            self.pop.val() && (self.popped.val().get_bits::<2>(4) == self.kind_own.val());
+            self.pop.val() && (self.popped.val().get_bits::<2>(5) == self.kind_own.val());
         self.rest.next = self.order.q.val();
         self.left_n.next = self.out.q.val();
         if self.pop.val() {
-            self.rest.next = self.order.q.val() >> 9;
+            self.rest.next = self.order.q.val() >> 11;
             self.left_n.next = self.out.q.val() - 1;
         }
         self.order.d.next = self.rest.val();
         self.out.d.next = self.left_n.val();
         if self.issued.val() {
             self.order.d.next = self.rest.val()
-                | (bit_cast::<144, 9>(self.pushed.val())
+                | (bit_cast::<176, 11>(self.pushed.val())
                     << ((bit_cast::<8, 5>(self.left_n.val()) << 3)
+                        + (bit_cast::<8, 5>(self.left_n.val()) << 1)
                         + bit_cast::<8, 5>(self.left_n.val())));
             self.out.d.next = self.left_n.val() + 1;
         }
@@ -712,13 +725,14 @@ impl Logic for ChainWalker {
         // expression, Verilog would invert the widened value.)
         self.other_b.next = !self.cur_b.q.val();
         self.new_bit.next = bits::<2>(1) << bit_cast::<2, 1>(self.other_b.val());
-        self.new_mask.next = bits::<16>(0xff) << (bit_cast::<16, 1>(self.other_b.val()) << 3);
+        self.new_mask.next = bits::<32>(0xffff) << (bit_cast::<32, 1>(self.other_b.val()) << 4);
         match self.lstate.q.val() {
             LoadState::Idle => {
                 if self.start_load.val() {
                     self.l_bank.d.next = self.other_b.val();
                     self.l_at.d.next = self.load_end.val();
                     self.l_n.d.next = self.batch_n.val();
+                    self.l_k.d.next = 0.into();
                     self.next_on.d.next = true;
                     self.lstate.d.next = LoadState::Ring;
                 } else if self.start_peek.val() {
@@ -734,7 +748,7 @@ impl Logic for ChainWalker {
             LoadState::PeekWait => {
                 // (A failed look is no fault: the walk reads the index
                 // again before it relies on it.)
-                if self.pop.val() && (self.popped.val().get_bits::<2>(4) == self.kind_peek.val()) {
+                if self.pop.val() && (self.popped.val().get_bits::<2>(5) == self.kind_peek.val()) {
                     self.lstate.d.next = LoadState::PeekLoad;
                     if self.read.done_err.val() {
                         self.lstate.d.next = LoadState::Idle;
@@ -766,9 +780,13 @@ impl Logic for ChainWalker {
             }
             LoadState::Entries => {
                 if self.l_rd.q.val().get_bit(1) && self.ctl_rd_valid.val() {
+                    // (The first eight entries start afresh; the last
+                    // eight go on with the head read being gathered.)
                     self.l_word.d.next = self.ctl_rd_data.val();
-                    self.l_k.d.next = 0.into();
-                    self.r_len.d.next = 0.into();
+                    self.l_hi.d.next = self.l_k.q.val().get_bit(3);
+                    if !self.l_k.q.val().get_bit(3) {
+                        self.r_len.d.next = 0.into();
+                    }
                     self.lstate.d.next = LoadState::Heads;
                 }
             }
@@ -780,7 +798,9 @@ impl Logic for ChainWalker {
                 if self.head_req.val() && self.read.ready.val() {
                     self.r_len.d.next = 0.into();
                 }
-                if bit_cast::<16, 4>(self.l_k.q.val()) >= self.l_n.q.val() {
+                if self.l_need.val() {
+                    self.lstate.d.next = LoadState::Entries;
+                } else if bit_cast::<16, 5>(self.l_k.q.val()) >= self.l_n.q.val() {
                     if !self.r_len.q.val().any() {
                         self.lstate.d.next = LoadState::Idle;
                     }
@@ -792,7 +812,7 @@ impl Logic for ChainWalker {
                     || (self.head_req.val() && self.read.ready.val())
                 {
                     self.r_head.d.next = self.l_head.val();
-                    self.r_k.d.next = self.l_k.q.val();
+                    self.r_k.d.next = self.l_k.q.val().get_bits::<4>(0);
                     self.r_len.d.next = 0.into();
                     if self.l_head.val() < self.size.val() {
                         self.r_len.d.next = 1.into();
@@ -815,7 +835,7 @@ impl Logic for ChainWalker {
 
         // Bookkeeping of the banks: a load starts afresh, completions and
         // head reads mark their entries.
-        self.hd_clear.next = bits::<16>(0);
+        self.hd_clear.next = bits::<32>(0);
         if self.start_load.val() {
             self.hd_clear.next = self.new_mask.val();
             self.ring_arrived.d.next = self.ring_arrived.q.val() & !self.new_bit.val();
@@ -825,14 +845,14 @@ impl Logic for ChainWalker {
         if self.head_req.val() && self.read.ready.val() {
             self.hd_issued.d.next = self.hd_issued.q.val() | self.r_mask.val();
         }
-        if self.pop.val() && (self.popped.val().get_bits::<2>(4) == self.kind_ring.val()) {
+        if self.pop.val() && (self.popped.val().get_bits::<2>(5) == self.kind_ring.val()) {
             self.ring_arrived.d.next = self.ring_arrived.q.val() | self.pop_bank.val();
             if self.read.done_err.val() {
                 self.ring_failed.d.next = self.ring_failed.q.val() | self.pop_bank.val();
             }
         }
-        self.hd_set.next = bits::<16>(0);
-        if self.pop.val() && (self.popped.val().get_bits::<2>(4) == self.kind_head.val()) {
+        self.hd_set.next = bits::<32>(0);
+        if self.pop.val() && (self.popped.val().get_bits::<2>(5) == self.kind_head.val()) {
             self.hd_set.next = self.pop_mask.val();
         }
         self.hd_arrived.d.next =
@@ -893,7 +913,7 @@ impl Logic for ChainWalker {
                 if self.ent_off.val() < self.cur_n.q.val() {
                     self.w_ctl.next = true;
                     self.ctl_rd_addr.next = self.entries_slot.val()
-                        + (bit_cast::<BUF_ADDR_BITS, 1>(self.cur_b.q.val()) << 4)
+                        + (bit_cast::<BUF_ADDR_BITS, 1>(self.cur_b.q.val()) << 5)
                         + (bit_cast::<BUF_ADDR_BITS, 16>(self.ent_off.val()) << 1);
                     self.after.d.next = WalkState::Entry;
                     self.state.d.next = WalkState::Load;
@@ -912,8 +932,8 @@ impl Logic for ChainWalker {
                 }
             }
             WalkState::Entry => {
-                self.cur_k.d.next = (bit_cast::<4, 1>(self.cur_b.q.val()) << 3)
-                    | bit_cast::<4, 3>(self.ent_off.val().get_bits::<3>(0));
+                self.cur_k.d.next = (bit_cast::<5, 1>(self.cur_b.q.val()) << 4)
+                    | bit_cast::<5, 4>(self.ent_off.val().get_bits::<4>(0));
                 self.head_r.d.next = self.word.q.val().get_bits::<16>(0);
                 self.tbl.d.next = self.desc.val();
                 self.entries.d.next = bit_cast::<32, 16>(self.size.val());
@@ -955,7 +975,7 @@ impl Logic for ChainWalker {
                     } else {
                         self.w_ctl.next = true;
                         self.ctl_rd_addr.next = self.heads_slot.val()
-                            + (bit_cast::<BUF_ADDR_BITS, 4>(self.cur_k.q.val()) << 4);
+                            + (bit_cast::<BUF_ADDR_BITS, 5>(self.cur_k.q.val()) << 4);
                         self.after.d.next = WalkState::Descriptor;
                         self.state.d.next = WalkState::Load;
                     }
@@ -1009,7 +1029,8 @@ impl Logic for ChainWalker {
             if self.lstate.q.val() == LoadState::Entries {
                 self.l_ctl.next = true;
                 self.ctl_rd_addr.next = self.entries_slot.val()
-                    + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_bank.q.val()) << 4);
+                    + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_bank.q.val()) << 5)
+                    + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_k.q.val().get_bits::<1>(3)) << 4);
             }
             if self.lstate.q.val() == LoadState::PeekLoad {
                 self.l_ctl.next = true;
@@ -1245,7 +1266,7 @@ mod tests {
     #[test]
     fn heads_that_follow_each_other_in_the_table_are_read_together() {
         let mut h = Host::new();
-        let heads = [3, 4, 5, 9, 10, 2, 14, 15, 0, 1, 6, 7];
+        let heads = [3, 4, 5, 9, 10, 2, 11, 12, 13, 1, 6, 7];
         h.post_heads(0, &heads);
         while h.taken < heads.len() as u32 {
             h.cycle();
@@ -1253,7 +1274,8 @@ mod tests {
         }
         let want: Vec<(u16, u64)> = heads.iter().map(|&x| (x, 16 * (x as u64 + 1))).collect();
         assert_eq!(h.chains, want);
-        // One read per run, never across the two batches (8 entries, then 4).
+        // One read per run, also across the two halves of the bank (entries
+        // 0..8 and 8..16 are read back from the control buffer apart).
         let head_reads: Vec<(u64, usize)> = h
             .log
             .iter()
@@ -1262,7 +1284,7 @@ mod tests {
             .collect();
         assert_eq!(
             head_reads,
-            [(3, 3), (9, 2), (2, 1), (14, 2), (0, 2), (6, 2)],
+            [(3, 3), (9, 2), (2, 1), (11, 3), (1, 1), (6, 2)],
             "(first head, heads) of each read"
         );
     }

@@ -23,7 +23,7 @@ pub const TARGET_TX_CTL: u64 = 1;
 /// Buffer selector: the receive side's control buffer.
 pub const TARGET_RX_CTL: u64 = 2;
 /// Bytes of a control buffer.
-pub const CTL_BUFFER_BYTES: usize = 512;
+pub const CTL_BUFFER_BYTES: usize = 1024;
 
 /// A read client's side.
 #[derive(Clone, Debug, Default, LogicInterface)]
