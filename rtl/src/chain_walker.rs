@@ -5,9 +5,10 @@
 //! loaded (below: batches of up to `RING_BATCH`, never past the last entry
 //! `avail->idx` showed or the end of the ring), waiting for them to arrive
 //! if need be. When it has used every entry the last `avail->idx` showed,
-//! it reads the index again; no new entry: `empty`. The loader looks
-//! ahead as well: once it has loaded every entry known, it reads the index
-//! in the background (at most once per entry the walks take), so that
+//! it reads the index again; no new entry: `empty`. The walker looks
+//! ahead as well: once every entry known is loaded or being loaded, it
+//! reads the index in the background, alongside the loads (at most once
+//! per entry the walks take), so that
 //! entries the driver adds while the walks go on are loaded before the
 //! walks need them (a driver that does not notify a busy device is not
 //! kept waiting). A look-ahead only ever moves the known index forward and
@@ -164,12 +165,19 @@ pub enum LoadState {
     Entries,
     /// Reading their head descriptors.
     Heads,
-    /// Presenting the read of the index ahead.
-    Peek,
+}
+
+/// What the look ahead at `avail->idx` is doing (alongside the loader).
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+pub enum PeekState {
+    /// Waiting until every entry known is loaded or being loaded.
+    Idle,
+    /// Presenting the read of the index.
+    Read,
     /// Waiting for it.
-    PeekWait,
+    Wait,
     /// Reading it from the control buffer.
-    PeekLoad,
+    Load,
 }
 
 /// The walker.
@@ -277,6 +285,8 @@ pub struct ChainWalker {
     /// bits; the first eight, then the last eight), that entry's number,
     /// whether the last eight are read back.
     lstate: DFF<LoadState>,
+    /// The look ahead.
+    pstate: DFF<PeekState>,
     l_bank: DFF<Bits<1>>,
     l_at: DFF<Bits<16>>,
     l_n: DFF<Bits<16>>,
@@ -293,6 +303,7 @@ pub struct ChainWalker {
     /// cycles (bit 1: two cycles ago).
     w_rd: DFF<Bits<2>>,
     l_rd: DFF<Bits<2>>,
+    p_rd: DFF<Bits<2>>,
     /// Reads in flight, oldest first (`ORDER_BITS` each), and their count.
     order: DFF<Bits<176>>,
     out: DFF<Bits<5>>,
@@ -320,6 +331,9 @@ pub struct ChainWalker {
     left_n: Signal<Local, Bits<5>>,
     w_ctl: Signal<Local, Bit>,
     l_ctl: Signal<Local, Bit>,
+    p_ctl: Signal<Local, Bit>,
+    /// Entries the index shows beyond both banks.
+    unknown: Signal<Local, Bits<16>>,
     l_head: Signal<Local, Bits<16>>,
     /// The next entry's head extends the head read being gathered.
     r_cont: Signal<Local, Bit>,
@@ -433,6 +447,7 @@ impl ChainWalker {
             hd_failed: Default::default(),
             cur_k: Default::default(),
             lstate: Default::default(),
+            pstate: Default::default(),
             l_bank: Default::default(),
             l_at: Default::default(),
             l_n: Default::default(),
@@ -444,6 +459,7 @@ impl ChainWalker {
             r_len: Default::default(),
             w_rd: Default::default(),
             l_rd: Default::default(),
+            p_rd: Default::default(),
             order: Default::default(),
             out: Default::default(),
             own_req: Default::default(),
@@ -466,6 +482,8 @@ impl ChainWalker {
             left_n: Default::default(),
             w_ctl: Default::default(),
             l_ctl: Default::default(),
+            p_ctl: Default::default(),
+            unknown: Default::default(),
             l_head: Default::default(),
             r_cont: Default::default(),
             r_mask: Default::default(),
@@ -549,6 +567,7 @@ impl Logic for ChainWalker {
             hd_failed,
             cur_k,
             lstate,
+            pstate,
             l_bank,
             l_at,
             l_n,
@@ -560,6 +579,7 @@ impl Logic for ChainWalker {
             r_len,
             w_rd,
             l_rd,
+            p_rd,
             order,
             out
         );
@@ -589,7 +609,10 @@ impl Logic for ChainWalker {
             && self.r_len.q.val().any()
             && !self.r_cont.val()
             && !self.l_need.val();
-        self.peek_req.next = (self.lstate.q.val() == LoadState::Peek) && self.l_may_read.val();
+        self.peek_req.next = (self.pstate.q.val() == PeekState::Read)
+            && self.l_may_read.val()
+            && !self.ring_req.val()
+            && !self.head_req.val();
         self.read.valid.next =
             self.own_req.val() || self.ring_req.val() || self.head_req.val() || self.peek_req.val();
         self.read.target.next = self.target.val();
@@ -704,16 +727,20 @@ impl Logic for ChainWalker {
             && self.left.val().any()
             && !self.hold.val()
             && (self.state.q.val() != WalkState::Faulted);
-        // The index ahead: everything known is loaded, the walks still have
-        // entries, one was taken since the last look, and the walk is not
-        // reading the index itself.
+        // The index ahead: everything known is loaded or being loaded, the
+        // walks still have entries, one was taken since the last look, and
+        // the walk is not reading the index itself.
+        self.unknown.next = self.left.val();
+        if self.next_on.q.val() {
+            self.unknown.next = self.left.val() - self.l_n.q.val();
+        }
         self.walk_indexing.next = (self.after.q.val() == WalkState::Index)
             && ((self.state.q.val() == WalkState::Fetch)
                 || (self.state.q.val() == WalkState::Wait)
                 || (self.state.q.val() == WalkState::Load));
         self.seen_ahead.next = self.seen.q.val() - self.avail.q.val();
-        self.start_peek.next = (self.lstate.q.val() == LoadState::Idle)
-            && !self.left.val().any()
+        self.start_peek.next = (self.pstate.q.val() == PeekState::Idle)
+            && !self.unknown.val().any()
             && self.seen_ahead.val().any()
             && (self.avail.q.val() != self.peeked.q.val())
             && !self.walk_indexing.val()
@@ -735,34 +762,6 @@ impl Logic for ChainWalker {
                     self.l_k.d.next = 0.into();
                     self.next_on.d.next = true;
                     self.lstate.d.next = LoadState::Ring;
-                } else if self.start_peek.val() {
-                    self.lstate.d.next = LoadState::Peek;
-                }
-            }
-            LoadState::Peek => {
-                if self.peek_req.val() && self.read.ready.val() {
-                    self.peeked.d.next = self.avail.q.val();
-                    self.lstate.d.next = LoadState::PeekWait;
-                }
-            }
-            LoadState::PeekWait => {
-                // (A failed look is no fault: the walk reads the index
-                // again before it relies on it.)
-                if self.pop.val() && (self.popped.val().get_bits::<2>(5) == self.kind_peek.val()) {
-                    self.lstate.d.next = LoadState::PeekLoad;
-                    if self.read.done_err.val() {
-                        self.lstate.d.next = LoadState::Idle;
-                    }
-                }
-            }
-            LoadState::PeekLoad => {
-                if self.l_rd.q.val().get_bit(1) && self.ctl_rd_valid.val() {
-                    if (self.peek_ahead.val() <= self.size.val())
-                        && (self.peek_ahead.val() > self.seen_ahead.val())
-                    {
-                        self.seen_next.next = self.ctl_rd_data.val().get_bits::<16>(0);
-                    }
-                    self.lstate.d.next = LoadState::Idle;
                 }
             }
             LoadState::Ring => {
@@ -823,14 +822,50 @@ impl Logic for ChainWalker {
             }
         }
 
+        match self.pstate.q.val() {
+            PeekState::Idle => {
+                if self.start_peek.val() {
+                    self.pstate.d.next = PeekState::Read;
+                }
+            }
+            PeekState::Read => {
+                if self.peek_req.val() && self.read.ready.val() {
+                    self.peeked.d.next = self.avail.q.val();
+                    self.pstate.d.next = PeekState::Wait;
+                }
+            }
+            PeekState::Wait => {
+                // (A failed look is no fault: the walk reads the index
+                // again before it relies on it.)
+                if self.pop.val() && (self.popped.val().get_bits::<2>(5) == self.kind_peek.val()) {
+                    self.pstate.d.next = PeekState::Load;
+                    if self.read.done_err.val() {
+                        self.pstate.d.next = PeekState::Idle;
+                    }
+                }
+            }
+            PeekState::Load => {
+                if self.p_rd.q.val().get_bit(1) && self.ctl_rd_valid.val() {
+                    if (self.peek_ahead.val() <= self.size.val())
+                        && (self.peek_ahead.val() > self.seen_ahead.val())
+                    {
+                        self.seen_next.next = self.ctl_rd_data.val().get_bits::<16>(0);
+                    }
+                    self.pstate.d.next = PeekState::Idle;
+                }
+            }
+        }
+
         // A faulted walk needs nothing more: reads not yet issued are let
         // go (those in flight complete), so that the walker goes idle.
-        if (self.state.q.val() == WalkState::Faulted)
-            && ((self.lstate.q.val() == LoadState::Ring)
-                || (self.lstate.q.val() == LoadState::Heads)
-                || (self.lstate.q.val() == LoadState::Peek))
-        {
-            self.lstate.d.next = LoadState::Idle;
+        if self.state.q.val() == WalkState::Faulted {
+            if (self.lstate.q.val() == LoadState::Ring) || (self.lstate.q.val() == LoadState::Heads)
+            {
+                self.lstate.d.next = LoadState::Idle;
+            }
+            if self.pstate.q.val() == PeekState::Read {
+                self.pstate.d.next = PeekState::Idle;
+            }
         }
 
         // Bookkeeping of the banks: a load starts afresh, completions and
@@ -1025,19 +1060,19 @@ impl Logic for ChainWalker {
 
         // The loader reads its entries, or the index ahead, back when the
         // walk leaves the control buffer port free.
-        if !self.l_rd.q.val().any() && !self.w_ctl.val() {
+        self.p_ctl.next = false;
+        if !self.l_rd.q.val().any() && !self.p_rd.q.val().any() && !self.w_ctl.val() {
             if self.lstate.q.val() == LoadState::Entries {
                 self.l_ctl.next = true;
                 self.ctl_rd_addr.next = self.entries_slot.val()
                     + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_bank.q.val()) << 5)
                     + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_k.q.val().get_bits::<1>(3)) << 4);
-            }
-            if self.lstate.q.val() == LoadState::PeekLoad {
-                self.l_ctl.next = true;
+            } else if self.pstate.q.val() == PeekState::Load {
+                self.p_ctl.next = true;
                 self.ctl_rd_addr.next = self.peek_slot.val();
             }
         }
-        self.ctl_rd_en.next = self.w_ctl.val() || self.l_ctl.val();
+        self.ctl_rd_en.next = self.w_ctl.val() || self.l_ctl.val() || self.p_ctl.val();
         self.w_rd.d.next = self.w_rd.q.val() << 1;
         if self.w_ctl.val() {
             self.w_rd.d.next = (self.w_rd.q.val() << 1) | 1;
@@ -1046,10 +1081,15 @@ impl Logic for ChainWalker {
         if self.l_ctl.val() {
             self.l_rd.d.next = (self.l_rd.q.val() << 1) | 1;
         }
+        self.p_rd.d.next = self.p_rd.q.val() << 1;
+        if self.p_ctl.val() {
+            self.p_rd.d.next = (self.p_rd.q.val() << 1) | 1;
+        }
 
         self.reading.next = self.out.q.val().any();
         self.idle.next = !self.out.q.val().any()
             && (self.lstate.q.val() == LoadState::Idle)
+            && (self.pstate.q.val() == PeekState::Idle)
             && !self.start_load.val()
             && !self.start_peek.val()
             && ((self.state.q.val() == WalkState::Idle)
@@ -1068,6 +1108,7 @@ impl Logic for ChainWalker {
         if self.rst.val() || self.clear.val() {
             self.state.d.next = WalkState::Idle;
             self.lstate.d.next = LoadState::Idle;
+            self.pstate.d.next = PeekState::Idle;
             self.avail.d.next = 0.into();
             self.seen.d.next = 0.into();
             self.peeked.d.next = 0.into();
@@ -1114,6 +1155,9 @@ mod tests {
         failing: Option<u64>,
         /// Every read taken: host address, length.
         log: Vec<(u64, usize)>,
+        /// Per look ahead at the index: reads of ring entries in flight
+        /// when it was taken.
+        peeks: Vec<usize>,
         /// The read port takes nothing before this cycle.
         ready_from: u64,
         /// Reads of `avail->idx` taken: cycle, chains taken by then.
@@ -1144,6 +1188,7 @@ mod tests {
                 now: 0,
                 failing: None,
                 log: Vec::new(),
+                peeks: Vec::new(),
                 ready_from: 0,
                 index_reads: Vec::new(),
                 taken: 0,
@@ -1223,6 +1268,14 @@ mod tests {
                 if addr == DRIVER + 2 {
                     self.index_reads.push((self.now, self.taken));
                 }
+                if addr == DRIVER + 2 && buf == PEEK_SLOT as usize {
+                    let loading = self
+                        .reads
+                        .iter()
+                        .filter(|r| (ENTRIES_SLOT..HEADS_SLOT).contains(&(r.3 as u64)))
+                        .count();
+                    self.peeks.push(loading);
+                }
             }
             self.ctl_pipe[1] = self.ctl_pipe[0];
             self.ctl_pipe[0] = self
@@ -1286,6 +1339,28 @@ mod tests {
             head_reads,
             [(3, 3), (9, 2), (2, 1), (11, 3), (1, 1), (6, 2)],
             "(first head, heads) of each read"
+        );
+    }
+
+    #[test]
+    fn the_index_is_read_ahead_while_a_bank_loads() {
+        let mut h = Host::new();
+        h.post(0, 4);
+        while h.taken < 1 {
+            h.cycle();
+        }
+        // The look ahead finds entries 4..12 and the loader takes them into
+        // the other bank; the walks go on taking the first bank's entries,
+        // and the next look ahead need not wait for that load.
+        h.post(4, 12);
+        while h.taken < 12 {
+            h.cycle();
+            assert!(!h.uut.fault.val() && h.now < 2000, "at {}", h.now);
+        }
+        assert!(
+            h.peeks.iter().any(|&loading| loading > 0),
+            "ring entry reads in flight at each look ahead: {:?}",
+            h.peeks
         );
     }
 
