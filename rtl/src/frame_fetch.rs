@@ -15,7 +15,9 @@
 //! so the receive side can keep its batch open for it.
 //!
 //! With no chain left it publishes `avail_event` (with EVENT_IDX) and looks
-//! once more before sleeping, so a chain added meanwhile is not missed.
+//! once more before sleeping, so a chain added meanwhile is not missed. A
+//! chain waiting for room publishes nothing: the side takes the chains
+//! after it without being notified (the walker reads the index ahead).
 //! `halt` (the receive side faulted) stops it taking chains. `flush` (a
 //! reset of the transmitq) presents no further frame and waits for its
 //! reads and writes, the walker's read and the receive side's frame in
@@ -170,7 +172,6 @@ pub struct FrameFetch {
     writing: DFF<Bit>,
     seg_i: DFF<Bits<16>>,
     seg_off: DFF<Bits<FRAME_LEN_BITS>>,
-    published: DFF<Bits<16>>,
     total: Signal<Local, Bits<40>>,
     blocked: Signal<Local, Bit>,
     taken: Signal<Local, Bits<FRAME_LEN_BITS>>,
@@ -255,7 +256,6 @@ impl FrameFetch {
             writing: Default::default(),
             seg_i: Default::default(),
             seg_off: Default::default(),
-            published: Default::default(),
             total: Default::default(),
             blocked: Default::default(),
             taken: Default::default(),
@@ -308,8 +308,7 @@ impl Logic for FrameFetch {
             outstanding,
             writing,
             seg_i,
-            seg_off,
-            published
+            seg_off
         );
         clock!(self, clock, walker, ctl, slots);
 
@@ -443,12 +442,8 @@ impl Logic for FrameFetch {
                         self.faulted.d.next = true;
                         self.state.d.next = FetchState::Stopped;
                     } else if self.blocked.val() {
-                        // Wait for a release; tell the driver how far we got.
-                        if self.event_idx.val()
-                            && (self.walker.last_avail.val() != self.published.q.val())
-                        {
-                            self.state.d.next = FetchState::Publish;
-                        }
+                        // Wait for a release (`avail_event` stays: the side
+                        // comes back to the ring by itself).
                     } else if self.total.val() > self.capacity.val() {
                         // Too large ever to fit: a dropped frame, in order.
                         self.slots.write_enable.next = true;
@@ -528,7 +523,6 @@ impl Logic for FrameFetch {
         self.write.buf.next = 0.into();
         if self.write.valid.val() && self.write.ready.val() {
             self.writing.d.next = true;
-            self.published.d.next = self.walker.last_avail.val();
         }
         if self.write.done.val() {
             self.writing.d.next = false;
@@ -610,7 +604,6 @@ impl Logic for FrameFetch {
                 self.rp.d.next = 0.into();
                 self.held.d.next = 0.into();
                 self.wr_ptr.d.next = 0.into();
-                self.published.d.next = 0.into();
                 self.complete.d.next = 0.into();
                 self.errors.d.next = 0.into();
                 self.pending.d.next = 0.into();
@@ -637,7 +630,6 @@ impl Logic for FrameFetch {
             self.moved.d.next = false;
             self.held.d.next = 0.into();
             self.wr_ptr.d.next = 0.into();
-            self.published.d.next = 0.into();
             self.complete.d.next = 0.into();
             self.errors.d.next = 0.into();
             self.pending_count.d.next = 0.into();

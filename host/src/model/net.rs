@@ -20,7 +20,10 @@
 //! Notifications: after a run, a queue whose used index moved notifies the
 //! driver unless suppressed (`used_event` with EVENT_IDX, else the available
 //! ring's NO_INTERRUPT flag); with EVENT_IDX the device publishes
-//! `avail_event` = the next available index it will take.
+//! `avail_event` = the next available index it will take: the receiveq's
+//! after every run, the transmitq's once the side has taken every chain
+//! its ring shows (not while a chain waits for room in the frame buffer:
+//! the side comes back to the ring by itself once room is made).
 //!
 //! A malformed chain or ring, or a failed read (see [`Fault`]), stops the
 //! side it happened on: a transmit fault stops taking chains, and the
@@ -326,7 +329,9 @@ impl NetEngine {
         moved?;
         if event_idx {
             for (n, q) in [(RECEIVEQ, rxq), (TRANSMITQ, txq)] {
-                if q.enabled {
+                let last_avail = self.rings[n as usize].last_avail;
+                if q.enabled && (n != TRANSMITQ || read16(dma, q.driver + AVAIL_IDX)? == last_avail)
+                {
                     let at = q.device + avail_event_offset(q.size);
                     dma.write(at, &self.rings[n as usize].last_avail.to_le_bytes())?;
                 }
