@@ -281,20 +281,25 @@ impl FuzzStats {
     }
 }
 
-/// Whether `tlp` is a memory write that may reach `queue_reset`. The RTL
-/// takes a few cycles over a queue reset (queue_reset reads 1, the queue's
-/// fields keep their values, which the driver may not rely on meanwhile:
-/// virtio 4.1.4.3.2), the model none: a batch ends with such a write, so
-/// that the requests after it compare once the reset is complete.
-fn may_reset_a_queue(tlp: &Tlp, host: &Host<Lockstep>) -> bool {
+/// Whether `tlp` is a memory write that may reach `queue_reset` or
+/// `device_status`. The RTL takes a while over a reset, the model none:
+/// during a queue reset queue_reset reads 1 and the queue's fields keep
+/// their values (virtio 4.1.4.3.2), during a device reset device_status
+/// keeps its value and writes have no effect (the driver waits for it to
+/// read 0: virtio 2.4.1), until the device's reads in flight are back. A
+/// batch ends with such a write, so that the requests after it compare
+/// once the reset is complete.
+fn may_reset(tlp: &Tlp, host: &Host<Lockstep>) -> bool {
     use vireo_regs::virtio::common;
     if ![fmt_type::MWR32, fmt_type::MWR64].contains(&tlp.fmt_type()) {
         return false;
     }
     let bar0 = bar_start(host, layout::VIRTIO_BAR, layout::VIRTIO_BAR_SIZE);
-    let at = (bar0 + (layout::COMMON_OFFSET as usize + common::QUEUE_RESET) as u64) & !3;
     let start = tlp.address() & !3;
-    (start..start.saturating_add(4 * tlp.length_dw() as u64)).contains(&at)
+    let written = start..start.saturating_add(4 * tlp.length_dw() as u64);
+    [common::QUEUE_RESET, common::DEVICE_STATUS]
+        .iter()
+        .any(|&f| written.contains(&((bar0 + (layout::COMMON_OFFSET as usize + f) as u64) & !3)))
 }
 
 /// Probe, then send `ops` random requests in batches of 1..=8 through
@@ -340,7 +345,7 @@ pub fn run(host: &mut Host<Lockstep>, rng: &mut Rng, ops: u64) -> Result<FuzzSta
         let mut batch = Vec::new();
         while (batch.len() as u64) < n {
             let tlp = request(rng, host);
-            let last = may_reset_a_queue(&tlp, host);
+            let last = may_reset(&tlp, host);
             batch.push(tlp);
             if last {
                 break;

@@ -14,8 +14,10 @@
 //!   bit is offered; DEVICE_NEEDS_RESET is owned by the device;
 //! - writing 0 to device_status starts a reset: `vreset` pulses, the queue
 //!   table is swept back to its reset values (one cycle per queue), then the
-//!   reset waits for `drain_done`; register accesses wait meanwhile, so a
-//!   read of device_status completes with 0 once the reset has;
+//!   reset waits for `drain_done` (the engine's reads in flight). Accesses
+//!   are served meanwhile, as they must be: the completions of those reads
+//!   may be queued behind them. device_status reads its old value until the
+//!   reset is complete, then 0; writes while it drains have no effect;
 //! - MSI-X vectors beyond the table read back NO_VECTOR;
 //! - queue fields of a queue_select beyond num_queues read 0, writes ignored;
 //!   queue_size takes only a power of two up to the maximum, and only while
@@ -52,8 +54,6 @@ pub const QUEUE_TABLE_BITS: usize = 10;
 pub enum CommonState {
     /// Writing reset values into the queue table.
     Sweep,
-    /// Waiting for in-flight work to drain before the reset completes.
-    Drain,
     /// Serving accesses.
     Idle,
     /// The queue word of a register access is being read.
@@ -114,6 +114,8 @@ pub struct CommonCfg {
 
     queues: Ram<Bits<256>, QUEUE_TABLE_BITS>,
     state: DFF<CommonState>,
+    /// A reset waits for the engine's work in flight (`drain_done`).
+    draining: DFF<Bit>,
     sweep: DFF<Bits<QUEUE_TABLE_BITS>>,
     latch: RegLatch,
     irq_pend: DFF<Bit>,
@@ -203,6 +205,7 @@ impl CommonCfg {
             config_vector: Default::default(),
             queues: Ram::new(cfg.num_queues as usize),
             state: Default::default(),
+            draining: Default::default(),
             sweep: Default::default(),
             latch: Default::default(),
             irq_pend: Default::default(),
@@ -278,6 +281,7 @@ impl Logic for CommonCfg {
             self,
             clock,
             state,
+            draining,
             sweep,
             irq_pend,
             irq_q,
@@ -501,12 +505,6 @@ impl Logic for CommonCfg {
                 self.queues.write_enable.next = true;
                 self.sweep.d.next = self.sweep.q.val() + 1;
                 if self.sweep.q.val() == self.last_queue.val() {
-                    self.state.d.next = CommonState::Drain;
-                }
-            }
-            CommonState::Drain => {
-                if self.drain_done.val() {
-                    self.status.d.next = 0.into();
                     self.state.d.next = CommonState::Idle;
                 }
             }
@@ -539,16 +537,16 @@ impl Logic for CommonCfg {
                 self.ack.d.next = true;
                 self.rdata.d.next = self.field.val();
                 self.state.d.next = CommonState::Idle;
-                self.queues.write_enable.next = self.entry_write.val();
-                self.qreset.d.next = self.qr_write.val();
+                self.queues.write_enable.next = self.entry_write.val() && !self.draining.q.val();
+                self.qreset.d.next = self.qr_write.val() && !self.draining.q.val();
                 self.qreset_q.d.next = self.qselect.q.val();
-                if self.qr_write.val() && !self.qselect.q.val().any() {
+                if self.qr_write.val() && !self.draining.q.val() && !self.qselect.q.val().any() {
                     self.qr_pending.d.next = self.qr_pending.q.val() | 1;
                 }
-                if self.qr_write.val() && (self.qselect.q.val() == 1) {
+                if self.qr_write.val() && !self.draining.q.val() && (self.qselect.q.val() == 1) {
                     self.qr_pending.d.next = self.qr_pending.q.val() | 2;
                 }
-                if self.latch.write.val() {
+                if self.latch.write.val() && !self.draining.q.val() {
                     match self.dw.val().index() {
                         0 => self.dfselect.d.next = self.latch.merged.val(),
                         2 => self.drfselect.d.next = self.latch.merged.val(),
@@ -573,6 +571,7 @@ impl Logic for CommonCfg {
                                     self.vreset.next = true;
                                     self.qr_pending.d.next = 0.into();
                                     self.sweep.d.next = 0.into();
+                                    self.draining.d.next = true;
                                     self.state.d.next = CommonState::Sweep;
                                 }
                             }
@@ -586,8 +585,15 @@ impl Logic for CommonCfg {
             }
         }
 
+        // The reset completes once the engine has drained.
+        if self.draining.q.val() && self.drain_done.val() {
+            self.status.d.next = 0.into();
+            self.draining.d.next = false;
+        }
+
         if self.rst.val() {
             self.state.d.next = CommonState::Sweep;
+            self.draining.d.next = true;
             self.sweep.d.next = 0.into();
             self.qr_pending.d.next = 0.into();
             self.irq_pend.d.next = false;
