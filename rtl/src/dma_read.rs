@@ -19,9 +19,10 @@
 //! virtio reset). Completions for tags not in use are dropped. Each port's
 //! commands are reported `done` in order ([`ReadOrder`]).
 //!
-//! Virtio reset (`vreset`): commands are abandoned, nothing new is issued,
-//! and `drained` goes low until every tag in use has completed or timed
-//! out; then the ports start afresh.
+//! Virtio reset (`vreset`): commands are abandoned, nothing new is issued
+//! (a request built but not shown, held back by Bus Master Enable, is
+//! dropped), and `drained` goes low until every tag in use has completed
+//! or timed out; then the ports start afresh.
 //!
 //! Timing: a request leaves 2 cycles after its command (or the previous
 //! request of the command) is taken, then one every 2 cycles; completion
@@ -180,6 +181,8 @@ pub struct DmaRead {
     dw0: Signal<Local, Bits<32>>,
     dw1: Signal<Local, Bits<32>>,
     issue_mask: Signal<Local, Bits<READ_TAGS>>,
+    /// The tag of a request dropped unsent.
+    drop_mask: Signal<Local, Bits<READ_TAGS>>,
     // Completion handling.
     info_word: Signal<Local, Bits<INFO_BITS>>,
     count: Signal<Local, Bits<13>>,
@@ -305,6 +308,7 @@ impl Default for DmaRead {
             dw0: Default::default(),
             dw1: Default::default(),
             issue_mask: Default::default(),
+            drop_mask: Default::default(),
             info_word: Default::default(),
             count: Default::default(),
             offset: Default::default(),
@@ -652,9 +656,22 @@ impl Logic for DmaRead {
             self.expire.val() && self.stamp_word.val().get_bit(0) && !self.halting.q.val();
         self.order0.fin_b_seq.next = self.stamp_word.val().get_bits::<SEQ_BITS>(1);
         self.order1.fin_b_seq.next = self.stamp_word.val().get_bits::<SEQ_BITS>(1);
+        // A request not shown yet when a virtio reset drains without Bus
+        // Master Enable (or after DEVICE_NEEDS_RESET) never leaves: it is
+        // dropped with its tag, or the drain would wait for it.
+        self.drop_mask.next = bits::<READ_TAGS>(0);
+        if self.halting.q.val()
+            && (self.state.q.val() == ReadState::Present)
+            && !self.req.valid.val()
+        {
+            self.state.d.next = ReadState::Idle;
+            self.drop_mask.next = bits::<READ_TAGS>(1)
+                << bit_cast::<READ_TAGS, TAG_BITS>(self.hdr.q.val().get_bits::<TAG_BITS>(72));
+        }
         self.busy.d.next = (self.busy.q.val() | self.issue_mask.val())
             & !self.finish_mask.val()
-            & !self.expire_mask.val();
+            & !self.expire_mask.val()
+            & !self.drop_mask.val();
         self.dead.d.next = self.dead.q.val() | self.expire_mask.val();
 
         // ---- Ports report their commands in order (nothing while a virtio
@@ -953,6 +970,57 @@ mod tests {
             buffer.len() as u64,
             commands.iter().map(|c| c.2).sum::<u64>(),
             "nothing else written"
+        );
+    }
+
+    #[test]
+    fn a_request_not_shown_is_dropped_by_a_reset_without_bus_master_enable() {
+        let mut uut = DmaRead::default();
+        uut.connect_all();
+        let edge = |uut: &mut DmaRead| {
+            uut.clock.next = Clock::from(false);
+            assert!(simulate(uut, 200));
+            uut.clock.next = Clock::from(true);
+            assert!(simulate(uut, 200));
+        };
+        uut.rst.next = true;
+        edge(&mut uut);
+        uut.rst.next = false;
+        uut.bus_master.next = true;
+        uut.max_read.next = 2.into();
+        uut.port0.valid.next = true;
+        uut.port0.addr.next = 0x1000.into();
+        uut.port0.len.next = 64.into();
+        uut.port0.target.next = 1.into();
+        // The request is built; Bus Master Enable goes off before it is
+        // shown, and a virtio reset follows.
+        for _ in 0..20 {
+            if uut.state.q.val() == ReadState::Present {
+                break;
+            }
+            edge(&mut uut);
+            if uut.port0.ready.val() {
+                uut.port0.valid.next = false;
+            }
+        }
+        assert_eq!(uut.state.q.val(), ReadState::Present);
+        uut.bus_master.next = false;
+        uut.vreset.next = true;
+        edge(&mut uut);
+        uut.vreset.next = false;
+        for _ in 0..20 {
+            uut.clock.next = Clock::from(false);
+            assert!(simulate(&mut uut, 200));
+            assert!(
+                !uut.req.valid.val(),
+                "a request went out without Bus Master Enable"
+            );
+            uut.clock.next = Clock::from(true);
+            assert!(simulate(&mut uut, 200));
+        }
+        assert!(
+            uut.drained.val(),
+            "the reset waits for a request that never left"
         );
     }
 
