@@ -958,6 +958,60 @@ mod tests {
     }
 
     #[test]
+    fn max_payload_size_changes_only_while_the_engine_is_idle() {
+        // Device Control is written while a command is sent: its requests
+        // keep the size they started with (the reads ahead count their
+        // beats at it); a command after it takes the new size.
+        let mut uut = bench();
+        uut.engine.bus_master.next = true;
+        uut.engine.max_payload.next = 1.into(); // 256 bytes
+        uut.engine.out.ready.next = true;
+        let cmds = [(0x1_0000u64, 1024u64, 0u64), (0x2_0000, 1024, 2048)];
+        let (mut next, mut done, mut idle_for) = (0, 0, 0);
+        let mut tlps: Vec<(u64, u64)> = Vec::new();
+        for _ in 0..600 {
+            // The second command comes once the first is done and the
+            // engine has been idle a few cycles.
+            uut.engine.port0.valid.next = next < done + 1 && next < cmds.len() && idle_for >= 4;
+            if let Some(&(addr, len, buf)) = cmds.get(next) {
+                uut.engine.port0.addr.next = addr.into();
+                uut.engine.port0.len.next = len.into();
+                uut.engine.port0.buf.next = buf.into();
+                uut.engine.port0.imm.next = false;
+            }
+            uut.clock.next = Clock::from(false);
+            assert!(simulate(&mut uut, 200));
+            if uut.engine.port0.valid.val() && uut.engine.port0.ready.val() {
+                next += 1;
+                idle_for = 0;
+            }
+            done += uut.engine.port0.done.val() as usize;
+            let out = &uut.engine.out;
+            if out.valid.val() && out.ready.val() && out.sop.val() {
+                let hdr = out.hdr.val().to_u128();
+                tlps.push((
+                    (hdr >> 32 & 0xFFFF_FFFF) as u64,
+                    4 * (hdr >> 96 & 0x3FF) as u64,
+                ));
+                if tlps.len() == 1 {
+                    uut.engine.max_payload.next = 0.into(); // 128 bytes
+                }
+            }
+            if done == next {
+                idle_for += 1;
+            }
+            uut.clock.next = Clock::from(true);
+            assert!(simulate(&mut uut, 200));
+        }
+        assert_eq!(done, 2);
+        let want: Vec<(u64, u64)> = (0..4)
+            .map(|k| (0x1_0000 + 256 * k, 256))
+            .chain((0..8).map(|k| (0x2_0000 + 128 * k, 128)))
+            .collect();
+        assert_eq!(tlps, want, "(address, bytes) of each request");
+    }
+
+    #[test]
     fn requests_of_up_to_4096_bytes_are_sent_whole() {
         let mut uut = bench();
         uut.engine.bus_master.next = true;
