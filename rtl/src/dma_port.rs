@@ -6,7 +6,8 @@
 //! `err` if any part failed (error status, poisoned data, timeout). A write
 //! command asks the write engine to write `len` bytes to host memory at
 //! `addr`, taken from the frame buffer at `buf` or, with `imm`, from
-//! `data` (at most 8 bytes, byte 0 in bits 7:0); `done` pulses when the
+//! `data` (byte 0 in bits 7:0; at most 16 bytes, all within the 16 bytes
+//! from the DW of `addr`: `(addr & 3) + len <= 16`); `done` pulses when the
 //! last request of a command has left (posted writes have no completion).
 //! Commands move on `valid && ready`.
 
@@ -87,12 +88,12 @@ pub struct WriteClient {
     pub ready: Signal<In, Bit>,
     /// Host address.
     pub addr: Signal<Out, Bits<64>>,
-    /// Bytes (at least 1; at most 8 with `imm`).
+    /// Bytes (at least 1; with `imm` at most `16 - (addr & 3)`).
     pub len: Signal<Out, Bits<16>>,
     /// The bytes are `data`, not in the frame buffer.
     pub imm: Signal<Out, Bit>,
     /// Immediate bytes.
-    pub data: Signal<Out, Bits<64>>,
+    pub data: Signal<Out, Bits<128>>,
     /// Frame buffer address of the first byte.
     pub buf: Signal<Out, Bits<BUF_ADDR_BITS>>,
     /// The command's last request has left.
@@ -109,12 +110,12 @@ pub struct WriteServer {
     pub ready: Signal<Out, Bit>,
     /// Host address.
     pub addr: Signal<In, Bits<64>>,
-    /// Bytes (at least 1; at most 8 with `imm`).
+    /// Bytes (at least 1; with `imm` at most `16 - (addr & 3)`).
     pub len: Signal<In, Bits<16>>,
     /// The bytes are `data`, not in the frame buffer.
     pub imm: Signal<In, Bit>,
     /// Immediate bytes.
-    pub data: Signal<In, Bits<64>>,
+    pub data: Signal<In, Bits<128>>,
     /// Frame buffer address of the first byte.
     pub buf: Signal<In, Bits<BUF_ADDR_BITS>>,
     /// The command's last request has left.

@@ -105,7 +105,7 @@ pub struct DmaWrite {
     sent: DFF<Bits<16>>,
     buf_addr: DFF<Bits<BUF_ADDR_BITS>>,
     imm: DFF<Bit>,
-    data: DFF<Bits<64>>,
+    data: DFF<Bits<128>>,
     chunk_r: DFF<Bits<13>>,
     last_req: DFF<Bit>,
     hdr: DFF<Bits<128>>,
@@ -130,7 +130,7 @@ pub struct DmaWrite {
     c_addr: Signal<Local, Bits<64>>,
     c_len: Signal<Local, Bits<16>>,
     c_imm: Signal<Local, Bit>,
-    c_data: Signal<Local, Bits<64>>,
+    c_data: Signal<Local, Bits<128>>,
     c_buf: Signal<Local, Bits<BUF_ADDR_BITS>>,
     c_flags: Signal<Local, Bits<WRITE_CMD_BITS>>,
     /// The queue's oldest command.
@@ -185,7 +185,7 @@ pub struct DmaWrite {
     at_sent: Signal<Local, Bits<16>>,
     at_buf: Signal<Local, Bits<BUF_ADDR_BITS>>,
     at_imm: Signal<Local, Bit>,
-    at_data: Signal<Local, Bits<64>>,
+    at_data: Signal<Local, Bits<128>>,
     mwr_3dw: Constant<Bits<32>>,
     mwr_4dw: Constant<Bits<32>>,
     imm_flag: Constant<Bits<WRITE_CMD_BITS>>,
@@ -283,8 +283,8 @@ impl Default for DmaWrite {
             at_data: Default::default(),
             mwr_3dw: Constant::new(((fmt_type::MWR32 as u64) << 24).into()),
             mwr_4dw: Constant::new(((fmt_type::MWR64 as u64) << 24).into()),
-            imm_flag: Constant::new(Bits::<WRITE_CMD_BITS>::from(1u64) << 160),
-            port_flag: Constant::new(Bits::<WRITE_CMD_BITS>::from(1u64) << 161),
+            imm_flag: Constant::new(Bits::<WRITE_CMD_BITS>::from(1u64) << 224),
+            port_flag: Constant::new(Bits::<WRITE_CMD_BITS>::from(1u64) << 225),
         }
     }
 }
@@ -338,9 +338,9 @@ impl Logic for DmaWrite {
         }
         self.queue.push.next = self.take0.val() || self.take1.val();
         self.queue.cmd.next = bit_cast::<WRITE_CMD_BITS, 64>(self.c_addr.val())
-            | (bit_cast::<WRITE_CMD_BITS, 64>(self.c_data.val()) << 64)
-            | (bit_cast::<WRITE_CMD_BITS, 16>(self.c_len.val()) << 128)
-            | (bit_cast::<WRITE_CMD_BITS, BUF_ADDR_BITS>(self.c_buf.val()) << 144)
+            | (bit_cast::<WRITE_CMD_BITS, 128>(self.c_data.val()) << 64)
+            | (bit_cast::<WRITE_CMD_BITS, 16>(self.c_len.val()) << 192)
+            | (bit_cast::<WRITE_CMD_BITS, BUF_ADDR_BITS>(self.c_buf.val()) << 208)
             | self.c_flags.val();
         self.queue.clear.next = self.vreset.val();
 
@@ -349,13 +349,13 @@ impl Logic for DmaWrite {
         self.q_cmd.next = self.queue.head.val();
         self.cont.next = (self.state.q.val() == WriteState::Stream) && !self.last_req.q.val();
         self.more.next = self.queue.valid.val();
-        self.at_port.next = self.q_cmd.val().get_bit(161);
+        self.at_port.next = self.q_cmd.val().get_bit(225);
         self.at_addr.next = self.q_cmd.val().get_bits::<64>(0);
-        self.at_left.next = bit_cast::<17, 16>(self.q_cmd.val().get_bits::<16>(128));
+        self.at_left.next = bit_cast::<17, 16>(self.q_cmd.val().get_bits::<16>(192));
         self.at_sent.next = bits::<16>(0);
-        self.at_buf.next = self.q_cmd.val().get_bits::<BUF_ADDR_BITS>(144);
-        self.at_imm.next = self.q_cmd.val().get_bit(160);
-        self.at_data.next = self.q_cmd.val().get_bits::<64>(64);
+        self.at_buf.next = self.q_cmd.val().get_bits::<BUF_ADDR_BITS>(208);
+        self.at_imm.next = self.q_cmd.val().get_bit(224);
+        self.at_data.next = self.q_cmd.val().get_bits::<128>(64);
         if self.cont.val() {
             self.more.next = true;
             self.at_port.next = self.port.q.val();
@@ -411,9 +411,8 @@ impl Logic for DmaWrite {
             | (bit_cast::<32, 4>(self.last_be.val()) << 4)
             | bit_cast::<32, 4>(self.first_be.val());
         // Immediate bytes not yet sent, at the lane of their host address.
-        self.imm_beat.next = bit_cast::<DATA_WIDTH, 64>(
-            self.at_data.val() >> (bit_cast::<64, 16>(self.at_sent.val()) << 3),
-        ) << (bit_cast::<8, 2>(self.first.val()) << 3);
+        self.imm_beat.next = (self.at_data.val() >> (bit_cast::<64, 16>(self.at_sent.val()) << 3))
+            << (bit_cast::<8, 2>(self.first.val()) << 3);
         // Beats read beyond the loaded request: the next one's.
         self.ahead.next = bits::<9>(0);
         if (self.state.q.val() == WriteState::Stream) && (self.reads.q.val() > self.beats.q.val()) {
@@ -557,7 +556,7 @@ impl Logic for DmaWrite {
                     self.at_buf.val() - bit_cast::<BUF_ADDR_BITS, 2>(self.first.val());
             }
             if self.at_imm.val() {
-                // One beat: at most 8 bytes plus the alignment.
+                // One beat: at most 16 bytes from the DW of the address.
                 self.push.next = true;
                 self.push_data.next = self.imm_beat.val();
                 self.reads.d.next = bits::<9>(1);
@@ -725,18 +724,23 @@ mod tests {
         uut.engine.max_payload.next = 0.into(); // 128 bytes
                                                 // (port, addr, len, imm data or buffer address)
         let mut rnd = crate::test_rng(99);
-        let mut commands: Vec<(usize, u64, u64, Option<u64>, u64)> = Vec::new();
+        let mut commands: Vec<(usize, u64, u64, Option<u128>, u64)> = Vec::new();
         let mut at = 0x1_0000_0FF0u64;
-        for i in 0..16 {
+        for i in 0..24 {
             let imm = i % 3 == 0;
-            let len = if imm { 1 + rnd(8) } else { 1 + rnd(700) };
             let addr = if i % 4 == 1 {
                 0x7FF0 + rnd(32)
             } else {
                 at + rnd(16)
             };
+            // Immediate bytes: up to 16 from the DW of the address.
+            let len = if imm {
+                1 + rnd(16 - addr % 4)
+            } else {
+                1 + rnd(700)
+            };
             at = addr + len + 0x100;
-            let data = rnd(u64::MAX);
+            let data = u128::from(rnd(u64::MAX)) << 64 | u128::from(rnd(u64::MAX));
             commands.push((i % 2, addr, len, imm.then_some(data), rnd(size as u64)));
         }
         let mut queued: [VecDeque<_>; 2] = Default::default();
@@ -758,7 +762,9 @@ mod tests {
                     port.addr.next = addr.into();
                     port.len.next = len.into();
                     port.imm.next = imm.is_some();
-                    port.data.next = imm.unwrap_or(0).into();
+                    let d = imm.unwrap_or(0);
+                    port.data.next =
+                        (Bits::<128>::from((d >> 64) as u64) << 64) | Bits::<128>::from(d as u64);
                     port.buf.next = buf.into();
                 }
             }
@@ -780,7 +786,7 @@ mod tests {
             uut.clock.next = Clock::from(true);
             assert!(simulate(&mut uut, 200));
         }
-        assert_eq!(done, [8, 8]);
+        assert_eq!(done, [12, 12]);
         let mut expected = BTreeMap::new();
         for &(_, addr, len, imm, buf) in &commands {
             for k in 0..len {

@@ -11,7 +11,9 @@
 //! way out of the frame buffer, [`crate::header_patch::HeaderPatch`], at
 //! `hdr_start`), then the
 //! used elements follow: the receiveq chain with the frame length, the
-//! transmitq chain with 0. Dropped frames pulse `dropped` and return their
+//! transmitq chain with 0, each queue's written two at a time
+//! ([`UsedPair`]: an element waits for the next one of its queue, or for
+//! the end of the batch). Dropped frames pulse `dropped` and return their
 //! transmitq chain only.
 //!
 //! The walker looks for the next receive chain while a frame's data is
@@ -33,11 +35,12 @@
 //! in order, so data precede used elements, which precede the used index,
 //! which precedes the notification.
 //!
-//! Timing: per frame, a write command per buffer and two used-element
-//! commands, each taken in a cycle while the write engine's queue has
-//! room (the frame's bytes in the frame buffer are freed once they have
-//! left, [`FrameFree`]); the notification decisions take one host read
-//! round trip, off the side's path.
+//! Timing: per frame, a write command per buffer and, every other frame, a
+//! used-element command per queue, each taken in a cycle while the write
+//! engine's queue has room (the frame's bytes in the frame buffer are
+//! freed once its last data write has left, [`FrameFree`]); the
+//! notification decisions take one host read round trip, off the side's
+//! path.
 
 use crate::byte_buffer::{ByteBuffer, BUF_ADDR_BITS};
 use crate::chain_walker::{ChainWalker, SEG_BITS, UNIT_SLOT};
@@ -46,6 +49,7 @@ use crate::frame_fetch::FRAME_LEN_BITS;
 use crate::frame_free::FrameFree;
 use crate::lane_ram::LANES;
 use crate::read_order::COOKIE_BITS;
+use crate::used_pair::UsedPair;
 use crate::DATA_WIDTH;
 use rust_hdl::prelude::*;
 use vireo_regs::virtio::ring;
@@ -210,6 +214,9 @@ pub struct FrameDeliver {
     walker: ChainWalker,
     ctl: ByteBuffer,
     free: FrameFree,
+    /// The used elements of each queue, written two at a time.
+    rx_used: UsedPair,
+    tx_used: UsedPair,
     state: DFF<DeliverState>,
     kicked: DFF<Bit>,
     starved: DFF<Bit>,
@@ -235,10 +242,16 @@ pub struct FrameDeliver {
     p_start: DFF<Bits<BUF_ADDR_BITS>>,
     p_len: DFF<Bits<FRAME_LEN_BITS>>,
     p_left: DFF<Bits<6>>,
-    /// The writes to leave until the frame in hand's last (counted from
-    /// its transmit used element on), before and after this cycle's `done`.
+    /// The writes to leave until the frame in hand's last data write
+    /// (counted from when it was taken), before and after this cycle's
+    /// `done`.
     u_left: DFF<Bits<6>>,
     u_next: Signal<Local, Bits<6>>,
+    /// Frame buffer bytes to free with the next write taken (a frame
+    /// without data writes whose transmit used element is held).
+    owed: DFF<Bits<FRAME_LEN_BITS>>,
+    /// Bytes of the frame in hand freed with this cycle's write.
+    frees: Signal<Local, Bits<FRAME_LEN_BITS>>,
     f_len: DFF<Bits<FRAME_LEN_BITS>>,
     seg_i: DFF<Bits<16>>,
     sent: DFF<Bits<FRAME_LEN_BITS>>,
@@ -350,6 +363,8 @@ impl Default for FrameDeliver {
             walker: ChainWalker::new(TARGET_RX_CTL, 0),
             ctl: ByteBuffer::new(CTL_BUFFER_BYTES),
             free: Default::default(),
+            rx_used: Default::default(),
+            tx_used: Default::default(),
             state: Default::default(),
             kicked: Default::default(),
             starved: Default::default(),
@@ -369,6 +384,8 @@ impl Default for FrameDeliver {
             p_left: Default::default(),
             u_left: Default::default(),
             u_next: Default::default(),
+            owed: Default::default(),
+            frees: Default::default(),
             f_len: Default::default(),
             seg_i: Default::default(),
             sent: Default::default(),
@@ -447,6 +464,7 @@ impl Logic for FrameDeliver {
             p_len,
             p_left,
             u_left,
+            owed,
             f_len,
             seg_i,
             sent,
@@ -469,7 +487,7 @@ impl Logic for FrameDeliver {
             reads,
             word
         );
-        clock!(self, clock, walker, ctl, free);
+        clock!(self, clock, walker, ctl, free, rx_used, tx_used);
 
         // Walker: the receiveq, its reads into the control buffer.
         self.walker.rst.next = self.rst.val();
@@ -579,6 +597,26 @@ impl Logic for FrameDeliver {
             && self.rx_enabled.val()
             && (self.walker.last_avail.val() != self.published.q.val());
 
+        // Used elements: the receiveq's with the frame's length, the
+        // transmitq's with 0; a held one is written before the used index.
+        self.rx_used.clear.next = self.rst.val() || self.clear.val();
+        self.rx_used.device.next = self.rx_device.val();
+        self.rx_used.size.next = self.rx_size.val();
+        self.rx_used.used.next = self.used_rx.q.val();
+        self.rx_used.put.next = self.state.q.val() == DeliverState::UsedRx;
+        self.rx_used.elem.next = (bit_cast::<64, FRAME_LEN_BITS>(self.f_len.q.val()) << 32)
+            | bit_cast::<64, 16>(self.r_head.q.val());
+        self.rx_used.flush.next = self.state.q.val() == DeliverState::IdxRx;
+        self.rx_used.ready.next = self.write.ready.val();
+        self.tx_used.clear.next = self.rst.val() || self.clear.val();
+        self.tx_used.device.next = self.tx_device.val();
+        self.tx_used.size.next = self.tx_size.val();
+        self.tx_used.used.next = self.used_tx.q.val();
+        self.tx_used.put.next = self.state.q.val() == DeliverState::UsedTx;
+        self.tx_used.elem.next = bit_cast::<64, 16>(self.f_head.q.val());
+        self.tx_used.flush.next = self.state.q.val() == DeliverState::IdxTx;
+        self.tx_used.ready.next = self.write.ready.val();
+
         // Writes: data, used elements, used indexes, avail_event.
         self.left.next = self.f_len.q.val() - self.sent.q.val();
         self.n.next = self.left.val();
@@ -596,38 +634,46 @@ impl Logic for FrameDeliver {
                 self.write.valid.next = self.n.val().any();
             }
             DeliverState::UsedRx => {
-                self.write.valid.next = true;
-                self.write.addr.next = self.rx_device.val()
-                    + self.used_ring.val()
-                    + (bit_cast::<64, 16>(self.used_rx.q.val() & (self.rx_size.val() - 1)) << 3);
-                self.write.len.next = 8.into();
+                self.write.valid.next = self.rx_used.valid.val();
+                self.write.addr.next = self.rx_used.addr.val();
+                self.write.len.next = self.rx_used.len.val();
                 self.write.imm.next = true;
-                self.write.data.next = (bit_cast::<64, FRAME_LEN_BITS>(self.f_len.q.val()) << 32)
-                    | bit_cast::<64, 16>(self.r_head.q.val());
+                self.write.data.next = self.rx_used.data.val();
             }
             DeliverState::UsedTx => {
-                self.write.valid.next = true;
-                self.write.addr.next = self.tx_device.val()
-                    + self.used_ring.val()
-                    + (bit_cast::<64, 16>(self.used_tx.q.val() & (self.tx_size.val() - 1)) << 3);
-                self.write.len.next = 8.into();
+                self.write.valid.next = self.tx_used.valid.val();
+                self.write.addr.next = self.tx_used.addr.val();
+                self.write.len.next = self.tx_used.len.val();
                 self.write.imm.next = true;
-                self.write.data.next = bit_cast::<64, 16>(self.f_head.q.val());
+                self.write.data.next = self.tx_used.data.val();
             }
             DeliverState::IdxRx => {
+                // A held used element first.
                 self.write.valid.next = (self.used_rx.q.val() != self.idx_rx.q.val())
                     && (self.nstate.q.val() == NoteState::Idle);
                 self.write.addr.next = self.rx_device.val() + self.used_idx.val();
                 self.write.len.next = 2.into();
                 self.write.imm.next = true;
-                self.write.data.next = bit_cast::<64, 16>(self.used_rx.q.val());
+                self.write.data.next = bit_cast::<128, 16>(self.used_rx.q.val());
+                if self.rx_used.held.val() {
+                    self.write.valid.next = true;
+                    self.write.addr.next = self.rx_used.addr.val();
+                    self.write.len.next = self.rx_used.len.val();
+                    self.write.data.next = self.rx_used.data.val();
+                }
             }
             DeliverState::IdxTx => {
                 self.write.valid.next = self.used_tx.q.val() != self.idx_tx.q.val();
                 self.write.addr.next = self.tx_device.val() + self.used_idx.val();
                 self.write.len.next = 2.into();
                 self.write.imm.next = true;
-                self.write.data.next = bit_cast::<64, 16>(self.used_tx.q.val());
+                self.write.data.next = bit_cast::<128, 16>(self.used_tx.q.val());
+                if self.tx_used.held.val() {
+                    self.write.valid.next = true;
+                    self.write.addr.next = self.tx_used.addr.val();
+                    self.write.len.next = self.tx_used.len.val();
+                    self.write.data.next = self.tx_used.data.val();
+                }
             }
             DeliverState::Publish => {
                 self.write.valid.next = self.pub_needed.val();
@@ -636,7 +682,7 @@ impl Logic for FrameDeliver {
                     + (bit_cast::<64, 16>(self.rx_size.val()) << 3);
                 self.write.len.next = 2.into();
                 self.write.imm.next = true;
-                self.write.data.next = bit_cast::<64, 16>(self.walker.last_avail.val());
+                self.write.data.next = bit_cast::<128, 16>(self.walker.last_avail.val());
             }
             _ => {}
         }
@@ -664,13 +710,21 @@ impl Logic for FrameDeliver {
             self.u_next.next = self.u_left.q.val() - 1;
         }
         self.u_left.d.next = self.u_next.val();
-        // A frame's bytes are freed once the command after its data (its
-        // transmit chain's used element) has left.
+        // A frame's bytes are freed once its last data write has left; a
+        // frame without one (dropped) frees them with the next write.
         self.free.rst.next = self.rst.val() || self.clear.val();
         self.free.take.next = self.wr_taken.val();
-        self.free.bytes.next = 0.into();
-        if self.state.q.val() == DeliverState::UsedTx {
-            self.free.bytes.next = self.f_len.q.val();
+        self.frees.next = 0.into();
+        if ((self.state.q.val() == DeliverState::SegCmd) && (self.n.val() == self.left.val()))
+            || ((self.state.q.val() == DeliverState::UsedTx) && !self.f_written.q.val())
+        {
+            self.frees.next = self.f_len.q.val();
+        }
+        self.free.bytes.next = self.owed.q.val() + self.frees.val();
+        if self.wr_taken.val() {
+            self.owed.d.next = 0.into();
+        } else if self.tx_used.taken.val() {
+            self.owed.d.next = self.owed.q.val() + self.frees.val();
         }
         self.free.done.next = self.write.done.val();
         self.freed.next = self.free.freed.val();
@@ -713,10 +767,11 @@ impl Logic for FrameDeliver {
                     self.f_head.d.next = self.frame_head.val();
                     self.f_start.d.next = self.frame_start.val();
                     self.f_written.d.next = false;
-                    self.p_start.d.next = self.f_start.q.val();
-                    self.p_len.d.next = self.f_len.q.val();
-                    self.p_left.d.next = 0.into();
+                    // The frame in hand becomes the one before if its data
+                    // was written (else the one before stays).
                     if self.f_written.q.val() {
+                        self.p_start.d.next = self.f_start.q.val();
+                        self.p_len.d.next = self.f_len.q.val();
                         self.p_left.d.next = self.u_next.val();
                     }
                     self.f_len.d.next = self.frame_len.val();
@@ -798,6 +853,7 @@ impl Logic for FrameDeliver {
                     self.sent.d.next = self.sent.q.val() + self.n.val();
                     if self.n.val() == self.left.val() {
                         // Every buffer has its write: the chain is taken.
+                        self.u_left.d.next = self.writes_next.val();
                         self.walker.take.next = true;
                         self.state.d.next = DeliverState::UsedRx;
                     } else {
@@ -816,14 +872,13 @@ impl Logic for FrameDeliver {
                     self.looked.d.next = true;
                     self.walker.go.next = true;
                 }
-                if self.write.ready.val() {
+                if self.rx_used.taken.val() {
                     self.used_rx.d.next = self.used_rx.q.val() + 1;
                     self.state.d.next = DeliverState::UsedTx;
                 }
             }
             DeliverState::UsedTx => {
-                if self.write.ready.val() {
-                    self.u_left.d.next = self.writes_next.val();
+                if self.tx_used.taken.val() {
                     self.used_tx.d.next = self.used_tx.q.val() + 1;
                     self.frame_release.next = true;
                     self.batch.d.next = self.batch.q.val() + 1;
@@ -831,7 +886,8 @@ impl Logic for FrameDeliver {
                 }
             }
             DeliverState::IdxRx => {
-                if (self.nstate.q.val() == NoteState::Idle)
+                if !self.rx_used.held.val()
+                    && (self.nstate.q.val() == NoteState::Idle)
                     && (!self.write.valid.val() || self.write.ready.val())
                 {
                     self.idx_rx.d.next = self.used_rx.q.val();
@@ -839,7 +895,7 @@ impl Logic for FrameDeliver {
                 }
             }
             DeliverState::IdxTx => {
-                if !self.write.valid.val() || self.write.ready.val() {
+                if !self.tx_used.held.val() && (!self.write.valid.val() || self.write.ready.val()) {
                     // The notifier takes over once these writes have left.
                     self.idx_tx.d.next = self.used_tx.q.val();
                     self.batch.d.next = 0.into();
@@ -973,12 +1029,14 @@ impl Logic for FrameDeliver {
                 self.p_left.d.next = 0.into();
                 if self.rx_clearing.q.val() {
                     self.walker.clear.next = true;
+                    self.rx_used.clear.next = true;
                     self.used_rx.d.next = 0.into();
                     self.idx_rx.d.next = 0.into();
                     self.note_rx.d.next = 0.into();
                     self.published.d.next = 0.into();
                 }
                 if self.tx_clearing.q.val() {
+                    self.tx_used.clear.next = true;
                     self.used_tx.d.next = 0.into();
                     self.idx_tx.d.next = 0.into();
                     self.note_tx.d.next = 0.into();
@@ -1017,6 +1075,7 @@ impl Logic for FrameDeliver {
             self.f_written.d.next = false;
             self.p_left.d.next = 0.into();
             self.u_left.d.next = 0.into();
+            self.owed.d.next = 0.into();
             self.used_rx.d.next = 0.into();
             self.used_tx.d.next = 0.into();
             self.idx_rx.d.next = 0.into();

@@ -519,7 +519,7 @@ impl Logic for FrameFetch {
             self.device.val() + self.avail_event.val() + (bit_cast::<64, 16>(self.size.val()) << 3);
         self.write.len.next = 2.into();
         self.write.imm.next = true;
-        self.write.data.next = bit_cast::<64, 16>(self.walker.last_avail.val());
+        self.write.data.next = bit_cast::<128, 16>(self.walker.last_avail.val());
         self.write.buf.next = 0.into();
         if self.write.valid.val() && self.write.ready.val() {
             self.writing.d.next = true;

@@ -55,6 +55,7 @@ pub mod sim_top;
 #[allow(missing_docs)] // LogicInterface derives an undocumented `join()`.
 pub mod tlp_stream;
 pub mod tx_arbiter;
+pub mod used_pair;
 pub mod write_queue;
 
 use rust_hdl::prelude::*;
