@@ -25,14 +25,14 @@
 //! buffer read is issued as it is loaded). After that one beat per cycle
 //! while `out.ready` holds: the next request, of the same command or of
 //! the next one in the queue, is loaded as the last beat of the one before
-//! leaves. Its frame buffer data is read ahead (up to 4 beats ahead of the
-//! output) from the second cycle of the request before, once that one's
-//! reads are issued, so its first beat follows at once after a request of
-//! 4 beats or more; after a shorter one, or after immediate bytes, it
-//! waits up to 3 cycles for its first reads. (The length of the next
-//! request is registered for the reads ahead, which keeps the split of the
-//! next request off the path to the read pointer.) `done` pulses as a
-//! command's last beat leaves.
+//! leaves. Its first beat is read as soon as the reads of the request
+//! before are issued, the rest (up to 4 beats ahead of the output) from
+//! the second cycle of the request before, so its first beat follows at
+//! once after a request of 4 beats or more; after a shorter one, or after
+//! immediate bytes, it waits up to 2 cycles for its first reads. (The
+//! length of the next request is registered for the reads ahead, which
+//! keeps the split of the next request off the path to the read pointer.)
+//! `done` pulses as a command's last beat leaves.
 
 use crate::byte_buffer::BUF_ADDR_BITS;
 use crate::dma_port::WriteServer;
@@ -444,6 +444,7 @@ impl Logic for DmaWrite {
                 && self.more.val()
                 && !self.at_imm.val()
                 && (self.load_idle.val()
+                    || !self.ahead.val().any()
                     || (self.nb_ok.q.val() && (self.ahead.val() < self.nb.q.val())))))
             && ((bit_cast::<3, 2>(self.in_flight.q.val()) + self.stored.q.val()) < bits::<3>(4));
         // The next request's beats start with the DW of its first byte.
@@ -811,7 +812,8 @@ mod tests {
         // With `out` always ready and commands always presented, a command's
         // first beat follows the last beat of the one before at once; only
         // buffer data after immediate bytes or after a request of 1 to 3
-        // beats waits for its first reads.
+        // beats waits for its first reads, issued as the last beat before
+        // leaves at the latest.
         let mut uut = bench();
         uut.engine.bus_master.next = true;
         uut.engine.max_payload.next = 0.into(); // 128 bytes
@@ -866,7 +868,7 @@ mod tests {
             let before = commands[k - 1];
             let waits = !commands[k].2 && (before.2 || last_beats(before) < 4);
             assert!(
-                gap == 0 || (waits && gap <= 3),
+                gap == 0 || (waits && gap <= 2),
                 "{gap} idle cycles before command {k}"
             );
         }

@@ -614,7 +614,8 @@ impl Logic for FrameDeliver {
         self.tx_used.used.next = self.used_tx.q.val();
         self.tx_used.put.next = self.state.q.val() == DeliverState::UsedTx;
         self.tx_used.elem.next = bit_cast::<64, 16>(self.f_head.q.val());
-        self.tx_used.flush.next = self.state.q.val() == DeliverState::IdxTx;
+        self.tx_used.flush.next =
+            (self.state.q.val() == DeliverState::IdxRx) && !self.rx_used.held.val();
         self.tx_used.ready.next = self.write.ready.val();
 
         // Writes: data, used elements, used indexes, avail_event.
@@ -648,13 +649,20 @@ impl Logic for FrameDeliver {
                 self.write.data.next = self.tx_used.data.val();
             }
             DeliverState::IdxRx => {
-                // A held used element first.
+                // Held used elements first (the transmitq's too: it need
+                // not wait for the notifier).
                 self.write.valid.next = (self.used_rx.q.val() != self.idx_rx.q.val())
                     && (self.nstate.q.val() == NoteState::Idle);
                 self.write.addr.next = self.rx_device.val() + self.used_idx.val();
                 self.write.len.next = 2.into();
                 self.write.imm.next = true;
                 self.write.data.next = bit_cast::<128, 16>(self.used_rx.q.val());
+                if self.tx_used.held.val() {
+                    self.write.valid.next = true;
+                    self.write.addr.next = self.tx_used.addr.val();
+                    self.write.len.next = self.tx_used.len.val();
+                    self.write.data.next = self.tx_used.data.val();
+                }
                 if self.rx_used.held.val() {
                     self.write.valid.next = true;
                     self.write.addr.next = self.rx_used.addr.val();
@@ -668,12 +676,6 @@ impl Logic for FrameDeliver {
                 self.write.len.next = 2.into();
                 self.write.imm.next = true;
                 self.write.data.next = bit_cast::<128, 16>(self.used_tx.q.val());
-                if self.tx_used.held.val() {
-                    self.write.valid.next = true;
-                    self.write.addr.next = self.tx_used.addr.val();
-                    self.write.len.next = self.tx_used.len.val();
-                    self.write.data.next = self.tx_used.data.val();
-                }
             }
             DeliverState::Publish => {
                 self.write.valid.next = self.pub_needed.val();
@@ -887,6 +889,7 @@ impl Logic for FrameDeliver {
             }
             DeliverState::IdxRx => {
                 if !self.rx_used.held.val()
+                    && !self.tx_used.held.val()
                     && (self.nstate.q.val() == NoteState::Idle)
                     && (!self.write.valid.val() || self.write.ready.val())
                 {
@@ -895,7 +898,7 @@ impl Logic for FrameDeliver {
                 }
             }
             DeliverState::IdxTx => {
-                if !self.tx_used.held.val() && (!self.write.valid.val() || self.write.ready.val()) {
+                if !self.write.valid.val() || self.write.ready.val() {
                     // The notifier takes over once these writes have left.
                     self.idx_tx.d.next = self.used_tx.q.val();
                     self.batch.d.next = 0.into();
