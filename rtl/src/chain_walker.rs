@@ -81,6 +81,7 @@ pub const SEG_ENTRY_BITS: usize = 97;
 
 /// Ring entries loaded at once (into one bank).
 pub const RING_BATCH: u64 = 16;
+const _: () = assert!(RING_BATCH < 32, "`l_rem` counts a batch in 5 bits");
 /// Control buffer offset of the index the loader reads ahead.
 const PEEK_SLOT: u64 = 16;
 /// Control buffer offset of the descriptor read by a walk.
@@ -292,6 +293,9 @@ pub struct ChainWalker {
     l_n: DFF<Bits<16>>,
     l_word: DFF<Bits<DATA_WIDTH>>,
     l_k: DFF<Bits<5>>,
+    /// Entries whose heads are still to be gathered (`l_n - l_k`: a
+    /// counter, which keeps a comparator off the head read's path).
+    l_rem: DFF<Bits<5>>,
     l_hi: DFF<Bit>,
     /// The head read being gathered: heads that follow each other in the
     /// table, of entries that follow each other in the bank (first head,
@@ -299,6 +303,8 @@ pub struct ChainWalker {
     r_head: DFF<Bits<16>>,
     r_k: DFF<Bits<4>>,
     r_len: DFF<Bits<5>>,
+    /// The head that would join it (`r_head + r_len`).
+    r_next: DFF<Bits<16>>,
     /// Control buffer reads of the walk and of the loader in the last two
     /// cycles (bit 1: two cycles ago).
     w_rd: DFF<Bits<2>>,
@@ -453,10 +459,12 @@ impl ChainWalker {
             l_n: Default::default(),
             l_word: Default::default(),
             l_k: Default::default(),
+            l_rem: Default::default(),
             l_hi: Default::default(),
             r_head: Default::default(),
             r_k: Default::default(),
             r_len: Default::default(),
+            r_next: Default::default(),
             w_rd: Default::default(),
             l_rd: Default::default(),
             p_rd: Default::default(),
@@ -573,10 +581,12 @@ impl Logic for ChainWalker {
             l_n,
             l_word,
             l_k,
+            l_rem,
             l_hi,
             r_head,
             r_k,
             r_len,
+            r_next,
             w_rd,
             l_rd,
             p_rd,
@@ -597,13 +607,12 @@ impl Logic for ChainWalker {
             && (self.state.q.val() != WalkState::Faulted)
             && (self.out.q.val() < self.order_depth.val());
         self.ring_req.next = (self.lstate.q.val() == LoadState::Ring) && self.l_may_read.val();
-        self.l_need.next = (self.l_k.q.val() == 8)
-            && !self.l_hi.q.val()
-            && (bit_cast::<16, 5>(self.l_k.q.val()) < self.l_n.q.val());
+        self.l_need.next =
+            (self.l_k.q.val() == 8) && !self.l_hi.q.val() && self.l_rem.q.val().any();
         self.r_cont.next = self.r_len.q.val().any()
-            && (bit_cast::<16, 5>(self.l_k.q.val()) < self.l_n.q.val())
+            && self.l_rem.q.val().any()
             && (self.l_head.val() < self.size.val())
-            && (self.l_head.val() == self.r_head.q.val() + bit_cast::<16, 5>(self.r_len.q.val()));
+            && (self.l_head.val() == self.r_next.q.val());
         self.head_req.next = (self.lstate.q.val() == LoadState::Heads)
             && self.l_may_read.val()
             && self.r_len.q.val().any()
@@ -760,6 +769,7 @@ impl Logic for ChainWalker {
                     self.l_at.d.next = self.load_end.val();
                     self.l_n.d.next = self.batch_n.val();
                     self.l_k.d.next = 0.into();
+                    self.l_rem.d.next = self.batch_n.val().get_bits::<5>(0);
                     self.next_on.d.next = true;
                     self.lstate.d.next = LoadState::Ring;
                 }
@@ -799,24 +809,28 @@ impl Logic for ChainWalker {
                 }
                 if self.l_need.val() {
                     self.lstate.d.next = LoadState::Entries;
-                } else if bit_cast::<16, 5>(self.l_k.q.val()) >= self.l_n.q.val() {
+                } else if !self.l_rem.q.val().any() {
                     if !self.r_len.q.val().any() {
                         self.lstate.d.next = LoadState::Idle;
                     }
                 } else if self.r_cont.val() {
                     self.r_len.d.next = self.r_len.q.val() + 1;
+                    self.r_next.d.next = self.r_next.q.val() + 1;
                     self.l_k.d.next = self.l_k.q.val() + 1;
+                    self.l_rem.d.next = self.l_rem.q.val() - 1;
                     self.l_word.d.next = self.l_word.q.val() >> 16;
                 } else if !self.r_len.q.val().any()
                     || (self.head_req.val() && self.read.ready.val())
                 {
                     self.r_head.d.next = self.l_head.val();
+                    self.r_next.d.next = self.l_head.val() + 1;
                     self.r_k.d.next = self.l_k.q.val().get_bits::<4>(0);
                     self.r_len.d.next = 0.into();
                     if self.l_head.val() < self.size.val() {
                         self.r_len.d.next = 1.into();
                     }
                     self.l_k.d.next = self.l_k.q.val() + 1;
+                    self.l_rem.d.next = self.l_rem.q.val() - 1;
                     self.l_word.d.next = self.l_word.q.val() >> 16;
                 }
             }
