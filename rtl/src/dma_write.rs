@@ -411,7 +411,9 @@ impl Logic for DmaWrite {
             | (bit_cast::<32, 4>(self.last_be.val()) << 4)
             | bit_cast::<32, 4>(self.first_be.val());
         // Immediate bytes not yet sent, at the lane of their host address.
-        self.imm_beat.next = (self.at_data.val() >> (bit_cast::<64, 16>(self.at_sent.val()) << 3))
+        // (Immediate bytes are at most 16: so are those sent before.)
+        self.imm_beat.next = (self.at_data.val()
+            >> (bit_cast::<8, 4>(self.at_sent.val().get_bits::<4>(0)) << 3))
             << (bit_cast::<8, 2>(self.first.val()) << 3);
         // Beats read beyond the loaded request: the next one's.
         self.ahead.next = bits::<9>(0);
