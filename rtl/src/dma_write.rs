@@ -411,9 +411,10 @@ impl Logic for DmaWrite {
             | (bit_cast::<32, 4>(self.last_be.val()) << 4)
             | bit_cast::<32, 4>(self.first_be.val());
         // Immediate bytes not yet sent, at the lane of their host address.
-        // (Immediate bytes are at most 16: so are those sent before.)
+        // (Immediate bytes split at an MPS boundary start at a DW: the
+        // bytes sent before are 4, 8 or 12.)
         self.imm_beat.next = (self.at_data.val()
-            >> (bit_cast::<8, 4>(self.at_sent.val().get_bits::<4>(0)) << 3))
+            >> (bit_cast::<8, 2>(self.at_sent.val().get_bits::<2>(2)) << 5))
             << (bit_cast::<8, 2>(self.first.val()) << 3);
         // Beats read beyond the loaded request: the next one's.
         self.ahead.next = bits::<9>(0);
@@ -736,16 +737,27 @@ mod tests {
             } else {
                 at + rnd(16)
             };
-            // Immediate bytes: up to 16 from the DW of the address.
+            // Immediate bytes: up to 16 from the DW of the address; those
+            // that cross 128 bytes (an MPS boundary) start at a DW.
             let len = if imm {
                 1 + rnd(16 - addr % 4)
             } else {
                 1 + rnd(700)
             };
+            let addr = if imm && addr % 128 + len > 128 {
+                addr & !3
+            } else {
+                addr
+            };
             at = addr + len + 0x100;
             let data = u128::from(rnd(u64::MAX)) << 64 | u128::from(rnd(u64::MAX));
             commands.push((i % 2, addr, len, imm.then_some(data), rnd(size as u64)));
         }
+        // Immediate bytes cut at the MPS boundary: a used element pair and
+        // a single used element.
+        let data = u128::from(rnd(u64::MAX)) << 64 | u128::from(rnd(u64::MAX));
+        commands.push((0, 0x2_0000_0078, 16, Some(data), 0));
+        commands.push((1, 0x2_0000_017C, 8, Some(data), 0));
         let mut queued: [VecDeque<_>; 2] = Default::default();
         for c in &commands {
             queued[c.0].push_back(*c);
@@ -789,7 +801,7 @@ mod tests {
             uut.clock.next = Clock::from(true);
             assert!(simulate(&mut uut, 200));
         }
-        assert_eq!(done, [12, 12]);
+        assert_eq!(done, [13, 13]);
         let mut expected = BTreeMap::new();
         for &(_, addr, len, imm, buf) in &commands {
             for k in 0..len {
