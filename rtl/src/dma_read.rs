@@ -739,13 +739,6 @@ mod tests {
         (addr.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8
     }
 
-    fn wide(v: u128) -> Bits<128> {
-        let mut b = Bits::<128>::default();
-        b.set_bits::<64>(0, (v as u64).into());
-        b.set_bits::<64>(64, ((v >> 64) as u64).into());
-        b
-    }
-
     /// A `done` report: port, cookie, failed.
     type Done = (usize, u64, bool);
 
@@ -862,8 +855,8 @@ mod tests {
             uut.cpl.valid.next = false;
             if let Some((hdr, data, strb, sop, eop)) = beats.pop_front() {
                 uut.cpl.valid.next = true;
-                uut.cpl.hdr.next = wide(hdr);
-                uut.cpl.data.next = wide(data);
+                uut.cpl.hdr.next = crate::wide(hdr);
+                uut.cpl.data.next = crate::wide(data);
                 uut.cpl.strb.next = strb.into();
                 uut.cpl.sop.next = sop;
                 uut.cpl.eop.next = eop;

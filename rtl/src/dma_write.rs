@@ -777,9 +777,7 @@ mod tests {
                     port.addr.next = addr.into();
                     port.len.next = len.into();
                     port.imm.next = imm.is_some();
-                    let d = imm.unwrap_or(0);
-                    port.data.next =
-                        (Bits::<128>::from((d >> 64) as u64) << 64) | Bits::<128>::from(d as u64);
+                    port.data.next = crate::wide(imm.unwrap_or(0));
                     port.buf.next = buf.into();
                 }
             }

@@ -46,22 +46,15 @@ impl Logic for DwSwap {
 mod tests {
     use super::*;
 
-    fn bits(v: u128) -> Bits<DATA_WIDTH> {
-        let mut b = Bits::<DATA_WIDTH>::default();
-        b.set_bits::<64>(0, (v as u64).into());
-        b.set_bits::<64>(64, ((v >> 64) as u64).into());
-        b
-    }
-
     #[test]
     fn each_dw_is_byte_reversed() {
         let mut uut = DwSwap::default();
         uut.connect_all();
-        uut.raw.next = bits(0x0f0e0d0c_0b0a0908_07060504_03020100);
+        uut.raw.next = crate::wide(0x0f0e0d0c_0b0a0908_07060504_03020100);
         assert!(simulate(&mut uut, 10));
         assert_eq!(
             uut.swapped.val(),
-            bits(0x0c0d0e0f_08090a0b_04050607_00010203)
+            crate::wide(0x0c0d0e0f_08090a0b_04050607_00010203)
         );
     }
 }

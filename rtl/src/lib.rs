@@ -73,6 +73,15 @@ pub(crate) fn test_rng(mut seed: u64) -> impl FnMut(u64) -> u64 {
     }
 }
 
+/// A 128-bit value as `Bits`, for the blocks' test benches.
+#[cfg(test)]
+pub(crate) fn wide(v: u128) -> Bits<128> {
+    let mut b = Bits::<128>::default();
+    b.set_bits::<64>(0, (v as u64).into());
+    b.set_bits::<64>(64, ((v >> 64) as u64).into());
+    b
+}
+
 pub use vireo_regs::stream::{DATA_WIDTH, STRB_WIDTH};
 
 /// What the generated Verilog's module `top` is.
