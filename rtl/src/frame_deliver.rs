@@ -634,41 +634,13 @@ impl Logic for FrameDeliver {
             DeliverState::SegCmd => {
                 self.write.valid.next = self.n.val().any();
             }
-            DeliverState::UsedRx => {
-                self.write.valid.next = self.rx_used.valid.val();
-                self.write.addr.next = self.rx_used.addr.val();
-                self.write.len.next = self.rx_used.len.val();
-                self.write.imm.next = true;
-                self.write.data.next = self.rx_used.data.val();
-            }
-            DeliverState::UsedTx => {
-                self.write.valid.next = self.tx_used.valid.val();
-                self.write.addr.next = self.tx_used.addr.val();
-                self.write.len.next = self.tx_used.len.val();
-                self.write.imm.next = true;
-                self.write.data.next = self.tx_used.data.val();
-            }
             DeliverState::IdxRx => {
-                // Held used elements first (the transmitq's too: it need
-                // not wait for the notifier).
                 self.write.valid.next = (self.used_rx.q.val() != self.idx_rx.q.val())
                     && (self.nstate.q.val() == NoteState::Idle);
                 self.write.addr.next = self.rx_device.val() + self.used_idx.val();
                 self.write.len.next = 2.into();
                 self.write.imm.next = true;
                 self.write.data.next = bit_cast::<128, 16>(self.used_rx.q.val());
-                if self.tx_used.held.val() {
-                    self.write.valid.next = true;
-                    self.write.addr.next = self.tx_used.addr.val();
-                    self.write.len.next = self.tx_used.len.val();
-                    self.write.data.next = self.tx_used.data.val();
-                }
-                if self.rx_used.held.val() {
-                    self.write.valid.next = true;
-                    self.write.addr.next = self.rx_used.addr.val();
-                    self.write.len.next = self.rx_used.len.val();
-                    self.write.data.next = self.rx_used.data.val();
-                }
             }
             DeliverState::IdxTx => {
                 self.write.valid.next = self.used_tx.q.val() != self.idx_tx.q.val();
@@ -687,6 +659,22 @@ impl Logic for FrameDeliver {
                 self.write.data.next = bit_cast::<128, 16>(self.walker.last_avail.val());
             }
             _ => {}
+        }
+        // Used elements: a frame's (UsedRx, UsedTx), or those held, before
+        // the used index (IdxRx; the transmitq's too: they need not wait
+        // for the notifier).
+        if self.rx_used.valid.val() {
+            self.write.valid.next = true;
+            self.write.addr.next = self.rx_used.addr.val();
+            self.write.len.next = self.rx_used.len.val();
+            self.write.imm.next = true;
+            self.write.data.next = self.rx_used.data.val();
+        } else if self.tx_used.valid.val() {
+            self.write.valid.next = true;
+            self.write.addr.next = self.tx_used.addr.val();
+            self.write.len.next = self.tx_used.len.val();
+            self.write.imm.next = true;
+            self.write.data.next = self.tx_used.data.val();
         }
         self.wr_taken.next = self.write.valid.val() && self.write.ready.val();
         self.writes_next.next = self.writes.q.val();
