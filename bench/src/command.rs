@@ -71,8 +71,9 @@ pub struct BenchArgs {
     /// their share of a real link).
     #[arg(long, value_enum, default_value_t = Link::Ideal)]
     pub link: Link,
-    /// Frames per point (default: about 512 KiB worth, 128 ..= 1024, and at
-    /// least 4 times the frames in flight; more than twice are needed).
+    /// Frames per point (default: about 2 MiB worth, 256 ..= 2048, and at
+    /// least 4 times the frames in flight; more than twice, and more than
+    /// 9 beyond the frames in flight, are needed).
     #[arg(long)]
     pub frames: Option<u32>,
     /// Seed of buffer placement and frame contents.

@@ -23,6 +23,7 @@ use vireo_host::link::Link;
 use vireo_host::probe::{probe, Placement};
 use vireo_host::rng::Rng;
 use vireo_host::traffic::{Traffic, TrafficOptions};
+use vireo_regs::dma::FRAME_SLOTS;
 use vireo_regs::pci::exp;
 use vireo_regs::virtio::net::{ETH_HLEN, F_MTU, HDR_LEN};
 use vireo_regs::{layout, DeviceConfig};
@@ -105,8 +106,14 @@ impl Measurement {
     }
 }
 
-/// Steady-state clock of one direction: when its first and last chain came
-/// back, and the frames in between.
+/// Chains a direction returns before its steady state is counted: the
+/// device holds at most this many frames, so by the next return every frame
+/// it had read ahead at the first one has left (counting them would credit
+/// a point limited before the frame buffer with the buffer's fill).
+pub const WARM_UP: u64 = FRAME_SLOTS as u64;
+
+/// Steady-state clock of one direction: when its first chain after the
+/// warm-up and its last chain came back, and the frames in between.
 #[derive(Clone, Copy, Debug, Default)]
 struct Returns {
     first: Option<(u64, u64)>,
@@ -116,7 +123,7 @@ struct Returns {
 impl Returns {
     /// `count` chains have come back by cycle `now`.
     fn update(&mut self, count: u64, now: u64) {
-        if count == 0 {
+        if count <= WARM_UP {
             return;
         }
         if self.first.is_none() {
@@ -127,7 +134,7 @@ impl Returns {
         }
     }
 
-    /// Frames per cycle after the first return.
+    /// Frames per cycle after the first return counted.
     fn rate(&self) -> f64 {
         match self.first {
             Some((n0, t0)) if self.last.1 > t0 => {
@@ -286,4 +293,24 @@ fn traffic(
         wall: start.elapsed(),
         model: host.ep.model_time(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_starts_after_the_frames_the_device_may_hold() {
+        let mut r = Returns::default();
+        // The frames read ahead leave in a burst: not counted.
+        for (count, now) in [(1, 1000), (4, 1010), (WARM_UP, 1020)] {
+            r.update(count, now);
+        }
+        assert_eq!(r.rate(), 0.0);
+        // Then one frame per 100 cycles.
+        for k in 1..=10 {
+            r.update(WARM_UP + k, 1020 + 100 * k);
+        }
+        assert_eq!(r.rate(), 1.0 / 100.0);
+    }
 }

@@ -10,7 +10,7 @@
 //! same seed, so the simulated results do not depend on the number of
 //! threads or the order the points finish in.
 
-use crate::point::{max_frame, measure, Measurement, Point};
+use crate::point::{max_frame, measure, Measurement, Point, WARM_UP};
 use crossbeam::channel;
 use std::fmt;
 use std::path::Path;
@@ -66,7 +66,7 @@ pub struct Settings {
     pub segments: Vec<u16>,
     /// The point the sweeps vary (its `frames` is ignored: see `frames`).
     pub base: Point,
-    /// Frames per point; `None`: enough for about 512 KiB, 128 ..= 1024.
+    /// Frames per point; `None`: enough for about 2 MiB, 256 ..= 2048.
     pub frames: Option<u32>,
     /// Which sweeps run.
     pub sweeps: Vec<Sweep>,
@@ -121,8 +121,8 @@ impl std::error::Error for BadSettings {}
 
 /// Default frames per point for a frame size and frames in flight.
 fn default_frames(frame: u32, in_flight: u16) -> u32 {
-    (512 * 1024 / frame.max(1))
-        .clamp(128, 1024)
+    (2 * 1024 * 1024 / frame.max(1))
+        .clamp(256, 2048)
         .max(4 * in_flight as u32)
 }
 
@@ -172,9 +172,10 @@ fn check(p: &Point, cfg: &DeviceConfig) -> Result<(), BadSettings> {
             p.mrrs
         ));
     }
-    if p.frames <= 2 * p.in_flight as u32 {
+    let needed = p.in_flight as u32 + (p.in_flight as u32).max(WARM_UP as u32 + 1);
+    if p.frames <= needed {
         return bad(format!(
-            "{} frames per point with {} in flight: more than twice the frames in flight are needed, so that frames come back while the driver is still posting (the steady state the rates are taken in)",
+            "{} frames per point with {} in flight: more than {needed} are needed, so that more than the frames in flight, and more than the {WARM_UP} the device may hold, come back while the driver is still posting (the steady state the rates are taken in)",
             p.frames, p.in_flight
         ));
     }
@@ -314,13 +315,13 @@ mod tests {
             f(&mut s);
             s.plan(&cfg()).unwrap_err().0
         };
-        assert!(with(&|s| s.sizes = vec![0]).contains("1 ..= 16372"));
+        assert!(with(&|s| s.sizes = vec![0]).contains("1 ..= 32756"));
         assert!(with(&|s| s.sizes = vec![65536]).contains("frame buffer"));
         assert!(with(&|s| s.base.queue_size = 300).contains("power of two"));
         assert!(with(&|s| s.in_flight = vec![0]).contains("at least 1"));
         assert!(with(&|s| s.segments = vec![16]).contains("more than the queue size"));
         assert!(with(&|s| s.latencies = vec![COMPLETION_TIMEOUT_CYCLES]).contains("timeout"));
-        assert!(with(&|s| s.frames = Some(64)).contains("more than twice the frames in flight"));
+        assert!(with(&|s| s.frames = Some(64)).contains("more than 64 are needed"));
         assert!(with(&|s| s.base.mps = 1024).contains("128 ..= 512"));
         assert!(with(&|s| s.base.mrrs = 100).contains("read request"));
         assert!(with(&|s| s.sweeps.clear()).contains("no sweep"));

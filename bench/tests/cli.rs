@@ -270,15 +270,15 @@ fn frames_that_fill_the_frame_buffer_come_back_intact_with_no_latency() {
     // once the write engine has read them out, and the header patch of the
     // frame before stops once its bytes may hold a later frame (both found
     // with the engine's command queue, which takes a frame's used elements
-    // before its data has left; 8192 B frames wrap onto the first bytes of
-    // the frame before).
+    // before its data has left; the fourth 8192 B frame wraps onto the
+    // first bytes of the first, and a 32756 B frame takes the whole buffer).
     let dir = temp("full-buffer");
     let (ok, out, err) = vireo(&[
         "bench",
         "--sweep",
         "size",
         "--sizes",
-        "8192,16372",
+        "8192,16372,32756",
         "--size-latencies",
         "0",
         "--base-in-flight",
@@ -305,7 +305,7 @@ fn a_gen3_x4_link_limits_large_frames() {
             "--size-latencies",
             "0",
             "--frames",
-            "96",
+            "512",
             "--link",
             link,
             "--out",

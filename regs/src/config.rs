@@ -100,7 +100,7 @@ impl Default for DeviceConfig {
             max_queue_size: 256,
             mac: [0x02, 0x56, 0x49, 0x52, 0x45, 0x4F],
             mtu: 1500,
-            frame_buffer: 16384,
+            frame_buffer: 32768,
         }
     }
 }
@@ -300,8 +300,8 @@ mod tests {
             ConfigError::FrameBuffer(6000)
         );
         assert_eq!(
-            bad(|c| c.mtu = 20000),
-            ConfigError::FrameBuffer(16384),
+            bad(|c| c.mtu = 40000),
+            ConfigError::FrameBuffer(32768),
             "a jumbo MTU needs a larger frame buffer"
         );
     }

@@ -43,9 +43,14 @@ use vireo_regs::virtio::ring;
 use vireo_regs::DeviceConfig;
 
 pub use vireo_regs::dma::FRAME_SLOTS;
-const _: () = assert!(FRAME_SLOTS == 16, "slot indexes are 4 bits");
+const _: () = assert!(FRAME_SLOTS == 8, "slot indexes are 3 bits");
+/// Width of a slot index.
+const SLOT_INDEX_BITS: usize = 3;
 /// Width of a slot pointer (with a wrap bit).
-pub const SLOT_PTR_BITS: usize = 5;
+pub const SLOT_PTR_BITS: usize = 4;
+/// The frames with data reads in flight, oldest first: one 4-bit entry
+/// (a slot index, padded so an entry's place is a shift) per slot.
+const PENDING_BITS: usize = 4 * FRAME_SLOTS;
 /// A slot: head (16), start (16), length (17), dropped as too large (1).
 const SLOT_BITS: usize = 50;
 /// Width of a frame length.
@@ -152,7 +157,7 @@ pub struct FrameFetch {
     pub rx_side_flushing: Signal<In, Bit>,
     walker: ChainWalker,
     ctl: ByteBuffer,
-    slots: Ram<Bits<SLOT_BITS>, 4>,
+    slots: Ram<Bits<SLOT_BITS>, SLOT_INDEX_BITS>,
     state: DFF<FetchState>,
     kicked: DFF<Bit>,
     rechecked: DFF<Bit>,
@@ -165,8 +170,8 @@ pub struct FrameFetch {
     wr_ptr: DFF<Bits<BUF_ADDR_BITS>>,
     complete: DFF<Bits<FRAME_SLOTS>>,
     errors: DFF<Bits<FRAME_SLOTS>>,
-    pending: DFF<Bits<64>>,
-    pending_count: DFF<Bits<5>>,
+    pending: DFF<Bits<PENDING_BITS>>,
+    pending_count: DFF<Bits<SLOT_PTR_BITS>>,
     err_acc: DFF<Bit>,
     outstanding: DFF<Bits<7>>,
     writing: DFF<Bit>,
@@ -180,11 +185,11 @@ pub struct FrameFetch {
     data_cmd: Signal<Local, Bit>,
     data_done: Signal<Local, Bit>,
     frame_end: Signal<Local, Bit>,
-    done_slot: Signal<Local, Bits<4>>,
+    done_slot: Signal<Local, Bits<SLOT_INDEX_BITS>>,
     done_mask: Signal<Local, Bits<FRAME_SLOTS>>,
     release_mask: Signal<Local, Bits<FRAME_SLOTS>>,
-    wslot: Signal<Local, Bits<4>>,
-    rslot: Signal<Local, Bits<4>>,
+    wslot: Signal<Local, Bits<SLOT_INDEX_BITS>>,
+    rslot: Signal<Local, Bits<SLOT_INDEX_BITS>>,
     entry: Signal<Local, Bits<SLOT_BITS>>,
     push: Signal<Local, Bit>,
     pop: Signal<Local, Bit>,
@@ -379,8 +384,8 @@ impl Logic for FrameFetch {
         }
 
         // Slots: written at allocation, read at the oldest.
-        self.wslot.next = self.wp.q.val().get_bits::<4>(0);
-        self.rslot.next = self.rp.q.val().get_bits::<4>(0);
+        self.wslot.next = self.wp.q.val().get_bits::<SLOT_INDEX_BITS>(0);
+        self.rslot.next = self.rp.q.val().get_bits::<SLOT_INDEX_BITS>(0);
         self.slots.write_enable.next = false;
         self.slots.write_address.next = self.wslot.val();
         self.slots.write_data.next =
@@ -394,7 +399,7 @@ impl Logic for FrameFetch {
         self.taken.next = 0.into();
 
         // Data completions, in order: a frame is complete with its last read.
-        self.done_slot.next = self.pending.q.val().get_bits::<4>(0);
+        self.done_slot.next = self.pending.q.val().get_bits::<SLOT_INDEX_BITS>(0);
         self.done_mask.next = 0.into();
         self.pop.next =
             self.data_done.val() && (self.read.done_cookie.val() & self.cookie_end.val()).any();
@@ -535,14 +540,14 @@ impl Logic for FrameFetch {
         }
         if self.push.val() && !self.pop.val() {
             self.pending.d.next = self.pending.q.val()
-                | (bit_cast::<64, 4>(self.wslot.val())
-                    << (bit_cast::<8, 5>(self.pending_count.q.val()) << 2));
+                | (bit_cast::<PENDING_BITS, SLOT_INDEX_BITS>(self.wslot.val())
+                    << (bit_cast::<8, SLOT_PTR_BITS>(self.pending_count.q.val()) << 2));
             self.pending_count.d.next = self.pending_count.q.val() + 1;
         }
         if self.push.val() && self.pop.val() {
             self.pending.d.next = (self.pending.q.val() >> 4)
-                | (bit_cast::<64, 4>(self.wslot.val())
-                    << ((bit_cast::<8, 5>(self.pending_count.q.val()) - 1) << 2));
+                | (bit_cast::<PENDING_BITS, SLOT_INDEX_BITS>(self.wslot.val())
+                    << ((bit_cast::<8, SLOT_PTR_BITS>(self.pending_count.q.val()) - 1) << 2));
         }
 
         // The oldest frame, once complete, goes to the receive side.
