@@ -112,31 +112,36 @@ impl Measurement {
 /// a point limited before the frame buffer with the buffer's fill).
 pub const WARM_UP: u64 = FRAME_SLOTS as u64;
 
-/// Steady-state clock of one direction: when its first chain after the
-/// warm-up and its last chain came back, and the frames in between.
+/// Steady-state clock of one direction: when its first chain came back,
+/// when its first chain after the warm-up and its last chain did, and the
+/// frames in between.
 #[derive(Clone, Copy, Debug, Default)]
 struct Returns {
-    first: Option<(u64, u64)>,
+    first: Option<u64>,
+    from: Option<(u64, u64)>,
     last: (u64, u64),
 }
 
 impl Returns {
     /// `count` chains have come back by cycle `now`.
     fn update(&mut self, count: u64, now: u64) {
+        if count > 0 && self.first.is_none() {
+            self.first = Some(now);
+        }
         if count <= WARM_UP {
             return;
         }
-        if self.first.is_none() {
-            self.first = Some((count, now));
+        if self.from.is_none() {
+            self.from = Some((count, now));
         }
         if count > self.last.0 {
             self.last = (count, now);
         }
     }
 
-    /// Frames per cycle after the first return counted.
+    /// Frames per cycle after the warm-up.
     fn rate(&self) -> f64 {
-        match self.first {
+        match self.from {
             Some((n0, t0)) if self.last.1 > t0 => {
                 (self.last.0 - n0) as f64 / (self.last.1 - t0) as f64
             }
@@ -275,17 +280,18 @@ fn traffic(
     t.check_dropped(host)?;
     let bytes = p.frame as f64;
     let rx_rate = rx.rate();
+    if rx_rate == 0.0 || tx.rate() == 0.0 {
+        return Err(HostError::Expectation(format!(
+            "{frames} frames came back in too few steps after the first {WARM_UP} to time the steady state: run more frames (--frames)"
+        )));
+    }
     Ok(Measurement {
         point: *p,
         frames: t.counts.received,
         tx_bytes_per_cycle: tx.rate() * bytes,
         rx_bytes_per_cycle: rx_rate * bytes,
-        cycles_per_frame: if rx_rate > 0.0 {
-            1.0 / rx_rate
-        } else {
-            f64::INFINITY
-        },
-        first_frame_cycles: rx.first.map_or(0, |(_, c)| c - cycles0),
+        cycles_per_frame: 1.0 / rx_rate,
+        first_frame_cycles: rx.first.map_or(0, |c| c - cycles0),
         round_trip_cycles: round_trip as f64 / t.counts.received.max(1) as f64,
         cycles: host.ep.cycles(),
         dma: host.ep.dma_stats().since(&dma0),

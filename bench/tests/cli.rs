@@ -198,7 +198,7 @@ fn bench_writes_checked_results_that_do_not_depend_on_the_thread_count() {
         "--base-in-flight",
         "8",
         "--frames",
-        "24",
+        "64",
     ];
     let mut runs = Vec::new();
     for jobs in ["1", "2"] {
@@ -232,9 +232,9 @@ fn bench_writes_checked_results_that_do_not_depend_on_the_thread_count() {
         let v: Vec<&str> = line.split(',').collect();
         let rate: f64 = v[col("rx_bytes_per_cycle")].parse().unwrap();
         assert!(rate > 0.0 && rate <= 16.0, "{line}");
-        assert_eq!(v[col("frames")], "24", "every frame back and checked");
+        assert_eq!(v[col("frames")], "64", "every frame back and checked");
         let reads: u64 = v[col("read_requests")].parse().unwrap();
-        assert!(reads >= 24, "at least one read per frame: {line}");
+        assert!(reads >= 64, "at least one read per frame: {line}");
     }
 }
 
@@ -251,7 +251,7 @@ fn bench_refuses_bad_values_before_simulating() {
             "more than the queue size",
         ),
         (&["--latencies", "100000000"], "completion timeout"),
-        (&["--frames", "64"], "more than twice the frames in flight"),
+        (&["--frames", "64"], "more than 64 are needed"),
         (&["--jobs", "0"], "--jobs"),
         (&["--sweep", "colour"], "possible values"),
         (&["--trace", "/tmp/x.vcd"], "one point"),
