@@ -265,6 +265,33 @@ fn bench_refuses_bad_values_before_simulating() {
 }
 
 #[test]
+fn a_point_too_short_to_time_fails_with_a_hint() {
+    // 20 frames, 8 in flight: the returns after the warm-up come back in
+    // one step of the driver, so there is no steady state to time.
+    let dir = temp("too-short");
+    let (ok, out, err) = vireo(&[
+        "bench",
+        "--sweep",
+        "size",
+        "--sizes",
+        "64",
+        "--size-latencies",
+        "0",
+        "--base-in-flight",
+        "8",
+        "--frames",
+        "20",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    std::fs::remove_dir_all(dir).unwrap();
+    assert!(
+        !ok && err.contains("run more frames (--frames)"),
+        "{out}{err}"
+    );
+}
+
+#[test]
 fn frames_that_fill_the_frame_buffer_come_back_intact_with_no_latency() {
     // The transmit side reuses a frame's bytes in the frame buffer only
     // once the write engine has read them out, and the header patch of the
