@@ -311,7 +311,7 @@ fn frames_that_fill_the_frame_buffer_come_back_intact_with_no_latency() {
         "--base-in-flight",
         "8",
         "--frames",
-        "24",
+        "48",
         "--out",
         dir.to_str().unwrap(),
     ]);
