@@ -18,6 +18,27 @@ fn temp(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("vireo-test-{}-{name}", std::process::id()))
 }
 
+/// `vireo bench`: a size sweep of `sizes` with no read latency and the
+/// `extra` options, in a directory of its own; whether it succeeded, its
+/// output, and its `bench.csv` (empty if none was written).
+fn size_sweep(name: &str, sizes: &str, extra: &[&str]) -> (bool, String, String, String) {
+    let dir = temp(name);
+    let args = [
+        "bench",
+        "--sweep",
+        "size",
+        "--sizes",
+        sizes,
+        "--size-latencies",
+        "0",
+    ];
+    let out = ["--out", dir.to_str().unwrap()];
+    let (ok, stdout, stderr) = vireo(&[&args[..], extra, &out].concat());
+    let csv = std::fs::read_to_string(dir.join("bench.csv")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(dir);
+    (ok, stdout, stderr, csv)
+}
+
 #[test]
 fn gen_writes_the_verilog_top() {
     let path = temp("top.v");
@@ -268,23 +289,11 @@ fn bench_refuses_bad_values_before_simulating() {
 fn a_point_too_short_to_time_fails_with_a_hint() {
     // 20 frames, 8 in flight: the returns after the warm-up come back in
     // one step of the driver, so there is no steady state to time.
-    let dir = temp("too-short");
-    let (ok, out, err) = vireo(&[
-        "bench",
-        "--sweep",
-        "size",
-        "--sizes",
+    let (ok, out, err, _) = size_sweep(
+        "too-short",
         "64",
-        "--size-latencies",
-        "0",
-        "--base-in-flight",
-        "8",
-        "--frames",
-        "20",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    std::fs::remove_dir_all(dir).unwrap();
+        &["--base-in-flight", "8", "--frames", "20"],
+    );
     assert!(
         !ok && err.contains("run more frames (--frames)"),
         "{out}{err}"
@@ -299,48 +308,23 @@ fn frames_that_fill_the_frame_buffer_come_back_intact_with_no_latency() {
     // with the engine's command queue, which takes a frame's used elements
     // before its data has left; the fourth 8192 B frame wraps onto the
     // first bytes of the first, and a 32756 B frame takes the whole buffer).
-    let dir = temp("full-buffer");
-    let (ok, out, err) = vireo(&[
-        "bench",
-        "--sweep",
-        "size",
-        "--sizes",
+    let (ok, out, err, _) = size_sweep(
+        "full-buffer",
         "8192,16372,32756",
-        "--size-latencies",
-        "0",
-        "--base-in-flight",
-        "8",
-        "--frames",
-        "48",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    std::fs::remove_dir_all(dir).unwrap();
+        &["--base-in-flight", "8", "--frames", "48"],
+    );
     assert!(ok && !err.contains("failed"), "{out}{err}");
 }
 
 #[test]
 fn a_gen3_x4_link_limits_large_frames() {
     let rate = |link: &str| {
-        let dir = temp(&format!("link-{link}"));
-        let (ok, out, err) = vireo(&[
-            "bench",
-            "--sweep",
-            "size",
-            "--sizes",
+        let (ok, out, err, csv) = size_sweep(
+            &format!("link-{link}"),
             "4096",
-            "--size-latencies",
-            "0",
-            "--frames",
-            "512",
-            "--link",
-            link,
-            "--out",
-            dir.to_str().unwrap(),
-        ]);
+            &["--frames", "512", "--link", link],
+        );
         assert!(ok, "{out}{err}");
-        let csv = std::fs::read_to_string(dir.join("bench.csv")).unwrap();
-        std::fs::remove_dir_all(dir).unwrap();
         let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
         let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
         let col = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];

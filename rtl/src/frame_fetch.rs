@@ -43,11 +43,14 @@ use vireo_regs::virtio::ring;
 use vireo_regs::DeviceConfig;
 
 pub use vireo_regs::dma::FRAME_SLOTS;
-const _: () = assert!(FRAME_SLOTS == 8, "slot indexes are 3 bits");
 /// Width of a slot index.
-const SLOT_INDEX_BITS: usize = 3;
+const SLOT_INDEX_BITS: usize = FRAME_SLOTS.trailing_zeros() as usize;
+const _: () = assert!(
+    FRAME_SLOTS.is_power_of_two() && SLOT_INDEX_BITS <= 4,
+    "slot indexes fit the pending list's 4-bit entries"
+);
 /// Width of a slot pointer (with a wrap bit).
-pub const SLOT_PTR_BITS: usize = 4;
+pub const SLOT_PTR_BITS: usize = SLOT_INDEX_BITS + 1;
 /// The frames with data reads in flight, oldest first: one 4-bit entry
 /// (a slot index, padded so an entry's place is a shift) per slot.
 const PENDING_BITS: usize = 4 * FRAME_SLOTS;
