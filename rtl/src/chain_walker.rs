@@ -57,7 +57,8 @@
 //! a stale completion for its own.
 //!
 //! Timing: a chain whose ring entry and head descriptor are loaded is found
-//! 10 cycles after `go`, plus one host read round trip per further descriptor, and
+//! 5 cycles after `go` (which may come with the `take` of the chain
+//! before), plus one host read round trip per further descriptor, and
 //! one for the index when the known entries run out before a look ahead
 //! found more. Loading a batch takes
 //! two round trips (entries, then heads; a head read is issued once the
@@ -137,6 +138,8 @@ pub enum WalkState {
     Index,
     /// Getting the ring entry at `last_avail` from its bank.
     Ring,
+    /// Getting its head descriptor from its bank too, if it has arrived.
+    Head,
     /// Acting on the ring entry.
     Entry,
     /// Waiting for the head descriptor to be loaded.
@@ -205,7 +208,7 @@ pub struct ChainWalker {
     /// Nothing under way or about to start: no read in flight, no walk
     /// (idle, found, empty or faulted) and no batch to load.
     pub idle: Signal<Out, Bit>,
-    /// Look for the next chain (when idle or empty).
+    /// Look for the next chain (when idle or empty, or with `take`).
     pub go: Signal<In, Bit>,
     /// The presented chain is consumed.
     pub take: Signal<In, Bit>,
@@ -281,6 +284,12 @@ pub struct ChainWalker {
     hd_failed: DFF<Bits<32>>,
     /// Entry of the chain being walked (bank * 16 + entry).
     cur_k: DFF<Bits<5>>,
+    /// Its head descriptor was read back right after its ring entry.
+    hd_early: DFF<Bit>,
+    /// The descriptor is read back this cycle (a head read back right
+    /// after its entry): taken from the control buffer's output, not from
+    /// `word`.
+    direct: DFF<Bit>,
     /// The loader: its state, bank, first available index, entries, the
     /// entries read back (the next one whose head is to be read in the low
     /// bits; the first eight, then the last eight), that entry's number,
@@ -362,12 +371,15 @@ pub struct ChainWalker {
     to_end: Signal<Local, Bits<16>>,
     batch_n: Signal<Local, Bits<16>>,
     ent_off: Signal<Local, Bits<16>>,
+    d_word: Signal<Local, Bits<DATA_WIDTH>>,
     d_addr: Signal<Local, Bits<64>>,
     d_len: Signal<Local, Bits<32>>,
     d_flags: Signal<Local, Bits<16>>,
     d_next: Signal<Local, Bits<16>>,
     d_write: Signal<Local, Bit>,
     ahead: Signal<Local, Bits<16>>,
+    /// The available index a walk started this cycle looks at.
+    go_avail: Signal<Local, Bits<16>>,
     bad_indirect: Signal<Local, Bit>,
     f_next: Constant<Bits<16>>,
     f_write: Constant<Bits<16>>,
@@ -452,6 +464,8 @@ impl ChainWalker {
             hd_arrived: Default::default(),
             hd_failed: Default::default(),
             cur_k: Default::default(),
+            hd_early: Default::default(),
+            direct: Default::default(),
             lstate: Default::default(),
             pstate: Default::default(),
             l_bank: Default::default(),
@@ -509,12 +523,14 @@ impl ChainWalker {
             to_end: Default::default(),
             batch_n: Default::default(),
             ent_off: Default::default(),
+            d_word: Default::default(),
             d_addr: Default::default(),
             d_len: Default::default(),
             d_flags: Default::default(),
             d_next: Default::default(),
             d_write: Default::default(),
             ahead: Default::default(),
+            go_avail: Default::default(),
             bad_indirect: Default::default(),
             f_next: Constant::new((ring::F_NEXT as u64).into()),
             f_write: Constant::new((ring::F_WRITE as u64).into()),
@@ -574,6 +590,8 @@ impl Logic for ChainWalker {
             hd_arrived,
             hd_failed,
             cur_k,
+            hd_early,
+            direct,
             lstate,
             pstate,
             l_bank,
@@ -695,10 +713,14 @@ impl Logic for ChainWalker {
         self.ctl_rd_addr.next = self.base.val() + self.slot.q.val();
 
         // The descriptor in the control buffer.
-        self.d_addr.next = self.word.q.val().get_bits::<64>(0);
-        self.d_len.next = self.word.q.val().get_bits::<32>(64);
-        self.d_flags.next = self.word.q.val().get_bits::<16>(96);
-        self.d_next.next = self.word.q.val().get_bits::<16>(112);
+        self.d_word.next = self.word.q.val();
+        if self.direct.q.val() {
+            self.d_word.next = self.ctl_rd_data.val();
+        }
+        self.d_addr.next = self.d_word.val().get_bits::<64>(0);
+        self.d_len.next = self.d_word.val().get_bits::<32>(64);
+        self.d_flags.next = self.d_word.val().get_bits::<16>(96);
+        self.d_next.next = self.d_word.val().get_bits::<16>(112);
         self.d_write.next = (self.d_flags.val() & self.f_write.val()).any();
         self.bad_indirect.next = !self.indirect_ok.val()
             || self.nested.q.val()
@@ -913,6 +935,7 @@ impl Logic for ChainWalker {
         }
 
         // The walk.
+        self.direct.d.next = false;
         self.ent_off.next = self.avail.q.val() - self.cur_base.q.val();
         if (self.state.q.val() == WalkState::Fetch) && self.own_req.val() && self.read.ready.val() {
             self.state.d.next = WalkState::Wait;
@@ -931,19 +954,6 @@ impl Logic for ChainWalker {
         {
             self.word.d.next = self.ctl_rd_data.val();
             self.state.d.next = self.after.q.val();
-        }
-        if ((self.state.q.val() == WalkState::Idle) || (self.state.q.val() == WalkState::Empty))
-            && self.go.val()
-        {
-            if self.avail.q.val() == self.seen.q.val() {
-                self.addr.d.next = self.driver.val() + self.off_idx.val();
-                self.len.d.next = 2.into();
-                self.slot.d.next = 0.into();
-                self.after.d.next = WalkState::Index;
-                self.state.d.next = WalkState::Fetch;
-            } else {
-                self.state.d.next = WalkState::Ring;
-            }
         }
         match self.state.q.val() {
             WalkState::Index => {
@@ -964,8 +974,9 @@ impl Logic for ChainWalker {
                     self.ctl_rd_addr.next = self.entries_slot.val()
                         + (bit_cast::<BUF_ADDR_BITS, 1>(self.cur_b.q.val()) << 5)
                         + (bit_cast::<BUF_ADDR_BITS, 16>(self.ent_off.val()) << 1);
-                    self.after.d.next = WalkState::Entry;
-                    self.state.d.next = WalkState::Load;
+                    self.cur_k.d.next = (bit_cast::<5, 1>(self.cur_b.q.val()) << 4)
+                        | bit_cast::<5, 4>(self.ent_off.val().get_bits::<4>(0));
+                    self.state.d.next = WalkState::Head;
                 } else if self.next_on.q.val()
                     && (self.ring_arrived.q.val() & self.new_bit.val()).any()
                 {
@@ -980,13 +991,27 @@ impl Logic for ChainWalker {
                     }
                 }
             }
+            WalkState::Head => {
+                // The entry's head descriptor, read back the cycle after the
+                // entry when it has arrived (else the walk asks for it once
+                // it has the entry).
+                self.hd_early.d.next = false;
+                if self.hd_arrived.q.val().get_bit(self.cur_k.q.val().index())
+                    && !self.hd_failed.q.val().get_bit(self.cur_k.q.val().index())
+                {
+                    self.w_ctl.next = true;
+                    self.ctl_rd_addr.next = self.heads_slot.val()
+                        + (bit_cast::<BUF_ADDR_BITS, 5>(self.cur_k.q.val()) << 4);
+                    self.hd_early.d.next = true;
+                }
+                self.state.d.next = WalkState::Entry;
+            }
             WalkState::Entry => {
-                self.cur_k.d.next = (bit_cast::<5, 1>(self.cur_b.q.val()) << 4)
-                    | bit_cast::<5, 4>(self.ent_off.val().get_bits::<4>(0));
-                self.head_r.d.next = self.word.q.val().get_bits::<16>(0);
+                // The entry is read back this cycle.
+                self.head_r.d.next = self.ctl_rd_data.val().get_bits::<16>(0);
                 self.tbl.d.next = self.desc.val();
                 self.entries.d.next = bit_cast::<32, 16>(self.size.val());
-                self.idx.d.next = bit_cast::<32, 16>(self.word.q.val().get_bits::<16>(0));
+                self.idx.d.next = bit_cast::<32, 16>(self.ctl_rd_data.val().get_bits::<16>(0));
                 self.steps.d.next = 0.into();
                 self.nested.d.next = false;
                 self.count_r.d.next = 0.into();
@@ -994,6 +1019,15 @@ impl Logic for ChainWalker {
                 self.any_read_r.d.next = false;
                 self.any_write_r.d.next = false;
                 self.state.d.next = WalkState::Step;
+                if self.hd_early.q.val() {
+                    // Its head descriptor is read back in the next cycle.
+                    self.steps.d.next = 1.into();
+                    self.direct.d.next = true;
+                    self.state.d.next = WalkState::Descriptor;
+                    if self.ctl_rd_data.val().get_bits::<16>(0) >= self.size.val() {
+                        self.state.d.next = WalkState::Faulted;
+                    }
+                }
             }
             WalkState::Step => {
                 if (self.idx.q.val() >= self.entries.q.val())
@@ -1068,6 +1102,26 @@ impl Logic for ChainWalker {
                 }
             }
             _ => {}
+        }
+        // A walk starts from the next available index: the index is read
+        // when every entry it showed is taken.
+        self.go_avail.next = self.avail.q.val();
+        if self.state.q.val() == WalkState::Found {
+            self.go_avail.next = self.avail.q.val() + 1;
+        }
+        if (((self.state.q.val() == WalkState::Idle) || (self.state.q.val() == WalkState::Empty))
+            || ((self.state.q.val() == WalkState::Found) && self.take.val()))
+            && self.go.val()
+        {
+            if self.go_avail.val() == self.seen.q.val() {
+                self.addr.d.next = self.driver.val() + self.off_idx.val();
+                self.len.d.next = 2.into();
+                self.slot.d.next = 0.into();
+                self.after.d.next = WalkState::Index;
+                self.state.d.next = WalkState::Fetch;
+            } else {
+                self.state.d.next = WalkState::Ring;
+            }
         }
 
         self.seen.d.next = self.seen_next.val();
@@ -1177,8 +1231,8 @@ mod tests {
         /// Reads of `avail->idx` taken: cycle, chains taken by then.
         index_reads: Vec<(u64, u32)>,
         taken: u32,
-        /// Chains taken: head, total length.
-        chains: Vec<(u16, u64)>,
+        /// Chains taken: head, total length, cycle.
+        chains: Vec<(u16, u64, u64)>,
     }
 
     const LATENCY: u64 = 20;
@@ -1270,6 +1324,7 @@ mod tests {
                 self.chains.push((
                     self.uut.head.val().index() as u16,
                     self.uut.total.val().to_u64(),
+                    self.now,
                 ));
                 assert!(simulate(&mut self.uut, 200));
             }
@@ -1340,7 +1395,8 @@ mod tests {
             assert!(!h.uut.fault.val() && h.now < 2000, "at {}", h.now);
         }
         let want: Vec<(u16, u64)> = heads.iter().map(|&x| (x, 16 * (x as u64 + 1))).collect();
-        assert_eq!(h.chains, want);
+        let got: Vec<(u16, u64)> = h.chains.iter().map(|&(x, len, _)| (x, len)).collect();
+        assert_eq!(got, want);
         // One read per run, also across the two halves of the bank (entries
         // 0..8 and 8..16 are read back from the control buffer apart).
         let head_reads: Vec<(u64, usize)> = h
@@ -1357,17 +1413,33 @@ mod tests {
     }
 
     #[test]
+    fn a_chain_whose_entry_and_head_are_loaded_is_found_5_cycles_after_go() {
+        let mut h = Host::new();
+        h.post(0, SIZE);
+        while h.taken < SIZE as u32 {
+            h.cycle();
+            assert!(!h.uut.fault.val() && h.now < 2000, "at {}", h.now);
+        }
+        // The consumer takes each chain as it is presented and asks for the
+        // next one with the take: after the first, whose bank had to load,
+        // one chain per walk.
+        let at: Vec<u64> = h.chains.iter().map(|c| c.2).collect();
+        let gaps: Vec<u64> = at.windows(2).skip(1).map(|w| w[1] - w[0]).collect();
+        assert_eq!(gaps, [5u64; 14], "cycles between chains");
+    }
+
+    #[test]
     fn the_index_is_read_ahead_while_a_bank_loads() {
         let mut h = Host::new();
-        h.post(0, 4);
+        h.post(0, 8);
         while h.taken < 1 {
             h.cycle();
         }
-        // The look ahead finds entries 4..12 and the loader takes them into
+        // The look ahead finds entries 8..16 and the loader takes them into
         // the other bank; the walks go on taking the first bank's entries,
         // and the next look ahead need not wait for that load.
-        h.post(4, 12);
-        while h.taken < 12 {
+        h.post(8, 16);
+        while h.taken < 16 {
             h.cycle();
             assert!(!h.uut.fault.val() && h.now < 2000, "at {}", h.now);
         }

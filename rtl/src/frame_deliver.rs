@@ -852,16 +852,6 @@ impl Logic for FrameDeliver {
                 }
             }
             DeliverState::UsedRx => {
-                // Find the next frame's receive chain while this one's data
-                // is written.
-                if !self.looked.q.val()
-                    && self.rx_enabled.val()
-                    && !self.rx_clearing.q.val()
-                    && !self.tx_clearing.q.val()
-                {
-                    self.looked.d.next = true;
-                    self.walker.go.next = true;
-                }
                 if self.rx_used.taken.val() {
                     self.used_rx.d.next = self.used_rx.q.val() + 1;
                     self.state.d.next = DeliverState::UsedTx;
@@ -922,6 +912,16 @@ impl Logic for FrameDeliver {
             _ => {}
         }
 
+        // A chain taken: find the next frame's receive chain while this
+        // one's data is written (the walk starts with the take).
+        if self.walker.take.val()
+            && self.rx_enabled.val()
+            && !self.rx_clearing.q.val()
+            && !self.tx_clearing.q.val()
+        {
+            self.looked.d.next = true;
+            self.walker.go.next = true;
+        }
         if self.kick.val() && (self.state.q.val() != DeliverState::Sleep) {
             self.kicked.d.next = true;
         }

@@ -27,7 +27,8 @@
 //! is stopped or asleep with nothing in flight.
 //!
 //! Timing: a chain's data reads are issued 2 cycles apart after the walk;
-//! the data of up to `FRAME_SLOTS` frames is in flight at once.
+//! the data of up to `FRAME_SLOTS` frames is in flight at once; the next
+//! frame is presented the cycle after a release.
 
 use crate::byte_buffer::{ByteBuffer, BUF_ADDR_BITS};
 use crate::chain_walker::{ChainWalker, SEG_BITS};
@@ -58,9 +59,7 @@ const PENDING_BITS: usize = 4 * FRAME_SLOTS;
 const SLOT_BITS: usize = 50;
 /// Width of a frame length.
 pub const FRAME_LEN_BITS: usize = 17;
-/// Cookie of a data read; with `COOKIE_END` the last of its frame.
-pub const COOKIE_DATA: u64 = 0b1000;
-/// Cookie bit of a frame's last data read.
+/// Cookie of a frame's last data read.
 pub const COOKIE_END: u64 = 0b0100;
 
 /// What the transmit side is doing.
@@ -119,8 +118,10 @@ pub struct FrameFetch {
     pub flush: Signal<In, Bit>,
     /// Stop taking chains.
     pub halt: Signal<In, Bit>,
-    /// DMA reads (walker and data).
+    /// DMA reads of frame data.
     pub read: ReadClient,
+    /// DMA reads of the walker.
+    pub walk_read: ReadClient,
     /// Control buffer write lanes (from the read engine).
     pub ctl_wr_lanes: Signal<In, Bits<LANES>>,
     /// Control buffer write address.
@@ -168,7 +169,6 @@ pub struct FrameFetch {
     clearing: DFF<Bit>,
     wp: DFF<Bits<SLOT_PTR_BITS>>,
     rp: DFF<Bits<SLOT_PTR_BITS>>,
-    moved: DFF<Bit>,
     held: DFF<Bits<FRAME_LEN_BITS>>,
     wr_ptr: DFF<Bits<BUF_ADDR_BITS>>,
     complete: DFF<Bits<FRAME_SLOTS>>,
@@ -186,13 +186,14 @@ pub struct FrameFetch {
     seg_addr: Signal<Local, Bits<64>>,
     seg_len: Signal<Local, Bits<32>>,
     data_cmd: Signal<Local, Bit>,
-    data_done: Signal<Local, Bit>,
     frame_end: Signal<Local, Bit>,
     done_slot: Signal<Local, Bits<SLOT_INDEX_BITS>>,
     done_mask: Signal<Local, Bits<FRAME_SLOTS>>,
     release_mask: Signal<Local, Bits<FRAME_SLOTS>>,
     wslot: Signal<Local, Bits<SLOT_INDEX_BITS>>,
     rslot: Signal<Local, Bits<SLOT_INDEX_BITS>>,
+    /// The oldest frame's slot pointer after this cycle's release.
+    rp_next: Signal<Local, Bits<SLOT_PTR_BITS>>,
     entry: Signal<Local, Bits<SLOT_BITS>>,
     push: Signal<Local, Bit>,
     pop: Signal<Local, Bit>,
@@ -201,7 +202,6 @@ pub struct FrameFetch {
     all_slots: Constant<Bits<SLOT_PTR_BITS>>,
     oversize_flag: Constant<Bits<SLOT_BITS>>,
     avail_event: Constant<Bits<64>>,
-    cookie_data: Constant<Bits<COOKIE_BITS>>,
     cookie_end: Constant<Bits<COOKIE_BITS>>,
     frames: Constant<Bits<TARGET_BITS>>,
 }
@@ -225,6 +225,7 @@ impl FrameFetch {
             flush: Default::default(),
             halt: Default::default(),
             read: Default::default(),
+            walk_read: Default::default(),
             ctl_wr_lanes: Default::default(),
             ctl_wr_addr: Default::default(),
             ctl_wr_data: Default::default(),
@@ -252,7 +253,6 @@ impl FrameFetch {
             clearing: Default::default(),
             wp: Default::default(),
             rp: Default::default(),
-            moved: Default::default(),
             held: Default::default(),
             wr_ptr: Default::default(),
             complete: Default::default(),
@@ -270,13 +270,13 @@ impl FrameFetch {
             seg_addr: Default::default(),
             seg_len: Default::default(),
             data_cmd: Default::default(),
-            data_done: Default::default(),
             frame_end: Default::default(),
             done_slot: Default::default(),
             done_mask: Default::default(),
             release_mask: Default::default(),
             wslot: Default::default(),
             rslot: Default::default(),
+            rp_next: Default::default(),
             entry: Default::default(),
             push: Default::default(),
             pop: Default::default(),
@@ -285,7 +285,6 @@ impl FrameFetch {
             all_slots: Constant::new((FRAME_SLOTS as u64).into()),
             oversize_flag: Constant::new(Bits::<SLOT_BITS>::from(1u64) << 49u64),
             avail_event: Constant::new(ring::avail_event_offset(0).into()),
-            cookie_data: Constant::new(COOKIE_DATA.into()),
             cookie_end: Constant::new(COOKIE_END.into()),
             frames: Constant::new(TARGET_FRAMES.into()),
         }
@@ -305,7 +304,6 @@ impl Logic for FrameFetch {
             clearing,
             wp,
             rp,
-            moved,
             held,
             wr_ptr,
             complete,
@@ -347,38 +345,24 @@ impl Logic for FrameFetch {
                 && ((bit_cast::<40, FRAME_LEN_BITS>(self.held.q.val()) + self.total.val())
                     > self.capacity.val()));
 
-        // The read port: data reads while issuing a segment, else the walker's.
+        // The read port: data reads while issuing a segment (the walker has
+        // a port of its own).
         self.data_cmd.next = (self.state.q.val() == FetchState::SegCmd) && self.seg_len.val().any();
         self.frame_end.next = (self.seg_off.q.val()
             + self.seg_len.val().get_bits::<FRAME_LEN_BITS>(0))
             == self.total.val().get_bits::<FRAME_LEN_BITS>(0);
-        if self.data_cmd.val() {
-            self.read.valid.next = true;
-            self.read.addr.next = self.seg_addr.val();
-            self.read.len.next = self.seg_len.val().get_bits::<16>(0);
-            self.read.target.next = self.frames.val();
-            self.read.buf.next =
-                self.wr_ptr.q.val() + self.seg_off.q.val().get_bits::<BUF_ADDR_BITS>(0);
-            self.read.cookie.next = self.cookie_data.val();
-            if self.frame_end.val() {
-                self.read.cookie.next = self.cookie_data.val() | self.cookie_end.val();
-            }
-            self.walker.read.ready.next = false;
-        } else {
-            self.read.valid.next = self.walker.read.valid.val();
-            self.read.addr.next = self.walker.read.addr.val();
-            self.read.len.next = self.walker.read.len.val();
-            self.read.target.next = self.walker.read.target.val();
-            self.read.buf.next = self.walker.read.buf.val();
-            self.read.cookie.next = self.walker.read.cookie.val();
-            self.walker.read.ready.next = self.read.ready.val();
+        self.read.valid.next = self.data_cmd.val();
+        self.read.addr.next = self.seg_addr.val();
+        self.read.len.next = self.seg_len.val().get_bits::<16>(0);
+        self.read.target.next = self.frames.val();
+        self.read.buf.next =
+            self.wr_ptr.q.val() + self.seg_off.q.val().get_bits::<BUF_ADDR_BITS>(0);
+        self.read.cookie.next = 0.into();
+        if self.frame_end.val() {
+            self.read.cookie.next = self.cookie_end.val();
         }
+        ReadClient::link(&mut self.walk_read, &mut self.walker.read);
         self.cmd_taken.next = self.read.valid.val() && self.read.ready.val();
-        self.data_done.next =
-            self.read.done.val() && (self.read.done_cookie.val() & self.cookie_data.val()).any();
-        self.walker.read.done.next = self.read.done.val() && !self.data_done.val();
-        self.walker.read.done_cookie.next = self.read.done_cookie.val();
-        self.walker.read.done_err.next = self.read.done_err.val();
         if self.cmd_taken.val() && !self.read.done.val() {
             self.outstanding.d.next = self.outstanding.q.val() + 1;
         }
@@ -396,7 +380,6 @@ impl Logic for FrameFetch {
                 << 32)
                 | (bit_cast::<SLOT_BITS, BUF_ADDR_BITS>(self.wr_ptr.q.val()) << 16)
                 | bit_cast::<SLOT_BITS, 16>(self.walker.head.val());
-        self.slots.read_address.next = self.rslot.val();
         self.entry.next = self.slots.read_data.val();
         self.push.next = false;
         self.taken.next = 0.into();
@@ -405,8 +388,8 @@ impl Logic for FrameFetch {
         self.done_slot.next = self.pending.q.val().get_bits::<SLOT_INDEX_BITS>(0);
         self.done_mask.next = 0.into();
         self.pop.next =
-            self.data_done.val() && (self.read.done_cookie.val() & self.cookie_end.val()).any();
-        if self.data_done.val() {
+            self.read.done.val() && (self.read.done_cookie.val() & self.cookie_end.val()).any();
+        if self.read.done.val() {
             self.err_acc.d.next = self.err_acc.q.val() || self.read.done_err.val();
         }
         if self.pop.val() {
@@ -556,7 +539,6 @@ impl Logic for FrameFetch {
         // The oldest frame, once complete, goes to the receive side.
         self.frame_valid.next = (self.wp.q.val() != self.rp.q.val())
             && self.complete.q.val().get_bit(self.rslot.val().index())
-            && !self.moved.q.val()
             && !self.clearing.q.val();
         self.frame_coming.next = (self.wp.q.val() != self.rp.q.val()) && !self.clearing.q.val();
         self.frame_head.next = self.entry.val().get_bits::<16>(0);
@@ -565,12 +547,15 @@ impl Logic for FrameFetch {
         self.frame_oversize.next = self.entry.val().get_bit(49);
         self.frame_error.next = self.errors.q.val().get_bit(self.rslot.val().index());
         self.release_mask.next = 0.into();
-        self.moved.d.next = false;
+        self.rp_next.next = self.rp.q.val();
         if self.frame_release.val() {
             self.release_mask.next = bits::<FRAME_SLOTS>(1) << self.rslot.val();
-            self.rp.d.next = self.rp.q.val() + 1;
-            self.moved.d.next = true;
+            self.rp_next.next = self.rp.q.val() + 1;
         }
+        self.rp.d.next = self.rp_next.val();
+        // The slot read follows the release, so that the next frame is
+        // presented the cycle after it.
+        self.slots.read_address.next = self.rp_next.val().get_bits::<SLOT_INDEX_BITS>(0);
         // Bytes held: a frame may come and another go in one cycle.
         self.held.d.next = self.held.q.val() + self.taken.val() - self.frame_freed.val();
         self.complete.d.next =
@@ -635,7 +620,6 @@ impl Logic for FrameFetch {
             self.clearing.d.next = false;
             self.wp.d.next = 0.into();
             self.rp.d.next = 0.into();
-            self.moved.d.next = false;
             self.held.d.next = 0.into();
             self.wr_ptr.d.next = 0.into();
             self.complete.d.next = 0.into();

@@ -39,6 +39,7 @@ pub mod net_engine;
 pub mod notify;
 pub mod ram;
 pub mod read_order;
+pub mod read_share;
 pub mod reg_latch;
 #[allow(missing_docs)] // LogicInterface derives an undocumented `join()`.
 pub mod reg_port;

@@ -5,8 +5,9 @@
 //!   cpl --> DmaRead --+--> frame buffer --> HeaderPatch x2 --> DmaWrite
 //!            ^  ^     +--> tx control -> FrameFetch ---------+ frames
 //!            |  |     +--> rx control -> FrameDeliver <------+
-//!            |  +-- FrameFetch (walk, data)   |
-//!            +----- FrameDeliver (walk, notifications)
+//!            |  +-- FrameFetch (data)         |
+//!            +----- ReadShare <-- FrameDeliver (walk, notifications)
+//!                             <-- FrameFetch (walk)
 //!   dma <-- TxArbiter <-- DmaRead requests
 //!                     <-- DmaWrite <-- FrameDeliver (data, used), FrameFetch (avail_event)
 //! ```
@@ -32,6 +33,7 @@ use crate::frame_fetch::FrameFetch;
 use crate::header_patch::HeaderPatch;
 use crate::lane_ram::LANES;
 use crate::notify::QUEUE_BITS;
+use crate::read_share::ReadShare;
 use crate::tlp_stream::{TlpSink, TlpSource};
 use crate::tx_arbiter::TxArbiter;
 use rust_hdl::prelude::*;
@@ -90,6 +92,7 @@ pub struct NetEngine {
     /// A reset of the transmitq is in progress.
     pub tx_resetting: Signal<Out, Bit>,
     read: DmaRead,
+    share: ReadShare,
     write: DmaWrite,
     requests: TxArbiter,
     frames: ByteBuffer,
@@ -144,6 +147,7 @@ impl NetEngine {
             rx_resetting: Default::default(),
             tx_resetting: Default::default(),
             read: Default::default(),
+            share: Default::default(),
             write: Default::default(),
             requests: Default::default(),
             frames: ByteBuffer::new(cfg.frame_buffer as usize),
@@ -174,7 +178,9 @@ impl Logic for NetEngine {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, declared);
-        clock!(self, clock, read, write, requests, frames, patch_prev, patch, fetch, deliver);
+        clock!(
+            self, clock, read, share, write, requests, frames, patch_prev, patch, fetch, deliver
+        );
         self.read.rst.next = self.rst.val();
         self.write.rst.next = self.rst.val();
         self.requests.rst.next = self.rst.val();
@@ -277,7 +283,10 @@ impl Logic for NetEngine {
             self.queue_reset.val() && (self.reset_queue.val() == self.q_rx.val());
         self.deliver.tx_clear.next =
             self.queue_reset.val() && (self.reset_queue.val() == self.q_tx.val());
-        ReadClient::join(&mut self.deliver.read, &mut self.read.port1);
+        ReadClient::join(&mut self.deliver.read, &mut self.share.a);
+        ReadClient::join(&mut self.fetch.walk_read, &mut self.share.b);
+        ReadClient::join(&mut self.share.port, &mut self.read.port1);
+        self.share.rst.next = self.rst.val();
         WriteClient::join(&mut self.deliver.write, &mut self.write.port0);
         self.deliver.frame_valid.next = self.fetch.frame_valid.val();
         self.deliver.frame_head.next = self.fetch.frame_head.val();
