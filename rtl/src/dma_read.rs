@@ -1,7 +1,11 @@
 //! DMA read engine: turns read commands of two clients into memory read
 //! requests and puts the completion data into the on-chip buffers.
 //!
-//! Requests: a command is cut at Max_Read_Request_Size boundaries (which
+//! Requests: each port hands its command to a [`CmdSlot`] (its `ready` is
+//! the register's room, so nothing combinational runs from one client's
+//! `valid` to the other's `ready`); the engine takes the commands from the
+//! registers, round-robin when both hold one. A command is cut at
+//! Max_Read_Request_Size boundaries (which
 //! never cross 4 KiB); each request takes a free tag (32 tags, shared by
 //! both ports) and goes out as a 1-beat MRd (3-DW header below 4 GiB, 4-DW
 //! above) with first/last byte enables for any byte alignment. No request
@@ -24,13 +28,16 @@
 //! dropped), and `drained` goes low until every tag in use has completed
 //! or timed out; then the ports start afresh.
 //!
-//! Timing: a request leaves 2 cycles after its command (or the previous
-//! request of the command) is taken, then one every 2 cycles; completion
+//! Timing: a request leaves 3 cycles after its command is handed over (2
+//! after the engine takes it from the register, or after the previous
+//! request of the command), then one every 2 cycles; a port hands over a
+//! command at most every 2 cycles; completion
 //! beats reach the buffer write port 2 cycles after they arrive (and the
 //! buffer 2 later); `done` follows 3 cycles after the last beat of a
 //! command's last completion arrived, when the buffer reads its data.
 
 use crate::byte_buffer::BUF_ADDR_BITS;
+use crate::cmd_slot::CmdSlot;
 use crate::dma_port::{ReadServer, TARGET_BITS};
 use crate::lane_ram::LANES;
 use crate::ram::Ram;
@@ -45,6 +52,10 @@ use vireo_regs::tlp::fmt_type;
 /// Width of a tag.
 pub const TAG_BITS: usize = 5;
 const _: () = assert!(1 << TAG_BITS == READ_TAGS);
+/// A command in a port's register: host address 63:0, length 79:64, target
+/// 81:80, buffer address 97:82, cookie 101:98.
+const READ_CMD_BITS: usize = 64 + 16 + TARGET_BITS + BUF_ADDR_BITS + COOKIE_BITS;
+const _: () = assert!(TARGET_BITS == 2 && BUF_ADDR_BITS == 16 && COOKIE_BITS == 4);
 /// Tag table entry: port (1), sequence (5), target (2), buffer address
 /// (16), request length in bytes (13).
 const INFO_BITS: usize = 1 + SEQ_BITS + TARGET_BITS + BUF_ADDR_BITS + 13;
@@ -102,6 +113,8 @@ pub struct DmaRead {
     pub drained: Signal<Out, Bit>,
     /// Nothing in flight and no command being split.
     pub idle: Signal<Out, Bit>,
+    slot0: CmdSlot<READ_CMD_BITS>,
+    slot1: CmdSlot<READ_CMD_BITS>,
     order0: ReadOrder,
     order1: ReadOrder,
     info: Ram<Bits<INFO_BITS>, TAG_BITS>,
@@ -167,6 +180,7 @@ pub struct DmaRead {
     // Request building.
     take0: Signal<Local, Bit>,
     take1: Signal<Local, Bit>,
+    taken: Signal<Local, Bits<READ_CMD_BITS>>,
     split: RequestSplit,
     chunk: Signal<Local, Bits<17>>,
     dws: Signal<Local, Bits<11>>,
@@ -238,6 +252,8 @@ impl Default for DmaRead {
             vreset: Default::default(),
             drained: Default::default(),
             idle: Default::default(),
+            slot0: Default::default(),
+            slot1: Default::default(),
             order0: Default::default(),
             order1: Default::default(),
             info: Ram::new(READ_TAGS),
@@ -294,6 +310,7 @@ impl Default for DmaRead {
             f2_err: Default::default(),
             take0: Default::default(),
             take1: Default::default(),
+            taken: Default::default(),
             split: Default::default(),
             chunk: Default::default(),
             dws: Default::default(),
@@ -357,41 +374,57 @@ impl Logic for DmaRead {
             t_fail, t_last, t_tag, t_port, t_seq, t_target, t_addr, t_left, o_target, o_addr,
             o_data, o_lanes, f1_valid, f1_port, f1_seq, f1_err, f2_valid, f2_port, f2_seq, f2_err
         );
-        clock!(self, clock, order0, order1, info, stamps);
+        clock!(self, clock, slot0, slot1, order0, order1, info, stamps);
         self.ticks.d.next = self.ticks.q.val() + 1;
 
-        // ---- Commands: one port at a time, round-robin when both wait.
+        // ---- Commands: each port's into its register, then one register
+        // at a time, round-robin when both hold one.
+        self.slot0.rst.next = self.rst.val();
+        self.slot1.rst.next = self.rst.val();
+        self.slot0.clear.next = self.vreset.val();
+        self.slot1.clear.next = self.vreset.val();
+        self.port0.ready.next = self.slot0.room.val();
+        self.port1.ready.next = self.slot1.room.val();
+        self.slot0.push.next = self.port0.valid.val() && self.slot0.room.val();
+        self.slot1.push.next = self.port1.valid.val() && self.slot1.room.val();
+        self.slot0.cmd.next = bit_cast::<READ_CMD_BITS, 64>(self.port0.addr.val())
+            | (bit_cast::<READ_CMD_BITS, 16>(self.port0.len.val()) << 64)
+            | (bit_cast::<READ_CMD_BITS, TARGET_BITS>(self.port0.target.val()) << 80)
+            | (bit_cast::<READ_CMD_BITS, BUF_ADDR_BITS>(self.port0.buf.val()) << 82)
+            | (bit_cast::<READ_CMD_BITS, COOKIE_BITS>(self.port0.cookie.val()) << 98);
+        self.slot1.cmd.next = bit_cast::<READ_CMD_BITS, 64>(self.port1.addr.val())
+            | (bit_cast::<READ_CMD_BITS, 16>(self.port1.len.val()) << 64)
+            | (bit_cast::<READ_CMD_BITS, TARGET_BITS>(self.port1.target.val()) << 80)
+            | (bit_cast::<READ_CMD_BITS, BUF_ADDR_BITS>(self.port1.buf.val()) << 82)
+            | (bit_cast::<READ_CMD_BITS, COOKIE_BITS>(self.port1.cookie.val()) << 98);
         self.take0.next = false;
         self.take1.next = false;
         if (self.state.q.val() == ReadState::Idle) && !self.halting.q.val() {
-            if self.port0.valid.val() && self.port1.valid.val() {
+            if self.slot0.valid.val() && self.slot1.valid.val() {
                 self.take1.next = self.prefer1.q.val();
                 self.take0.next = !self.prefer1.q.val();
             } else {
-                self.take0.next = self.port0.valid.val();
-                self.take1.next = self.port1.valid.val();
+                self.take0.next = self.slot0.valid.val();
+                self.take1.next = self.slot1.valid.val();
             }
         }
-        self.port0.ready.next = self.take0.val();
-        self.port1.ready.next = self.take1.val();
-        if self.take0.val() {
-            self.port.d.next = bits::<1>(0);
-            self.prefer1.d.next = true;
-            self.addr.d.next = self.port0.addr.val();
-            self.left.d.next = bit_cast::<17, 16>(self.port0.len.val());
-            self.buf_addr.d.next = self.port0.buf.val();
-            self.target.d.next = self.port0.target.val();
-            self.cookie.d.next = self.port0.cookie.val();
-            self.state.d.next = ReadState::Build;
-        }
+        self.slot0.pop.next = self.take0.val();
+        self.slot1.pop.next = self.take1.val();
+        self.taken.next = self.slot0.head.val();
         if self.take1.val() {
-            self.port.d.next = bits::<1>(1);
-            self.prefer1.d.next = false;
-            self.addr.d.next = self.port1.addr.val();
-            self.left.d.next = bit_cast::<17, 16>(self.port1.len.val());
-            self.buf_addr.d.next = self.port1.buf.val();
-            self.target.d.next = self.port1.target.val();
-            self.cookie.d.next = self.port1.cookie.val();
+            self.taken.next = self.slot1.head.val();
+        }
+        if self.take0.val() || self.take1.val() {
+            self.port.d.next = bits::<1>(0);
+            if self.take1.val() {
+                self.port.d.next = bits::<1>(1);
+            }
+            self.prefer1.d.next = self.take0.val();
+            self.addr.d.next = self.taken.val().get_bits::<64>(0);
+            self.left.d.next = bit_cast::<17, 16>(self.taken.val().get_bits::<16>(64));
+            self.target.d.next = self.taken.val().get_bits::<TARGET_BITS>(80);
+            self.buf_addr.d.next = self.taken.val().get_bits::<BUF_ADDR_BITS>(82);
+            self.cookie.d.next = self.taken.val().get_bits::<COOKIE_BITS>(98);
             self.state.d.next = ReadState::Build;
         }
 

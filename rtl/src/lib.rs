@@ -17,6 +17,7 @@ pub mod cfg_image;
 pub mod cfg_space;
 pub mod cfg_window;
 pub mod chain_walker;
+pub mod cmd_slot;
 pub mod common_cfg;
 pub mod completer;
 pub mod cpl_header;
