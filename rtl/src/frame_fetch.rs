@@ -169,6 +169,9 @@ pub struct FrameFetch {
     clearing: DFF<Bit>,
     wp: DFF<Bits<SLOT_PTR_BITS>>,
     rp: DFF<Bits<SLOT_PTR_BITS>>,
+    /// The oldest frame's slot was written as it was read: the entry is
+    /// read again before the frame is presented.
+    reread: DFF<Bit>,
     held: DFF<Bits<FRAME_LEN_BITS>>,
     wr_ptr: DFF<Bits<BUF_ADDR_BITS>>,
     complete: DFF<Bits<FRAME_SLOTS>>,
@@ -253,6 +256,7 @@ impl FrameFetch {
             clearing: Default::default(),
             wp: Default::default(),
             rp: Default::default(),
+            reread: Default::default(),
             held: Default::default(),
             wr_ptr: Default::default(),
             complete: Default::default(),
@@ -304,6 +308,7 @@ impl Logic for FrameFetch {
             clearing,
             wp,
             rp,
+            reread,
             held,
             wr_ptr,
             complete,
@@ -539,6 +544,7 @@ impl Logic for FrameFetch {
         // The oldest frame, once complete, goes to the receive side.
         self.frame_valid.next = (self.wp.q.val() != self.rp.q.val())
             && self.complete.q.val().get_bit(self.rslot.val().index())
+            && !self.reread.q.val()
             && !self.clearing.q.val();
         self.frame_coming.next = (self.wp.q.val() != self.rp.q.val()) && !self.clearing.q.val();
         self.frame_head.next = self.entry.val().get_bits::<16>(0);
@@ -556,6 +562,11 @@ impl Logic for FrameFetch {
         // The slot read follows the release, so that the next frame is
         // presented the cycle after it.
         self.slots.read_address.next = self.rp_next.val().get_bits::<SLOT_INDEX_BITS>(0);
+        // A slot written as it is read (a frame complete at once, too large
+        // or empty, that is the oldest) reads the entry before: it is read
+        // again.
+        self.reread.d.next = self.slots.write_enable.val()
+            && (self.slots.write_address.val() == self.slots.read_address.val());
         // Bytes held: a frame may come and another go in one cycle.
         self.held.d.next = self.held.q.val() + self.taken.val() - self.frame_freed.val();
         self.complete.d.next =
