@@ -1,12 +1,18 @@
 //! Two clients on one DMA read port: the commands of `a` and `b` go to
-//! `port`, taken in turn when both wait, and each `done` goes back to the
-//! client whose command it was. The port reports its commands in order;
-//! `b`'s commands carry the cookie bit `COOKIE_B` (which `b` leaves
-//! clear), by which their `done` is told apart.
+//! `port` in turn, and each `done` goes back to the client whose command
+//! it was. The port reports its commands in order; `b`'s commands carry
+//! the cookie bit `COOKIE_B` (which `b` leaves clear), by which their
+//! `done` is told apart.
 //!
-//! Timing: no added latency (a client's command is taken in the cycle the
-//! port takes it, its `done` comes in the cycle the port's does); the turn
-//! passes to the other client after each command taken.
+//! The turn is a register: it stays with a client while its command waits
+//! for the port and passes to the other in any other cycle, so a client's
+//! `ready` depends on the port's `ready` and the turn only, never on the
+//! other client's command (no combinational path from one client's
+//! decision to issue a read to the other's bookkeeping).
+//!
+//! Timing: a command waits at most one cycle for its turn, then is taken
+//! in the cycle the port takes it; `done` comes in the cycle the port's
+//! does.
 
 use crate::dma_port::{ReadClient, ReadServer};
 use crate::read_order::COOKIE_BITS;
@@ -28,10 +34,8 @@ pub struct ReadShare {
     pub b: ReadServer,
     /// The DMA read port.
     pub port: ReadClient,
-    /// `b` goes first when both wait.
+    /// It is `b`'s turn.
     turn_b: DFF<Bit>,
-    /// `b`'s command is presented.
-    pick_b: Signal<Local, Bit>,
     /// The port's `done` is `b`'s.
     done_b: Signal<Local, Bit>,
     cookie_b: Constant<Bits<COOKIE_BITS>>,
@@ -46,7 +50,6 @@ impl Default for ReadShare {
             b: Default::default(),
             port: Default::default(),
             turn_b: Default::default(),
-            pick_b: Default::default(),
             done_b: Default::default(),
             cookie_b: Constant::new(COOKIE_B.into()),
         }
@@ -57,24 +60,25 @@ impl Logic for ReadShare {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, turn_b);
-        self.pick_b.next = self.b.valid.val() && (!self.a.valid.val() || self.turn_b.q.val());
-        self.port.valid.next = self.a.valid.val() || self.b.valid.val();
+        self.port.valid.next = self.a.valid.val();
         self.port.addr.next = self.a.addr.val();
         self.port.len.next = self.a.len.val();
         self.port.target.next = self.a.target.val();
         self.port.buf.next = self.a.buf.val();
         self.port.cookie.next = self.a.cookie.val();
-        if self.pick_b.val() {
+        if self.turn_b.q.val() {
+            self.port.valid.next = self.b.valid.val();
             self.port.addr.next = self.b.addr.val();
             self.port.len.next = self.b.len.val();
             self.port.target.next = self.b.target.val();
             self.port.buf.next = self.b.buf.val();
             self.port.cookie.next = self.b.cookie.val() | self.cookie_b.val();
         }
-        self.a.ready.next = self.port.ready.val() && !self.pick_b.val();
-        self.b.ready.next = self.port.ready.val() && self.pick_b.val();
-        if self.port.valid.val() && self.port.ready.val() {
-            self.turn_b.d.next = !self.pick_b.val();
+        self.a.ready.next = self.port.ready.val() && !self.turn_b.q.val();
+        self.b.ready.next = self.port.ready.val() && self.turn_b.q.val();
+        self.turn_b.d.next = !self.turn_b.q.val();
+        if self.port.valid.val() && !self.port.ready.val() {
+            self.turn_b.d.next = self.turn_b.q.val();
         }
         if self.rst.val() {
             self.turn_b.d.next = false;
@@ -132,13 +136,26 @@ mod tests {
                 (0xb000, COOKIE_B)
             ]
         );
-        // One waits: it goes at once; the port holding back holds it.
+        // Only b waits: its turn comes every other cycle, and stays while
+        // the port holds the command back.
         uut.a.valid.next = false;
-        assert!(simulate(&mut uut, 100));
-        assert!(uut.b.ready.val() && uut.port.addr.val().to_u64() == 0xb000);
+        let mut taken = Vec::new();
+        for _ in 0..4 {
+            assert!(simulate(&mut uut, 100));
+            taken.push(uut.b.ready.val());
+            cycle(&mut uut);
+        }
+        assert_eq!(taken, [false, true, false, true]);
         uut.port.ready.next = false;
+        for _ in 0..3 {
+            assert!(simulate(&mut uut, 100));
+            assert!(!uut.b.ready.val() && !uut.a.ready.val());
+            cycle(&mut uut);
+        }
+        assert!(uut.port.valid.val() && uut.port.addr.val().to_u64() == 0xb000);
+        uut.port.ready.next = true;
         assert!(simulate(&mut uut, 100));
-        assert!(uut.port.valid.val() && !uut.b.ready.val() && !uut.a.ready.val());
+        assert!(uut.b.ready.val());
         // Done: by the cookie bit.
         uut.port.done.next = true;
         uut.port.done_cookie.next = (COOKIE_B | 0b0100).into();
