@@ -30,8 +30,10 @@
 //!
 //! Timing: a request leaves 3 cycles after its command is handed over (2
 //! after the engine takes it from the register, or after the previous
-//! request of the command), then one every 2 cycles; a port hands over a
-//! command at most every 2 cycles; completion
+//! request of the command), then one every 2 cycles; the engine takes the
+//! next command while the last request of the one before is presented, so
+//! commands of one request each go out one every 2 cycles too; a port
+//! hands over a command at most every 2 cycles; completion
 //! beats reach the buffer write port 2 cycles after they arrive (and the
 //! buffer 2 later); `done` follows 3 cycles after the last beat of a
 //! command's last completion arrived, when the buffer reads its data.
@@ -178,6 +180,9 @@ pub struct DmaRead {
     f2_seq: DFF<Bits<SEQ_BITS>>,
     f2_err: DFF<Bit>,
     // Request building.
+    /// A port's command may be taken.
+    ready0: Signal<Local, Bit>,
+    ready1: Signal<Local, Bit>,
     take0: Signal<Local, Bit>,
     take1: Signal<Local, Bit>,
     taken: Signal<Local, Bits<READ_CMD_BITS>>,
@@ -308,6 +313,8 @@ impl Default for DmaRead {
             f2_port: Default::default(),
             f2_seq: Default::default(),
             f2_err: Default::default(),
+            ready0: Default::default(),
+            ready1: Default::default(),
             take0: Default::default(),
             take1: Default::default(),
             taken: Default::default(),
@@ -399,13 +406,22 @@ impl Logic for DmaRead {
             | (bit_cast::<READ_CMD_BITS, COOKIE_BITS>(self.port1.cookie.val()) << 98);
         self.take0.next = false;
         self.take1.next = false;
-        if (self.state.q.val() == ReadState::Idle) && !self.halting.q.val() {
-            if self.slot0.valid.val() && self.slot1.valid.val() {
+        // The next command is taken when idle, or while the last request of
+        // the one before is presented (Present uses none of the command's
+        // registers); not from a port whose tracker is full, which would
+        // hold up the other port's commands for a read round trip.
+        self.ready0.next = self.slot0.valid.val() && self.order0.space.val();
+        self.ready1.next = self.slot1.valid.val() && self.order1.space.val();
+        if ((self.state.q.val() == ReadState::Idle)
+            || ((self.state.q.val() == ReadState::Present) && !self.left.q.val().any()))
+            && !self.halting.q.val()
+        {
+            if self.ready0.val() && self.ready1.val() {
                 self.take1.next = self.prefer1.q.val();
                 self.take0.next = !self.prefer1.q.val();
             } else {
-                self.take0.next = self.slot0.valid.val();
-                self.take1.next = self.slot1.valid.val();
+                self.take0.next = self.ready0.val();
+                self.take1.next = self.ready1.val();
             }
         }
         self.slot0.pop.next = self.take0.val();
@@ -522,11 +538,13 @@ impl Logic for DmaRead {
         self.req.valid.next = (self.state.q.val() == ReadState::Present)
             && (self.bus_master.val() || self.shown.q.val());
         self.shown.d.next = self.req.valid.val() && !self.req.ready.val();
-        if self.req.valid.val() && self.req.ready.val() {
-            if self.left.q.val().any() {
-                self.state.d.next = ReadState::Build;
-            } else {
+        if self.state.q.val() == ReadState::Present {
+            self.state.d.next = ReadState::Present;
+            if self.req.valid.val() && self.req.ready.val() {
                 self.state.d.next = ReadState::Idle;
+                if self.left.q.val().any() || self.take0.val() || self.take1.val() {
+                    self.state.d.next = ReadState::Build;
+                }
             }
         }
 
@@ -1067,5 +1085,63 @@ mod tests {
         };
         assert_eq!(port(0), vec![(0, 0, true), (0, 1, false)]);
         assert_eq!(port(1), vec![(1, 2, false)]);
+    }
+
+    #[test]
+    fn a_port_with_every_command_in_flight_does_not_hold_up_the_other() {
+        use crate::read_order::CMD_DEPTH;
+        let mut uut = DmaRead::default();
+        uut.connect_all();
+        let edge = |uut: &mut DmaRead| {
+            uut.clock.next = Clock::from(false);
+            assert!(simulate(uut, 200));
+            let shown = uut.req.valid.val();
+            let addr = (uut.req.hdr.val().to_u128() >> 32) as u32;
+            uut.clock.next = Clock::from(true);
+            assert!(simulate(uut, 200));
+            shown.then_some(addr)
+        };
+        uut.rst.next = true;
+        edge(&mut uut);
+        uut.rst.next = false;
+        uut.bus_master.next = true;
+        uut.max_read.next = 2.into();
+        uut.req.ready.next = true;
+        // Port 1: its tracker's commands, never completed, and one more.
+        uut.port1.valid.next = true;
+        uut.port1.len.next = 4.into();
+        uut.port1.target.next = 1.into();
+        let mut sent = Vec::new();
+        let mut handed = 0;
+        for _ in 0..200 {
+            uut.port1.addr.next = (0x1000 + 16 * handed as u64).into();
+            let ready = uut.port1.ready.val();
+            sent.extend(edge(&mut uut));
+            if ready {
+                handed += 1;
+            }
+            if handed == CMD_DEPTH + 1 {
+                uut.port1.valid.next = false;
+                break;
+            }
+        }
+        for _ in 0..10 {
+            sent.extend(edge(&mut uut));
+        }
+        assert_eq!(sent.len(), CMD_DEPTH, "the tracker's depth of requests");
+        // Port 0's command goes out while port 1's last one waits.
+        uut.port0.valid.next = true;
+        uut.port0.addr.next = 0x8000.into();
+        uut.port0.len.next = 4.into();
+        uut.port0.target.next = 1.into();
+        let mut port0_sent = false;
+        for _ in 0..20 {
+            let handed = uut.port0.ready.val();
+            port0_sent |= edge(&mut uut) == Some(0x8000);
+            if handed {
+                uut.port0.valid.next = false;
+            }
+        }
+        assert!(port0_sent, "port 0 waited behind port 1's full tracker");
     }
 }

@@ -35,9 +35,11 @@
 //! in order, so data precede used elements, which precede the used index,
 //! which precedes the notification.
 //!
-//! Timing: per frame, a write command per buffer and, every other frame, a
-//! used-element command per queue, each taken in a cycle while the write
-//! engine's queue has room (the frame's bytes in the frame buffer are
+//! Timing: a chain is checked against the frame in the cycle the walker
+//! presents it (or the frame arrives), and the first buffer's write command
+//! follows the next cycle; per frame, a write command per buffer and,
+//! every other frame, a used-element command per queue, each taken in a
+//! cycle while the write engine's queue has room (the frame's bytes in the frame buffer are
 //! freed once its last data write has left, [`FrameFree`]); the
 //! notification decisions take one host read round trip, off the side's
 //! path.
@@ -70,8 +72,6 @@ pub enum DeliverState {
     Next,
     /// Waiting for the walker.
     Chain,
-    /// Checking the chain against the frame.
-    Check,
     /// Reading the next buffer of the chain.
     SegRead,
     /// Writing into it.
@@ -284,6 +284,10 @@ pub struct FrameDeliver {
     tx_due: Signal<Local, Bit>,
     /// The suppression field of the queue being decided.
     field: Signal<Local, Bits<16>>,
+    /// The chain found is checked against the frame (in `Next` or
+    /// `Chain`), whose length is `chk_len`.
+    check: Signal<Local, Bit>,
+    chk_len: Signal<Local, Bits<FRAME_LEN_BITS>>,
     seg_addr: Signal<Local, Bits<64>>,
     seg_len: Signal<Local, Bits<32>>,
     left: Signal<Local, Bits<FRAME_LEN_BITS>>,
@@ -412,6 +416,8 @@ impl Default for FrameDeliver {
             rx_due: Default::default(),
             tx_due: Default::default(),
             field: Default::default(),
+            check: Default::default(),
+            chk_len: Default::default(),
             seg_addr: Default::default(),
             seg_len: Default::default(),
             left: Default::default(),
@@ -733,6 +739,8 @@ impl Logic for FrameDeliver {
         }
 
         self.frame_release.next = false;
+        self.check.next = false;
+        self.chk_len.next = self.f_len.q.val();
         self.dropped.next = false;
         self.irq_rx.next = false;
         self.irq_tx.next = false;
@@ -775,8 +783,8 @@ impl Logic for FrameDeliver {
                         self.starved.d.next = true;
                         self.state.d.next = DeliverState::IdxRx;
                     } else if self.walker.found.val() {
-                        self.rechecked.d.next = false;
-                        self.state.d.next = DeliverState::Check;
+                        self.check.next = true;
+                        self.chk_len.next = self.frame_len.val();
                     } else {
                         self.walker.go.next = true;
                         self.state.d.next = DeliverState::Chain;
@@ -808,29 +816,7 @@ impl Logic for FrameDeliver {
                         self.state.d.next = DeliverState::IdxRx;
                     }
                 } else if self.walker.found.val() {
-                    self.rechecked.d.next = false;
-                    self.state.d.next = DeliverState::Check;
-                }
-            }
-            DeliverState::Check => {
-                if self.walker.any_read.val() {
-                    self.faulted.d.next = true;
-                    self.state.d.next = DeliverState::IdxRx;
-                } else if self.walker.total.val()
-                    < bit_cast::<40, FRAME_LEN_BITS>(self.f_len.q.val())
-                {
-                    // Too small: the frame is dropped, the chain stays.
-                    self.dropped.next = true;
-                    self.state.d.next = DeliverState::UsedTx;
-                } else {
-                    self.seg_i.d.next = 0.into();
-                    self.sent.d.next = 0.into();
-                    self.r_head.d.next = self.walker.head.val();
-                    self.state.d.next = DeliverState::SegRead;
-                    if !self.f_len.q.val().any() {
-                        self.walker.take.next = true;
-                        self.state.d.next = DeliverState::UsedRx;
-                    }
+                    self.check.next = true;
                 }
             }
             DeliverState::SegRead => {
@@ -910,6 +896,32 @@ impl Logic for FrameDeliver {
                 }
             }
             _ => {}
+        }
+        // The chain found against the frame: its first buffer is read
+        // meanwhile (`seg_i` is 0 outside SegRead and SegCmd).
+        if self.check.val() {
+            self.rechecked.d.next = false;
+            if self.walker.any_read.val() {
+                self.faulted.d.next = true;
+                self.state.d.next = DeliverState::IdxRx;
+            } else if self.walker.total.val() < bit_cast::<40, FRAME_LEN_BITS>(self.chk_len.val()) {
+                // Too small: the frame is dropped, the chain stays.
+                self.dropped.next = true;
+                self.state.d.next = DeliverState::UsedTx;
+            } else {
+                self.sent.d.next = 0.into();
+                self.r_head.d.next = self.walker.head.val();
+                self.state.d.next = DeliverState::SegCmd;
+                if !self.chk_len.val().any() {
+                    self.walker.take.next = true;
+                    self.state.d.next = DeliverState::UsedRx;
+                }
+            }
+        }
+        if (self.state.q.val() != DeliverState::SegRead)
+            && (self.state.q.val() != DeliverState::SegCmd)
+        {
+            self.seg_i.d.next = 0.into();
         }
 
         // A chain taken: find the next frame's receive chain while this
