@@ -75,7 +75,9 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            sizes: vec![64, 128, 256, 512, 1024, 1514, 2048, 4096, 8192, 16372],
+            sizes: vec![
+                64, 128, 256, 512, 1024, 1514, 2048, 4096, 8192, 16372, 32756, 65524,
+            ],
             size_latencies: vec![0, 250, 500],
             latencies: vec![0, 100, 250, 500, 750, 1000],
             in_flight: vec![1, 2, 4, 8, 16, 32, 64, 128],
@@ -315,8 +317,8 @@ mod tests {
             f(&mut s);
             s.plan(&cfg()).unwrap_err().0
         };
-        assert!(with(&|s| s.sizes = vec![0]).contains("1 ..= 32756"));
-        assert!(with(&|s| s.sizes = vec![65536]).contains("frame buffer"));
+        assert!(with(&|s| s.sizes = vec![0]).contains("1 ..= 131060"));
+        assert!(with(&|s| s.sizes = vec![131061]).contains("frame buffer"));
         assert!(with(&|s| s.base.queue_size = 300).contains("power of two"));
         assert!(with(&|s| s.in_flight = vec![0]).contains("at least 1"));
         assert!(with(&|s| s.segments = vec![16]).contains("more than the queue size"));

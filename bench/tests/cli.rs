@@ -263,7 +263,7 @@ fn bench_writes_checked_results_that_do_not_depend_on_the_thread_count() {
 fn bench_refuses_bad_values_before_simulating() {
     for (args, msg) in [
         (&["--sizes", "0"][..], "frame size 0 B"),
-        (&["--sizes", "70000"], "frame buffer"),
+        (&["--sizes", "140000"], "frame buffer"),
         (&["--sizes=-5"], "invalid"),
         (&["--queue-size", "300"], "power of two"),
         (&["--in-flight", "0"], "at least 1"),
@@ -306,12 +306,13 @@ fn frames_that_fill_the_frame_buffer_come_back_intact_with_no_latency() {
     // once the write engine has read them out, and the header patch of the
     // frame before stops once its bytes may hold a later frame (both found
     // with the engine's command queue, which takes a frame's used elements
-    // before its data has left; the fourth 8192 B frame wraps onto the
-    // first bytes of the first, and a 32756 B frame takes the whole buffer).
+    // before its data has left; the sixteenth 8192 B frame wraps onto the
+    // first bytes of the first, and two 65524 B frames, 64 KiB with their
+    // headers, fill the 128 KiB buffer).
     let (ok, out, err, _) = size_sweep(
         "full-buffer",
-        "8192,16372,32756",
-        &["--base-in-flight", "8", "--frames", "48"],
+        "8192,32756,65524",
+        &["--base-in-flight", "8", "--frames", "40"],
     );
     assert!(ok && !err.contains("failed"), "{out}{err}");
 }

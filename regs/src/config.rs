@@ -80,8 +80,10 @@ pub struct DeviceConfig {
     /// virtio-net `mtu`.
     pub mtu: u16,
     /// Bytes of the loopback's frame buffer: frames read from the
-    /// transmitq and not yet delivered (a power of two, 4096 ..= 32768,
-    /// room for an MTU-sized frame with its Ethernet and virtio headers).
+    /// transmitq and not yet delivered (a power of two, 4096 ..= 131072,
+    /// room for an MTU-sized frame with its Ethernet and virtio headers;
+    /// a frame larger than the buffer is dropped, so the default of 128 KiB
+    /// takes frames of 64 KiB, two at a time).
     pub frame_buffer: u32,
 }
 
@@ -100,7 +102,7 @@ impl Default for DeviceConfig {
             max_queue_size: 256,
             mac: [0x02, 0x56, 0x49, 0x52, 0x45, 0x4F],
             mtu: 1500,
-            frame_buffer: 32768,
+            frame_buffer: 131072,
         }
     }
 }
@@ -124,7 +126,7 @@ pub enum ConfigError {
     MaxQueueSize(u16),
     /// `mtu` is below the 68 bytes of IPv4.
     Mtu(u16),
-    /// `frame_buffer` is not a power of two in 4096 ..= 32768, or too
+    /// `frame_buffer` is not a power of two in 4096 ..= 131072, or too
     /// small for an MTU-sized frame.
     FrameBuffer(u32),
 }
@@ -165,7 +167,7 @@ impl fmt::Display for ConfigError {
                         ConfigError::Mtu(n) => write!(f, "mtu = {n}: must be at least 68"),
             ConfigError::FrameBuffer(n) => write!(
                 f,
-                "frame_buffer = {n}: must be a power of two in 4096 ..= 32768 that holds an MTU-sized frame"
+                "frame_buffer = {n}: must be a power of two in 4096 ..= 131072 that holds an MTU-sized frame"
             ),
         }
     }
@@ -206,7 +208,7 @@ impl DeviceConfig {
         }
         let fb = self.frame_buffer;
         let largest = self.mtu as u32 + virtio::net::ETH_HLEN + virtio::net::HDR_LEN as u32;
-        if !(4096..=32768).contains(&fb) || !fb.is_power_of_two() || fb < largest {
+        if !(4096..=131072).contains(&fb) || !fb.is_power_of_two() || fb < largest {
             return Err(ConfigError::FrameBuffer(fb));
         }
         Ok(())
@@ -300,7 +302,14 @@ mod tests {
             ConfigError::FrameBuffer(6000)
         );
         assert_eq!(
-            bad(|c| c.mtu = 40000),
+            bad(|c| c.frame_buffer = 262144),
+            ConfigError::FrameBuffer(262144)
+        );
+        assert_eq!(
+            bad(|c| {
+                c.frame_buffer = 32768;
+                c.mtu = 40000
+            }),
             ConfigError::FrameBuffer(32768),
             "a jumbo MTU needs a larger frame buffer"
         );

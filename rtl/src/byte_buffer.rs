@@ -18,8 +18,8 @@ use crate::lane_ram::{LaneRam, LANES};
 use crate::DATA_WIDTH;
 use rust_hdl::prelude::*;
 
-/// Width of a byte address (the buffer holds at most 64 KiB).
-pub const BUF_ADDR_BITS: usize = 16;
+/// Width of a byte address (the buffer holds at most 128 KiB).
+pub const BUF_ADDR_BITS: usize = 17;
 /// Width of a bank address.
 const BANK_BITS: usize = BUF_ADDR_BITS - 5;
 

@@ -67,7 +67,7 @@
 //! are taken faster than that.
 
 use crate::byte_buffer::BUF_ADDR_BITS;
-use crate::dma_port::{ReadClient, CTL_BUFFER_BYTES, TARGET_BITS};
+use crate::dma_port::{ReadClient, CTL_BUFFER_BYTES, LEN_BITS, TARGET_BITS};
 use crate::ram::Ram;
 use crate::DATA_WIDTH;
 use rust_hdl::prelude::*;
@@ -645,14 +645,14 @@ impl Logic for ChainWalker {
         self.read.target.next = self.target.val();
         self.read.cookie.next = 0.into();
         self.read.addr.next = self.addr.q.val();
-        self.read.len.next = self.len.q.val();
+        self.read.len.next = bit_cast::<LEN_BITS, 16>(self.len.q.val());
         self.read.buf.next = self.base.val() + self.slot.q.val();
         self.pushed.next = bit_cast::<11, 2>(self.kind_own.val()) << 5;
         if self.ring_req.val() {
             self.read.addr.next = self.driver.val()
                 + self.off_ring.val()
                 + (bit_cast::<64, 16>(self.l_at.q.val() & (self.size.val() - 1)) << 1);
-            self.read.len.next = self.l_n.q.val() << 1;
+            self.read.len.next = bit_cast::<LEN_BITS, 16>(self.l_n.q.val()) << 1;
             self.read.buf.next =
                 self.entries_slot.val() + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_bank.q.val()) << 5);
             self.pushed.next = (bit_cast::<11, 2>(self.kind_ring.val()) << 5)
@@ -660,7 +660,7 @@ impl Logic for ChainWalker {
         }
         if self.head_req.val() {
             self.read.addr.next = self.desc.val() + (bit_cast::<64, 16>(self.r_head.q.val()) << 4);
-            self.read.len.next = bit_cast::<16, 5>(self.r_len.q.val()) << 4;
+            self.read.len.next = bit_cast::<LEN_BITS, 5>(self.r_len.q.val()) << 4;
             self.read.buf.next = self.heads_slot.val()
                 + (bit_cast::<BUF_ADDR_BITS, 1>(self.l_bank.q.val()) << 8)
                 + (bit_cast::<BUF_ADDR_BITS, 4>(self.r_k.q.val()) << 4);

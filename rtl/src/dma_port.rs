@@ -1,6 +1,7 @@
 //! Command interfaces of the DMA engines.
 //!
-//! A read command asks the read engine for `len` (1 ..= 65535) bytes of
+//! A read command asks the read engine for `len` (1 ..= 2^17, a frame
+//! as large as the largest frame buffer) bytes of
 //! host memory at `addr`, delivered into on-chip buffer `target` at byte
 //! address `buf`; `done` reports each command in the order given, with
 //! `err` if any part failed (error status, poisoned data, timeout). A write
@@ -17,6 +18,8 @@ use crate::byte_buffer::BUF_ADDR_BITS;
 use crate::read_order::COOKIE_BITS;
 use rust_hdl::prelude::*;
 
+/// Width of a command's byte count.
+pub const LEN_BITS: usize = 18;
 /// Width of a buffer selector.
 pub const TARGET_BITS: usize = 2;
 /// Buffer selector: the frame buffer.
@@ -39,7 +42,7 @@ pub struct ReadClient {
     /// Host address.
     pub addr: Signal<Out, Bits<64>>,
     /// Bytes (at least 1).
-    pub len: Signal<Out, Bits<16>>,
+    pub len: Signal<Out, Bits<LEN_BITS>>,
     /// Buffer the data goes to.
     pub target: Signal<Out, Bits<TARGET_BITS>>,
     /// Byte address in that buffer.
@@ -65,7 +68,7 @@ pub struct ReadServer {
     /// Host address.
     pub addr: Signal<In, Bits<64>>,
     /// Bytes (at least 1).
-    pub len: Signal<In, Bits<16>>,
+    pub len: Signal<In, Bits<LEN_BITS>>,
     /// Buffer the data goes to.
     pub target: Signal<In, Bits<TARGET_BITS>>,
     /// Byte address in that buffer.
@@ -91,7 +94,7 @@ pub struct WriteClient {
     /// Host address.
     pub addr: Signal<Out, Bits<64>>,
     /// Bytes (at least 1; with `imm` at most `16 - (addr & 3)`).
-    pub len: Signal<Out, Bits<16>>,
+    pub len: Signal<Out, Bits<LEN_BITS>>,
     /// The bytes are `data`, not in the frame buffer.
     pub imm: Signal<Out, Bit>,
     /// Immediate bytes.
@@ -113,7 +116,7 @@ pub struct WriteServer {
     /// Host address.
     pub addr: Signal<In, Bits<64>>,
     /// Bytes (at least 1; with `imm` at most `16 - (addr & 3)`).
-    pub len: Signal<In, Bits<16>>,
+    pub len: Signal<In, Bits<LEN_BITS>>,
     /// The bytes are `data`, not in the frame buffer.
     pub imm: Signal<In, Bit>,
     /// Immediate bytes.

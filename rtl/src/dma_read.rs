@@ -40,7 +40,7 @@
 
 use crate::byte_buffer::BUF_ADDR_BITS;
 use crate::cmd_slot::CmdSlot;
-use crate::dma_port::{ReadServer, TARGET_BITS};
+use crate::dma_port::{ReadServer, LEN_BITS, TARGET_BITS};
 use crate::lane_ram::LANES;
 use crate::ram::Ram;
 use crate::read_order::{ReadOrder, COOKIE_BITS, SEQ_BITS};
@@ -54,12 +54,13 @@ use vireo_regs::tlp::fmt_type;
 /// Width of a tag.
 pub const TAG_BITS: usize = 5;
 const _: () = assert!(1 << TAG_BITS == READ_TAGS);
-/// A command in a port's register: host address 63:0, length 79:64, target
-/// 81:80, buffer address 97:82, cookie 101:98.
-const READ_CMD_BITS: usize = 64 + 16 + TARGET_BITS + BUF_ADDR_BITS + COOKIE_BITS;
-const _: () = assert!(TARGET_BITS == 2 && BUF_ADDR_BITS == 16 && COOKIE_BITS == 4);
+/// A command in a port's register: host address 63:0, length 81:64, target
+/// 83:82, buffer address 100:84, cookie 104:101.
+const READ_CMD_BITS: usize = 64 + LEN_BITS + TARGET_BITS + BUF_ADDR_BITS + COOKIE_BITS;
+const _: () =
+    assert!(LEN_BITS == 18 && TARGET_BITS == 2 && BUF_ADDR_BITS == 17 && COOKIE_BITS == 4);
 /// Tag table entry: port (1), sequence (5), target (2), buffer address
-/// (16), request length in bytes (13).
+/// (17), request length in bytes (13).
 const INFO_BITS: usize = 1 + SEQ_BITS + TARGET_BITS + BUF_ADDR_BITS + 13;
 /// Timestamp entry: issue tick (16), port (1), sequence (5).
 const STAMP_BITS: usize = 16 + 1 + SEQ_BITS;
@@ -129,7 +130,7 @@ pub struct DmaRead {
     port: DFF<Bits<1>>,
     prefer1: DFF<Bit>,
     addr: DFF<Bits<64>>,
-    left: DFF<Bits<17>>,
+    left: DFF<Bits<LEN_BITS>>,
     buf_addr: DFF<Bits<BUF_ADDR_BITS>>,
     /// The request is on `req`, not yet taken.
     shown: DFF<Bit>,
@@ -187,7 +188,7 @@ pub struct DmaRead {
     take1: Signal<Local, Bit>,
     taken: Signal<Local, Bits<READ_CMD_BITS>>,
     split: RequestSplit,
-    chunk: Signal<Local, Bits<17>>,
+    chunk: Signal<Local, Bits<LEN_BITS>>,
     dws: Signal<Local, Bits<11>>,
     first_be: Signal<Local, Bits<4>>,
     last_be: Signal<Local, Bits<4>>,
@@ -395,15 +396,15 @@ impl Logic for DmaRead {
         self.slot0.push.next = self.port0.valid.val() && self.slot0.room.val();
         self.slot1.push.next = self.port1.valid.val() && self.slot1.room.val();
         self.slot0.cmd.next = bit_cast::<READ_CMD_BITS, 64>(self.port0.addr.val())
-            | (bit_cast::<READ_CMD_BITS, 16>(self.port0.len.val()) << 64)
-            | (bit_cast::<READ_CMD_BITS, TARGET_BITS>(self.port0.target.val()) << 80)
-            | (bit_cast::<READ_CMD_BITS, BUF_ADDR_BITS>(self.port0.buf.val()) << 82)
-            | (bit_cast::<READ_CMD_BITS, COOKIE_BITS>(self.port0.cookie.val()) << 98);
+            | (bit_cast::<READ_CMD_BITS, LEN_BITS>(self.port0.len.val()) << 64)
+            | (bit_cast::<READ_CMD_BITS, TARGET_BITS>(self.port0.target.val()) << 82)
+            | (bit_cast::<READ_CMD_BITS, BUF_ADDR_BITS>(self.port0.buf.val()) << 84)
+            | (bit_cast::<READ_CMD_BITS, COOKIE_BITS>(self.port0.cookie.val()) << 101);
         self.slot1.cmd.next = bit_cast::<READ_CMD_BITS, 64>(self.port1.addr.val())
-            | (bit_cast::<READ_CMD_BITS, 16>(self.port1.len.val()) << 64)
-            | (bit_cast::<READ_CMD_BITS, TARGET_BITS>(self.port1.target.val()) << 80)
-            | (bit_cast::<READ_CMD_BITS, BUF_ADDR_BITS>(self.port1.buf.val()) << 82)
-            | (bit_cast::<READ_CMD_BITS, COOKIE_BITS>(self.port1.cookie.val()) << 98);
+            | (bit_cast::<READ_CMD_BITS, LEN_BITS>(self.port1.len.val()) << 64)
+            | (bit_cast::<READ_CMD_BITS, TARGET_BITS>(self.port1.target.val()) << 82)
+            | (bit_cast::<READ_CMD_BITS, BUF_ADDR_BITS>(self.port1.buf.val()) << 84)
+            | (bit_cast::<READ_CMD_BITS, COOKIE_BITS>(self.port1.cookie.val()) << 101);
         self.take0.next = false;
         self.take1.next = false;
         // The next command is taken when idle, or while the last request of
@@ -437,10 +438,10 @@ impl Logic for DmaRead {
             }
             self.prefer1.d.next = self.take0.val();
             self.addr.d.next = self.taken.val().get_bits::<64>(0);
-            self.left.d.next = bit_cast::<17, 16>(self.taken.val().get_bits::<16>(64));
-            self.target.d.next = self.taken.val().get_bits::<TARGET_BITS>(80);
-            self.buf_addr.d.next = self.taken.val().get_bits::<BUF_ADDR_BITS>(82);
-            self.cookie.d.next = self.taken.val().get_bits::<COOKIE_BITS>(98);
+            self.left.d.next = self.taken.val().get_bits::<LEN_BITS>(64);
+            self.target.d.next = self.taken.val().get_bits::<TARGET_BITS>(82);
+            self.buf_addr.d.next = self.taken.val().get_bits::<BUF_ADDR_BITS>(84);
+            self.cookie.d.next = self.taken.val().get_bits::<COOKIE_BITS>(101);
             self.state.d.next = ReadState::Build;
         }
 
@@ -486,7 +487,7 @@ impl Logic for DmaRead {
         self.info.write_enable.next = false;
         self.info.write_address.next = self.tag.val();
         self.info.write_data.next = (bit_cast::<INFO_BITS, 13>(self.chunk.val().get_bits::<13>(0))
-            << 24)
+            << 25)
             | (bit_cast::<INFO_BITS, BUF_ADDR_BITS>(self.buf_addr.q.val()) << 8)
             | (bit_cast::<INFO_BITS, TARGET_BITS>(self.target.q.val()) << 6)
             | (bit_cast::<INFO_BITS, SEQ_BITS>(self.seq.val()) << 1)
@@ -519,7 +520,7 @@ impl Logic for DmaRead {
                     | (bit_cast::<128, 32>(self.addr.q.val().get_bits::<32>(32)) << 32)
                     | bit_cast::<128, 32>(self.addr.q.val().get_bits::<32>(0) & 0xFFFF_FFFC_u64);
             }
-            self.addr.d.next = self.addr.q.val() + bit_cast::<64, 17>(self.chunk.val());
+            self.addr.d.next = self.addr.q.val() + bit_cast::<64, LEN_BITS>(self.chunk.val());
             self.left.d.next = self.left.q.val() - self.chunk.val();
             self.buf_addr.d.next =
                 self.buf_addr.q.val() + self.chunk.val().get_bits::<BUF_ADDR_BITS>(0);
@@ -587,7 +588,7 @@ impl Logic for DmaRead {
         if self.c_count.q.val() == 0 {
             self.count.next = bits::<13>(4096);
         }
-        self.offset.next = self.info_word.val().get_bits::<13>(24) - self.count.val();
+        self.offset.next = self.info_word.val().get_bits::<13>(25) - self.count.val();
         if self.c_sop.q.val() {
             self.tag_now.next = self.c_tag.q.val().get_bits::<TAG_BITS>(0);
             self.match_now.next = (self.c_tag.q.val().get_bits::<3>(5) == 0)

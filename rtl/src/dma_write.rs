@@ -35,7 +35,7 @@
 //! `done` pulses as a command's last beat leaves.
 
 use crate::byte_buffer::BUF_ADDR_BITS;
-use crate::dma_port::WriteServer;
+use crate::dma_port::{WriteServer, LEN_BITS};
 use crate::request_split::RequestSplit;
 use crate::tlp_stream::TlpSource;
 use crate::write_queue::{WriteQueue, WRITE_CMD_BITS};
@@ -43,8 +43,8 @@ use crate::{DATA_WIDTH, STRB_WIDTH};
 use rust_hdl::prelude::*;
 use vireo_regs::tlp::fmt_type;
 
-// The command word has 16 bits for the frame buffer address.
-const _: () = assert!(BUF_ADDR_BITS <= 16);
+// The command word's fields (write_queue.rs) are placed for these widths.
+const _: () = assert!(LEN_BITS == 18 && BUF_ADDR_BITS == 17);
 
 /// Request builder state.
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
@@ -101,7 +101,7 @@ pub struct DmaWrite {
     /// immediate bytes, its length, and whether it is the command's last.
     port: DFF<Bit>,
     addr: DFF<Bits<64>>,
-    left: DFF<Bits<17>>,
+    left: DFF<Bits<LEN_BITS>>,
     sent: DFF<Bits<16>>,
     buf_addr: DFF<Bits<BUF_ADDR_BITS>>,
     imm: DFF<Bit>,
@@ -128,7 +128,7 @@ pub struct DmaWrite {
     take1: Signal<Local, Bit>,
     /// The command taken (from either port).
     c_addr: Signal<Local, Bits<64>>,
-    c_len: Signal<Local, Bits<16>>,
+    c_len: Signal<Local, Bits<LEN_BITS>>,
     c_imm: Signal<Local, Bit>,
     c_data: Signal<Local, Bits<128>>,
     c_buf: Signal<Local, Bits<BUF_ADDR_BITS>>,
@@ -136,7 +136,7 @@ pub struct DmaWrite {
     /// The queue's oldest command.
     q_cmd: Signal<Local, Bits<WRITE_CMD_BITS>>,
     split: RequestSplit,
-    chunk: Signal<Local, Bits<17>>,
+    chunk: Signal<Local, Bits<LEN_BITS>>,
     first: Signal<Local, Bits<2>>,
     dws: Signal<Local, Bits<11>>,
     first_be: Signal<Local, Bits<4>>,
@@ -181,7 +181,7 @@ pub struct DmaWrite {
     /// oldest command.
     at_port: Signal<Local, Bit>,
     at_addr: Signal<Local, Bits<64>>,
-    at_left: Signal<Local, Bits<17>>,
+    at_left: Signal<Local, Bits<LEN_BITS>>,
     at_sent: Signal<Local, Bits<16>>,
     at_buf: Signal<Local, Bits<BUF_ADDR_BITS>>,
     at_imm: Signal<Local, Bit>,
@@ -283,8 +283,8 @@ impl Default for DmaWrite {
             at_data: Default::default(),
             mwr_3dw: Constant::new(((fmt_type::MWR32 as u64) << 24).into()),
             mwr_4dw: Constant::new(((fmt_type::MWR64 as u64) << 24).into()),
-            imm_flag: Constant::new(Bits::<WRITE_CMD_BITS>::from(1u64) << 224),
-            port_flag: Constant::new(Bits::<WRITE_CMD_BITS>::from(1u64) << 225),
+            imm_flag: Constant::new(Bits::<WRITE_CMD_BITS>::from(1u64) << 227),
+            port_flag: Constant::new(Bits::<WRITE_CMD_BITS>::from(1u64) << 228),
         }
     }
 }
@@ -339,8 +339,8 @@ impl Logic for DmaWrite {
         self.queue.push.next = self.take0.val() || self.take1.val();
         self.queue.cmd.next = bit_cast::<WRITE_CMD_BITS, 64>(self.c_addr.val())
             | (bit_cast::<WRITE_CMD_BITS, 128>(self.c_data.val()) << 64)
-            | (bit_cast::<WRITE_CMD_BITS, 16>(self.c_len.val()) << 192)
-            | (bit_cast::<WRITE_CMD_BITS, BUF_ADDR_BITS>(self.c_buf.val()) << 208)
+            | (bit_cast::<WRITE_CMD_BITS, LEN_BITS>(self.c_len.val()) << 192)
+            | (bit_cast::<WRITE_CMD_BITS, BUF_ADDR_BITS>(self.c_buf.val()) << 210)
             | self.c_flags.val();
         self.queue.clear.next = self.vreset.val();
 
@@ -349,18 +349,18 @@ impl Logic for DmaWrite {
         self.q_cmd.next = self.queue.head.val();
         self.cont.next = (self.state.q.val() == WriteState::Stream) && !self.last_req.q.val();
         self.more.next = self.queue.valid.val();
-        self.at_port.next = self.q_cmd.val().get_bit(225);
+        self.at_port.next = self.q_cmd.val().get_bit(228);
         self.at_addr.next = self.q_cmd.val().get_bits::<64>(0);
-        self.at_left.next = bit_cast::<17, 16>(self.q_cmd.val().get_bits::<16>(192));
+        self.at_left.next = self.q_cmd.val().get_bits::<LEN_BITS>(192);
         self.at_sent.next = bits::<16>(0);
-        self.at_buf.next = self.q_cmd.val().get_bits::<BUF_ADDR_BITS>(208);
-        self.at_imm.next = self.q_cmd.val().get_bit(224);
+        self.at_buf.next = self.q_cmd.val().get_bits::<BUF_ADDR_BITS>(210);
+        self.at_imm.next = self.q_cmd.val().get_bit(227);
         self.at_data.next = self.q_cmd.val().get_bits::<128>(64);
         if self.cont.val() {
             self.more.next = true;
             self.at_port.next = self.port.q.val();
             self.at_addr.next = self.addr.q.val() + bit_cast::<64, 13>(self.chunk_r.q.val());
-            self.at_left.next = self.left.q.val() - bit_cast::<17, 13>(self.chunk_r.q.val());
+            self.at_left.next = self.left.q.val() - bit_cast::<LEN_BITS, 13>(self.chunk_r.q.val());
             self.at_sent.next = self.sent.q.val() + bit_cast::<16, 13>(self.chunk_r.q.val());
             self.at_buf.next =
                 self.buf_addr.q.val() + bit_cast::<BUF_ADDR_BITS, 13>(self.chunk_r.q.val());

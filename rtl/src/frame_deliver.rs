@@ -46,7 +46,9 @@
 
 use crate::byte_buffer::{ByteBuffer, BUF_ADDR_BITS};
 use crate::chain_walker::{ChainWalker, SEG_BITS, UNIT_SLOT};
-use crate::dma_port::{ReadClient, WriteClient, CTL_BUFFER_BYTES, TARGET_BITS, TARGET_RX_CTL};
+use crate::dma_port::{
+    ReadClient, WriteClient, CTL_BUFFER_BYTES, LEN_BITS, TARGET_BITS, TARGET_RX_CTL,
+};
 use crate::frame_fetch::FRAME_LEN_BITS;
 use crate::frame_free::FrameFree;
 use crate::lane_ram::LANES;
@@ -632,7 +634,7 @@ impl Logic for FrameDeliver {
         }
         self.write.valid.next = false;
         self.write.addr.next = self.seg_addr.val();
-        self.write.len.next = self.n.val().get_bits::<16>(0);
+        self.write.len.next = self.n.val();
         self.write.imm.next = false;
         self.write.data.next = 0.into();
         self.write.buf.next = self.f_start.q.val() + self.sent.q.val().get_bits::<BUF_ADDR_BITS>(0);
@@ -672,13 +674,13 @@ impl Logic for FrameDeliver {
         if self.rx_used.valid.val() {
             self.write.valid.next = true;
             self.write.addr.next = self.rx_used.addr.val();
-            self.write.len.next = self.rx_used.len.val();
+            self.write.len.next = bit_cast::<LEN_BITS, 16>(self.rx_used.len.val());
             self.write.imm.next = true;
             self.write.data.next = self.rx_used.data.val();
         } else if self.tx_used.valid.val() {
             self.write.valid.next = true;
             self.write.addr.next = self.tx_used.addr.val();
-            self.write.len.next = self.tx_used.len.val();
+            self.write.len.next = bit_cast::<LEN_BITS, 16>(self.tx_used.len.val());
             self.write.imm.next = true;
             self.write.data.next = self.tx_used.data.val();
         }

@@ -33,7 +33,7 @@
 use crate::byte_buffer::{ByteBuffer, BUF_ADDR_BITS};
 use crate::chain_walker::{ChainWalker, SEG_BITS};
 use crate::dma_port::{
-    ReadClient, WriteClient, CTL_BUFFER_BYTES, TARGET_BITS, TARGET_FRAMES, TARGET_TX_CTL,
+    ReadClient, WriteClient, CTL_BUFFER_BYTES, LEN_BITS, TARGET_BITS, TARGET_FRAMES, TARGET_TX_CTL,
 };
 use crate::lane_ram::LANES;
 use crate::ram::Ram;
@@ -55,10 +55,14 @@ pub const SLOT_PTR_BITS: usize = SLOT_INDEX_BITS + 1;
 /// The frames with data reads in flight, oldest first: one 4-bit entry
 /// (a slot index, padded so an entry's place is a shift) per slot.
 const PENDING_BITS: usize = 4 * FRAME_SLOTS;
-/// A slot: head (16), start (16), length (17), dropped as too large (1).
-const SLOT_BITS: usize = 50;
+/// A slot: head (16), start (17), length (18), dropped as too large (1).
+const SLOT_BITS: usize = 52;
+const _: () = assert!(
+    BUF_ADDR_BITS == 17 && FRAME_LEN_BITS == 18,
+    "the slot's fields"
+);
 /// Width of a frame length.
-pub const FRAME_LEN_BITS: usize = 17;
+pub const FRAME_LEN_BITS: usize = 18;
 /// Cookie of a frame's last data read.
 pub const COOKIE_END: u64 = 0b0100;
 
@@ -287,7 +291,7 @@ impl FrameFetch {
             cmd_taken: Default::default(),
             capacity: Constant::new((cfg.frame_buffer as u64).into()),
             all_slots: Constant::new((FRAME_SLOTS as u64).into()),
-            oversize_flag: Constant::new(Bits::<SLOT_BITS>::from(1u64) << 49u64),
+            oversize_flag: Constant::new(Bits::<SLOT_BITS>::from(1u64) << 51u64),
             avail_event: Constant::new(ring::avail_event_offset(0).into()),
             cookie_end: Constant::new(COOKIE_END.into()),
             frames: Constant::new(TARGET_FRAMES.into()),
@@ -358,7 +362,7 @@ impl Logic for FrameFetch {
             == self.total.val().get_bits::<FRAME_LEN_BITS>(0);
         self.read.valid.next = self.data_cmd.val();
         self.read.addr.next = self.seg_addr.val();
-        self.read.len.next = self.seg_len.val().get_bits::<16>(0);
+        self.read.len.next = self.seg_len.val().get_bits::<LEN_BITS>(0);
         self.read.target.next = self.frames.val();
         self.read.buf.next =
             self.wr_ptr.q.val() + self.seg_off.q.val().get_bits::<BUF_ADDR_BITS>(0);
@@ -382,7 +386,7 @@ impl Logic for FrameFetch {
         self.slots.write_address.next = self.wslot.val();
         self.slots.write_data.next =
             (bit_cast::<SLOT_BITS, FRAME_LEN_BITS>(self.total.val().get_bits::<FRAME_LEN_BITS>(0))
-                << 32)
+                << 33)
                 | (bit_cast::<SLOT_BITS, BUF_ADDR_BITS>(self.wr_ptr.q.val()) << 16)
                 | bit_cast::<SLOT_BITS, 16>(self.walker.head.val());
         self.entry.next = self.slots.read_data.val();
@@ -549,8 +553,8 @@ impl Logic for FrameFetch {
         self.frame_coming.next = (self.wp.q.val() != self.rp.q.val()) && !self.clearing.q.val();
         self.frame_head.next = self.entry.val().get_bits::<16>(0);
         self.frame_start.next = self.entry.val().get_bits::<BUF_ADDR_BITS>(16);
-        self.frame_len.next = self.entry.val().get_bits::<FRAME_LEN_BITS>(32);
-        self.frame_oversize.next = self.entry.val().get_bit(49);
+        self.frame_len.next = self.entry.val().get_bits::<FRAME_LEN_BITS>(33);
+        self.frame_oversize.next = self.entry.val().get_bit(51);
         self.frame_error.next = self.errors.q.val().get_bit(self.rslot.val().index());
         self.release_mask.next = 0.into();
         self.rp_next.next = self.rp.q.val();

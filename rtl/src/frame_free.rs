@@ -26,8 +26,8 @@ pub const FREE_SLOTS: usize = 4;
 /// The byte counts of the commands held, oldest in the low lanes.
 const LANE_BITS: usize = FREE_SLOTS * FRAME_LEN_BITS;
 
-// The lane shifts below are written for 17-bit lanes.
-const _: () = assert!(FRAME_LEN_BITS == 17);
+// The lane shifts below are written for 18-bit lanes.
+const _: () = assert!(FRAME_LEN_BITS == 18);
 
 /// The block.
 #[derive(LogicBlock, Default)]
@@ -59,15 +59,15 @@ impl Logic for FrameFree {
         self.pos.next = bit_cast::<8, 3>(self.count.q.val());
         if self.done.val() {
             self.freed.next = self.lanes.q.val().get_bits::<FRAME_LEN_BITS>(0);
-            self.kept.next = self.lanes.q.val() >> 17;
+            self.kept.next = self.lanes.q.val() >> 18;
             self.pos.next = bit_cast::<8, 3>(self.count.q.val()) - 1;
         }
         self.lanes.d.next = self.kept.val();
         if self.take.val() {
-            // Lane `pos` starts at bit 17 * pos.
+            // Lane `pos` starts at bit 18 * pos.
             self.lanes.d.next = self.kept.val()
                 | (bit_cast::<LANE_BITS, FRAME_LEN_BITS>(self.bytes.val())
-                    << ((self.pos.val() << 4) + self.pos.val()));
+                    << ((self.pos.val() << 4) + (self.pos.val() << 1)));
         }
         if self.take.val() && !self.done.val() {
             self.count.d.next = self.count.q.val() + 1;

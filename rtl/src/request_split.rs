@@ -9,6 +9,7 @@
 //!
 //! Purely combinational; zero latency.
 
+use crate::dma_port::LEN_BITS;
 use rust_hdl::prelude::*;
 
 /// One request of a transfer of `left` bytes at an address ending in
@@ -20,9 +21,9 @@ pub struct RequestSplit {
     /// The low 14 bits of the transfer's next byte address.
     pub addr_lo: Signal<In, Bits<14>>,
     /// Bytes left in the transfer (at least 1).
-    pub left: Signal<In, Bits<17>>,
+    pub left: Signal<In, Bits<LEN_BITS>>,
     /// Bytes in this request: up to the boundary.
-    pub chunk: Signal<Out, Bits<17>>,
+    pub chunk: Signal<Out, Bits<LEN_BITS>>,
     /// Byte offset of the first byte in its DW.
     pub first: Signal<Out, Bits<2>>,
     /// DWs the request spans.
@@ -45,8 +46,8 @@ impl Logic for RequestSplit {
         }
         self.room.next = self.limit.val() - (self.addr_lo.val() & (self.limit.val() - 1));
         self.chunk.next = self.left.val();
-        if self.left.val() > bit_cast::<17, 14>(self.room.val()) {
-            self.chunk.next = bit_cast::<17, 14>(self.room.val());
+        if self.left.val() > bit_cast::<LEN_BITS, 14>(self.room.val()) {
+            self.chunk.next = bit_cast::<LEN_BITS, 14>(self.room.val());
         }
         self.first.next = self.addr_lo.val().get_bits::<2>(0);
         self.tail.next = self.addr_lo.val().get_bits::<2>(0) + self.chunk.val().get_bits::<2>(0);

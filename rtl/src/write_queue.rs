@@ -3,8 +3,8 @@
 //! the next command as the last beat of the one before leaves.
 //!
 //! A command is one word of [`WRITE_CMD_BITS`] bits (the engine packs it:
-//! host address 63:0, immediate bytes 191:64, length 207:192, frame buffer
-//! address 223:208, `imm` 224, port 225). The oldest is at `head` while
+//! host address 63:0, immediate bytes 191:64, length 209:192, frame buffer
+//! address 226:210, `imm` 227, port 228). The oldest is at `head` while
 //! `valid`; `pop` removes it and `push` appends `cmd` while there is `room`,
 //! both in one cycle if need be; `clear` drops every command, one pushed in the same cycle too.
 //!
@@ -16,7 +16,7 @@
 use rust_hdl::prelude::*;
 
 /// Bits of a queued command.
-pub const WRITE_CMD_BITS: usize = 226;
+pub const WRITE_CMD_BITS: usize = 229;
 
 /// The queue.
 #[derive(LogicBlock, Default)]
