@@ -411,7 +411,7 @@ impl Logic for DmaWrite {
             | (bit_cast::<32, 4>(self.last_be.val()) << 4)
             | bit_cast::<32, 4>(self.first_be.val());
         // Immediate bytes not yet sent, at the lane of their host address.
-        // (Immediate bytes split at an MPS boundary start at a DW: the
+        // (Immediate bytes split at a 4 KiB boundary start at a DW: the
         // bytes sent before are 4, 8 or 12.)
         self.imm_beat.next = (self.at_data.val()
             >> (bit_cast::<8, 2>(self.at_sent.val().get_bits::<2>(2)) << 5))
@@ -738,13 +738,13 @@ mod tests {
                 at + rnd(16)
             };
             // Immediate bytes: up to 16 from the DW of the address; those
-            // that cross 128 bytes (an MPS boundary) start at a DW.
+            // that cross 4 KiB start at a DW.
             let len = if imm {
                 1 + rnd(16 - addr % 4)
             } else {
                 1 + rnd(700)
             };
-            let addr = if imm && addr % 128 + len > 128 {
+            let addr = if imm && addr % 4096 + len > 4096 {
                 addr & !3
             } else {
                 addr
@@ -753,11 +753,12 @@ mod tests {
             let data = u128::from(rnd(u64::MAX)) << 64 | u128::from(rnd(u64::MAX));
             commands.push((i % 2, addr, len, imm.then_some(data), rnd(size as u64)));
         }
-        // Immediate bytes cut at the MPS boundary: a used element pair and
-        // a single used element.
+        // Immediate bytes across an MPS boundary (one request) and cut at
+        // 4 KiB: used element pairs and a single used element.
         let data = u128::from(rnd(u64::MAX)) << 64 | u128::from(rnd(u64::MAX));
         commands.push((0, 0x2_0000_0078, 16, Some(data), 0));
-        commands.push((1, 0x2_0000_017C, 8, Some(data), 0));
+        commands.push((0, 0x2_0000_0FF8, 16, Some(data), 0));
+        commands.push((1, 0x2_0000_1FFC, 8, Some(data), 0));
         let mut queued: [VecDeque<_>; 2] = Default::default();
         for c in &commands {
             queued[c.0].push_back(*c);
@@ -799,7 +800,10 @@ mod tests {
             uut.clock.next = Clock::from(true);
             assert!(simulate(&mut uut, 200));
         }
-        assert_eq!(done, [13, 13]);
+        assert_eq!(
+            done,
+            [0, 1].map(|p| commands.iter().filter(|c| c.0 == p).count())
+        );
         let mut expected = BTreeMap::new();
         for &(_, addr, len, imm, buf) in &commands {
             for k in 0..len {

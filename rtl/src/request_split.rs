@@ -1,11 +1,12 @@
 //! Request splitter of the DMA engines: the next memory request of a
-//! transfer, cut at the size boundary that Device Control sets (MRRS for
-//! reads, MPS for writes; both divide 4 KiB, so no request crosses 4 KiB),
-//! with its length in DWs and its first/last byte enables for any byte
-//! alignment. Cuts at multiples of the size keep every write payload but a
-//! transfer's first and last whole beats, and every read request's end on
-//! a read completion boundary, so the completer splits no more than it
-//! must.
+//! transfer, with its length in DWs and its first/last byte enables for any
+//! byte alignment. A transfer that fits one request (no more DWs than the
+//! size that Device Control sets, MRRS for reads and MPS for writes, and
+//! within 4 KiB) goes as one, wherever it starts. A longer one is cut at
+//! multiples of the size (both divide 4 KiB, so no request crosses 4 KiB):
+//! that keeps every write payload but a transfer's first and last whole
+//! beats, and every read request's end on a read completion boundary, so
+//! the completer splits no more than it must.
 //!
 //! Purely combinational; zero latency.
 
@@ -22,7 +23,8 @@ pub struct RequestSplit {
     pub addr_lo: Signal<In, Bits<14>>,
     /// Bytes left in the transfer (at least 1).
     pub left: Signal<In, Bits<LEN_BITS>>,
-    /// Bytes in this request: up to the boundary.
+    /// Bytes in this request: all that are left if they fit one request,
+    /// else up to the size boundary.
     pub chunk: Signal<Out, Bits<LEN_BITS>>,
     /// Byte offset of the first byte in its DW.
     pub first: Signal<Out, Bits<2>>,
@@ -35,6 +37,10 @@ pub struct RequestSplit {
     limit: Signal<Local, Bits<14>>,
     room: Signal<Local, Bits<14>>,
     tail: Signal<Local, Bits<2>>,
+    /// Bytes from the address that fit the size in DWs.
+    dw_room: Signal<Local, Bits<14>>,
+    /// Bytes from the address to the next 4 KiB boundary.
+    page_room: Signal<Local, Bits<14>>,
 }
 
 impl Logic for RequestSplit {
@@ -46,7 +52,14 @@ impl Logic for RequestSplit {
         }
         self.room.next = self.limit.val() - (self.addr_lo.val() & (self.limit.val() - 1));
         self.chunk.next = self.left.val();
-        if self.left.val() > bit_cast::<LEN_BITS, 14>(self.room.val()) {
+        self.dw_room.next =
+            self.limit.val() - bit_cast::<14, 2>(self.addr_lo.val().get_bits::<2>(0));
+        self.page_room.next =
+            bits::<14>(4096) - bit_cast::<14, 12>(self.addr_lo.val().get_bits::<12>(0));
+        if (self.left.val() > bit_cast::<LEN_BITS, 14>(self.room.val()))
+            & ((self.left.val() > bit_cast::<LEN_BITS, 14>(self.dw_room.val()))
+                | (self.left.val() > bit_cast::<LEN_BITS, 14>(self.page_room.val())))
+        {
             self.chunk.next = bit_cast::<LEN_BITS, 14>(self.room.val());
         }
         self.first.next = self.addr_lo.val().get_bits::<2>(0);
@@ -72,15 +85,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn requests_end_at_the_size_boundary_and_cover_the_transfer() {
+    fn a_transfer_that_fits_goes_whole_and_a_longer_one_is_cut_at_the_size_boundary() {
         let mut rnd = crate::test_rng(11);
         let mut uut = RequestSplit::default();
         uut.connect_all();
         for _ in 0..3000 {
             let (field, mut addr) = (rnd(6), rnd(1 << 20));
-            let range = if rnd(2) == 0 { 100 } else { 1 << 16 };
-            let mut left = 1 + rnd(range);
             let size = 128 << field;
+            let range = [100, size + 8, 1 << 16][rnd(3) as usize];
+            let mut left = 1 + rnd(range);
             while left > 0 {
                 uut.size_field.next = field.into();
                 uut.addr_lo.next = (addr & 0x3FFF).into();
@@ -88,11 +101,9 @@ mod tests {
                 assert!(simulate(&mut uut, 50));
                 let chunk = uut.chunk.val().to_u64();
                 let end = addr + chunk;
-                assert_eq!(
-                    chunk,
-                    (size - addr % size).min(left),
-                    "{addr:#x}, {left} left, size {size}"
-                );
+                let fits = (addr % 4 + left).div_ceil(4) * 4 <= size && addr % 4096 + left <= 4096;
+                let expected = if fits { left } else { size - addr % size };
+                assert_eq!(chunk, expected, "{addr:#x}, {left} left, size {size}");
                 assert_eq!(addr / 4096, (end - 1) / 4096, "{addr:#x} + {chunk}");
                 let dws = end.div_ceil(4) - addr / 4;
                 assert!(dws * 4 <= size, "{dws} DWs");
