@@ -37,11 +37,14 @@
 //! background, a batch of up to `RING_BATCH` at a time into one bank, and
 //! the descriptors at the heads of the entries are read right after their
 //! batch arrives, all reads in flight together: one read for each run of
-//! entries whose heads follow each other in the table (a driver that
-//! hands out descriptors from a free list mostly makes such runs), so a
-//! batch takes one head read at best and one per entry at worst. While the
-//! walk takes the entries of one bank, the next batch is loaded into the
-//! other. A walk
+//! entries whose heads follow each other up or down the table (a driver
+//! that hands out descriptors from a free list mostly makes such runs: up
+//! at first, down once descriptors come back in order and go out again
+//! last in, first out), so a batch takes one head read at best and one per
+//! entry at worst. A run's heads land in the bank from its lowest one, so
+//! the heads of a run that goes down are found at the entries' mirrors in
+//! the run. While the walk takes the entries of one bank, the next batch is
+//! loaded into the other. A walk
 //! takes its ring entry and head descriptor from its bank, once they have
 //! arrived, and reads the rest of its chain one descriptor at a time. The
 //! port completes reads in order; a queue of the reads in flight tells the
@@ -306,14 +309,22 @@ pub struct ChainWalker {
     /// counter, which keeps a comparator off the head read's path).
     l_rem: DFF<Bits<5>>,
     l_hi: DFF<Bit>,
-    /// The head read being gathered: heads that follow each other in the
-    /// table, of entries that follow each other in the bank (first head,
-    /// first entry, count; none while the count is 0).
+    /// The head read being gathered: heads that follow each other up or
+    /// down the table, of entries that follow each other in the bank
+    /// (lowest head, first entry, count; none while the count is 0), and
+    /// whether the heads go down.
     r_head: DFF<Bits<16>>,
     r_k: DFF<Bits<4>>,
     r_len: DFF<Bits<5>>,
-    /// The head that would join it (`r_head + r_len`).
-    r_next: DFF<Bits<16>>,
+    r_down: DFF<Bit>,
+    /// The heads that would join it going up (one past the highest) and
+    /// going down (one below `r_head`).
+    r_up: DFF<Bits<16>>,
+    r_dn: DFF<Bits<16>>,
+    /// Per bank and entry: where its head descriptor landed (bank * 16 +
+    /// position: the entry itself, or its mirror within a read whose heads
+    /// go down).
+    hd_pos: [DFF<Bits<5>>; 32],
     /// Control buffer reads of the walk and of the loader in the last two
     /// cycles (bit 1: two cycles ago).
     w_rd: DFF<Bits<2>>,
@@ -350,8 +361,16 @@ pub struct ChainWalker {
     /// Entries the index shows beyond both banks.
     unknown: Signal<Local, Bits<16>>,
     l_head: Signal<Local, Bits<16>>,
-    /// The next entry's head extends the head read being gathered.
+    /// The next entry's head extends the head read being gathered, going
+    /// up or down.
     r_cont: Signal<Local, Bit>,
+    r_cont_up: Signal<Local, Bit>,
+    r_cont_dn: Signal<Local, Bit>,
+    /// First plus last entry of the head read (in its bank): the sum of an
+    /// entry and its mirror in the read.
+    r_mirror: Signal<Local, Bits<5>>,
+    /// Where the head of the walk's entry landed (bank * 16 + position).
+    cur_pos: Signal<Local, Bits<5>>,
     /// Entries of the bank the head read covers.
     r_mask: Signal<Local, Bits<32>>,
     /// Entries the completion at the front of the queue covers.
@@ -400,6 +419,11 @@ pub struct ChainWalker {
     peek_slot: Constant<Bits<BUF_ADDR_BITS>>,
     entries_slot: Constant<Bits<BUF_ADDR_BITS>>,
     heads_slot: Constant<Bits<BUF_ADDR_BITS>>,
+    /// Per bank and entry (bank * 16 + entry): that number, and bank * 16
+    /// less the entry (mod 32), which added to `r_mirror` gives the entry's
+    /// mirror in its bank.
+    entry_k: [Constant<Bits<5>>; 32],
+    mirror_off: [Constant<Bits<5>>; 32],
 }
 
 impl ChainWalker {
@@ -478,7 +502,10 @@ impl ChainWalker {
             r_head: Default::default(),
             r_k: Default::default(),
             r_len: Default::default(),
-            r_next: Default::default(),
+            r_down: Default::default(),
+            r_up: Default::default(),
+            r_dn: Default::default(),
+            hd_pos: std::array::from_fn(|_| Default::default()),
             w_rd: Default::default(),
             l_rd: Default::default(),
             p_rd: Default::default(),
@@ -508,6 +535,10 @@ impl ChainWalker {
             unknown: Default::default(),
             l_head: Default::default(),
             r_cont: Default::default(),
+            r_cont_up: Default::default(),
+            r_cont_dn: Default::default(),
+            r_mirror: Default::default(),
+            cur_pos: Default::default(),
             r_mask: Default::default(),
             l_need: Default::default(),
             pop_mask: Default::default(),
@@ -551,6 +582,11 @@ impl ChainWalker {
             peek_slot: Constant::new((base + PEEK_SLOT).into()),
             entries_slot: Constant::new((base + ENTRIES_SLOT).into()),
             heads_slot: Constant::new((base + HEADS_SLOT).into()),
+            entry_k: std::array::from_fn(|k| Constant::new((k as u64).into())),
+            mirror_off: std::array::from_fn(|k| {
+                let (bank, entry) = (k as u64 & RING_BATCH, k as u64 % RING_BATCH);
+                Constant::new(((bank + 32 - entry) % 32).into())
+            }),
         }
     }
 }
@@ -604,7 +640,9 @@ impl Logic for ChainWalker {
             r_head,
             r_k,
             r_len,
-            r_next,
+            r_down,
+            r_up,
+            r_dn,
             w_rd,
             l_rd,
             p_rd,
@@ -627,10 +665,14 @@ impl Logic for ChainWalker {
         self.ring_req.next = (self.lstate.q.val() == LoadState::Ring) && self.l_may_read.val();
         self.l_need.next =
             (self.l_k.q.val() == 8) && !self.l_hi.q.val() && self.l_rem.q.val().any();
+        self.r_cont_up.next = (self.l_head.val() == self.r_up.q.val())
+            && (!self.r_down.q.val() || (self.r_len.q.val() == 1));
+        self.r_cont_dn.next = (self.l_head.val() == self.r_dn.q.val())
+            && (self.r_down.q.val() || (self.r_len.q.val() == 1));
         self.r_cont.next = self.r_len.q.val().any()
             && self.l_rem.q.val().any()
             && (self.l_head.val() < self.size.val())
-            && (self.l_head.val() == self.r_next.q.val());
+            && (self.r_cont_up.val() || self.r_cont_dn.val());
         self.head_req.next = (self.lstate.q.val() == LoadState::Heads)
             && self.l_may_read.val()
             && self.r_len.q.val().any()
@@ -837,7 +879,13 @@ impl Logic for ChainWalker {
                     }
                 } else if self.r_cont.val() {
                     self.r_len.d.next = self.r_len.q.val() + 1;
-                    self.r_next.d.next = self.r_next.q.val() + 1;
+                    if self.r_cont_up.val() {
+                        self.r_up.d.next = self.r_up.q.val() + 1;
+                    } else {
+                        self.r_down.d.next = true;
+                        self.r_head.d.next = self.l_head.val();
+                        self.r_dn.d.next = self.r_dn.q.val() - 1;
+                    }
                     self.l_k.d.next = self.l_k.q.val() + 1;
                     self.l_rem.d.next = self.l_rem.q.val() - 1;
                     self.l_word.d.next = self.l_word.q.val() >> 16;
@@ -845,7 +893,9 @@ impl Logic for ChainWalker {
                     || (self.head_req.val() && self.read.ready.val())
                 {
                     self.r_head.d.next = self.l_head.val();
-                    self.r_next.d.next = self.l_head.val() + 1;
+                    self.r_up.d.next = self.l_head.val() + 1;
+                    self.r_dn.d.next = self.l_head.val() - 1;
+                    self.r_down.d.next = false;
                     self.r_k.d.next = self.l_k.q.val().get_bits::<4>(0);
                     self.r_len.d.next = 0.into();
                     if self.l_head.val() < self.size.val() {
@@ -915,6 +965,25 @@ impl Logic for ChainWalker {
         }
         if self.head_req.val() && self.read.ready.val() {
             self.hd_issued.d.next = self.hd_issued.q.val() | self.r_mask.val();
+        }
+        // An entry's head lands at the entry, or at its mirror in a read
+        // whose heads go down (the read's lowest head lands first).
+        self.r_mirror.next = bit_cast::<5, 4>(self.r_k.q.val())
+            + bit_cast::<5, 4>(self.r_k.q.val())
+            + (self.r_len.q.val() - 1);
+        self.cur_pos.next = 0.into();
+        for i in 0..32 {
+            self.hd_pos[i].clock.next = self.clock.val();
+            self.hd_pos[i].d.next = self.hd_pos[i].q.val();
+            if self.head_req.val() && self.read.ready.val() && self.r_mask.val().get_bit(i) {
+                self.hd_pos[i].d.next = self.entry_k[i].val();
+                if self.r_down.q.val() {
+                    self.hd_pos[i].d.next = self.r_mirror.val() + self.mirror_off[i].val();
+                }
+            }
+            if self.cur_k.q.val().index() == i {
+                self.cur_pos.next = self.hd_pos[i].q.val();
+            }
         }
         if self.pop.val() && (self.popped.val().get_bits::<2>(5) == self.kind_ring.val()) {
             self.ring_arrived.d.next = self.ring_arrived.q.val() | self.pop_bank.val();
@@ -1001,7 +1070,7 @@ impl Logic for ChainWalker {
                 {
                     self.w_ctl.next = true;
                     self.ctl_rd_addr.next = self.heads_slot.val()
-                        + (bit_cast::<BUF_ADDR_BITS, 5>(self.cur_k.q.val()) << 4);
+                        + (bit_cast::<BUF_ADDR_BITS, 5>(self.cur_pos.val()) << 4);
                     self.hd_early.d.next = true;
                 }
                 self.state.d.next = WalkState::Entry;
@@ -1058,7 +1127,7 @@ impl Logic for ChainWalker {
                     } else {
                         self.w_ctl.next = true;
                         self.ctl_rd_addr.next = self.heads_slot.val()
-                            + (bit_cast::<BUF_ADDR_BITS, 5>(self.cur_k.q.val()) << 4);
+                            + (bit_cast::<BUF_ADDR_BITS, 5>(self.cur_pos.val()) << 4);
                         self.after.d.next = WalkState::Descriptor;
                         self.state.d.next = WalkState::Load;
                     }
@@ -1240,6 +1309,11 @@ mod tests {
     const DRIVER: u64 = 0x2000;
     const SIZE: u16 = 16;
 
+    /// The chains `post_heads` makes of `heads`: head, total length.
+    fn chains_of(heads: &[u16]) -> Vec<(u16, u64)> {
+        heads.iter().map(|&x| (x, 16 * (x as u64 + 1))).collect()
+    }
+
     impl Host {
         fn new() -> Self {
             let mut uut = ChainWalker::new(1, 0);
@@ -1289,6 +1363,20 @@ mod tests {
             let x = (DRIVER + 2) as usize;
             let to = from + heads.len() as u16;
             self.mem[x..x + 2].copy_from_slice(&to.to_le_bytes());
+        }
+
+        /// The chains taken: head, total length.
+        fn found(&self) -> Vec<(u16, u64)> {
+            self.chains.iter().map(|&(x, len, _)| (x, len)).collect()
+        }
+
+        /// The reads of head descriptors taken: first head, heads.
+        fn head_reads(&self) -> Vec<(u64, usize)> {
+            self.log
+                .iter()
+                .filter(|r| (DESC..DESC + 16 * SIZE as u64).contains(&r.0))
+                .map(|&(a, len)| ((a - DESC) / 16, len / 16))
+                .collect()
         }
 
         /// One clock cycle: the consumer takes every chain presented.
@@ -1394,21 +1482,48 @@ mod tests {
             h.cycle();
             assert!(!h.uut.fault.val() && h.now < 2000, "at {}", h.now);
         }
-        let want: Vec<(u16, u64)> = heads.iter().map(|&x| (x, 16 * (x as u64 + 1))).collect();
-        let got: Vec<(u16, u64)> = h.chains.iter().map(|&(x, len, _)| (x, len)).collect();
-        assert_eq!(got, want);
+        assert_eq!(h.found(), chains_of(&heads));
         // One read per run, also across the two halves of the bank (entries
         // 0..8 and 8..16 are read back from the control buffer apart).
-        let head_reads: Vec<(u64, usize)> = h
-            .log
-            .iter()
-            .filter(|r| (DESC..DESC + 16 * SIZE as u64).contains(&r.0))
-            .map(|&(a, len)| ((a - DESC) / 16, len / 16))
-            .collect();
         assert_eq!(
-            head_reads,
+            h.head_reads(),
             [(3, 3), (9, 2), (2, 1), (11, 3), (1, 1), (6, 2)],
             "(first head, heads) of each read"
+        );
+    }
+
+    #[test]
+    fn heads_that_go_down_the_table_are_read_together_and_found_at_their_entries() {
+        // Runs down, up, down across the two halves of the bank, and, in
+        // the next batch (the other bank), down, alone, down.
+        let first = [7, 6, 5, 4, 12, 13, 3, 2, 1, 0, 15, 14, 9, 8, 10, 11];
+        let second = [10, 9, 8, 11, 5, 4];
+        let mut h = Host::new();
+        h.post_heads(0, &first);
+        let mut posted = false;
+        while h.taken < (first.len() + second.len()) as u32 {
+            if h.taken == first.len() as u32 && !posted {
+                h.post_heads(SIZE, &second);
+                posted = true;
+            }
+            h.cycle();
+            assert!(!h.uut.fault.val() && h.now < 4000, "at {}", h.now);
+        }
+        assert_eq!(h.found(), chains_of(&[&first[..], &second[..]].concat()));
+        assert_eq!(
+            h.head_reads(),
+            [
+                (4, 4),
+                (12, 2),
+                (0, 4),
+                (14, 2),
+                (8, 2),
+                (10, 2),
+                (8, 3),
+                (11, 1),
+                (4, 2)
+            ],
+            "(lowest head, heads) of each read"
         );
     }
 
