@@ -321,10 +321,10 @@ pub struct ChainWalker {
     /// going down (one below `r_head`).
     r_up: DFF<Bits<16>>,
     r_dn: DFF<Bits<16>>,
-    /// Per bank and entry: where its head descriptor landed (bank * 16 +
-    /// position: the entry itself, or its mirror within a read whose heads
-    /// go down).
-    hd_pos: [DFF<Bits<5>>; 32],
+    /// Per bank and entry: the head read that covered it, whether its
+    /// heads go down (bit 5) and its first plus last entry (the sum of an
+    /// entry and its mirror in the read, where its head landed).
+    hd_run: [DFF<Bits<6>>; 32],
     /// Control buffer reads of the walk and of the loader in the last two
     /// cycles (bit 1: two cycles ago).
     w_rd: DFF<Bits<2>>,
@@ -366,10 +366,12 @@ pub struct ChainWalker {
     r_cont: Signal<Local, Bit>,
     r_cont_up: Signal<Local, Bit>,
     r_cont_dn: Signal<Local, Bit>,
-    /// First plus last entry of the head read (in its bank): the sum of an
-    /// entry and its mirror in the read.
+    /// First plus last entry of the head read (in its bank).
     r_mirror: Signal<Local, Bits<5>>,
-    /// Where the head of the walk's entry landed (bank * 16 + position).
+    /// The head read that covered the walk's entry (as `hd_run`), and
+    /// where the entry's head landed (bank * 16 + position).
+    cur_run: Signal<Local, Bits<6>>,
+    cur_mirror: Signal<Local, Bits<5>>,
     cur_pos: Signal<Local, Bits<5>>,
     /// Entries of the bank the head read covers.
     r_mask: Signal<Local, Bits<32>>,
@@ -419,11 +421,6 @@ pub struct ChainWalker {
     peek_slot: Constant<Bits<BUF_ADDR_BITS>>,
     entries_slot: Constant<Bits<BUF_ADDR_BITS>>,
     heads_slot: Constant<Bits<BUF_ADDR_BITS>>,
-    /// Per bank and entry (bank * 16 + entry): that number, and bank * 16
-    /// less the entry (mod 32), which added to `r_mirror` gives the entry's
-    /// mirror in its bank.
-    entry_k: [Constant<Bits<5>>; 32],
-    mirror_off: [Constant<Bits<5>>; 32],
 }
 
 impl ChainWalker {
@@ -505,7 +502,7 @@ impl ChainWalker {
             r_down: Default::default(),
             r_up: Default::default(),
             r_dn: Default::default(),
-            hd_pos: std::array::from_fn(|_| Default::default()),
+            hd_run: std::array::from_fn(|_| Default::default()),
             w_rd: Default::default(),
             l_rd: Default::default(),
             p_rd: Default::default(),
@@ -538,6 +535,8 @@ impl ChainWalker {
             r_cont_up: Default::default(),
             r_cont_dn: Default::default(),
             r_mirror: Default::default(),
+            cur_run: Default::default(),
+            cur_mirror: Default::default(),
             cur_pos: Default::default(),
             r_mask: Default::default(),
             l_need: Default::default(),
@@ -582,11 +581,6 @@ impl ChainWalker {
             peek_slot: Constant::new((base + PEEK_SLOT).into()),
             entries_slot: Constant::new((base + ENTRIES_SLOT).into()),
             heads_slot: Constant::new((base + HEADS_SLOT).into()),
-            entry_k: std::array::from_fn(|k| Constant::new((k as u64).into())),
-            mirror_off: std::array::from_fn(|k| {
-                let (bank, entry) = (k as u64 & RING_BATCH, k as u64 % RING_BATCH);
-                Constant::new(((bank + 32 - entry) % 32).into())
-            }),
         }
     }
 }
@@ -971,19 +965,28 @@ impl Logic for ChainWalker {
         self.r_mirror.next = bit_cast::<5, 4>(self.r_k.q.val())
             + bit_cast::<5, 4>(self.r_k.q.val())
             + (self.r_len.q.val() - 1);
-        self.cur_pos.next = 0.into();
+        self.cur_run.next = 0.into();
         for i in 0..32 {
-            self.hd_pos[i].clock.next = self.clock.val();
-            self.hd_pos[i].d.next = self.hd_pos[i].q.val();
+            self.hd_run[i].clock.next = self.clock.val();
+            self.hd_run[i].d.next = self.hd_run[i].q.val();
             if self.head_req.val() && self.read.ready.val() && self.r_mask.val().get_bit(i) {
-                self.hd_pos[i].d.next = self.entry_k[i].val();
+                self.hd_run[i].d.next = bit_cast::<6, 5>(self.r_mirror.val());
                 if self.r_down.q.val() {
-                    self.hd_pos[i].d.next = self.r_mirror.val() + self.mirror_off[i].val();
+                    self.hd_run[i].d.next = bits::<6>(32) | bit_cast::<6, 5>(self.r_mirror.val());
                 }
             }
             if self.cur_k.q.val().index() == i {
-                self.cur_pos.next = self.hd_pos[i].q.val();
+                self.cur_run.next = self.hd_run[i].q.val();
             }
+        }
+        // (The mirror in a signal of its own: 5 bits wide, as the first
+        // plus last entry; inside a wider expression Verilog would not wrap
+        // the difference.)
+        self.cur_mirror.next = self.cur_run.val().get_bits::<5>(0)
+            - bit_cast::<5, 4>(self.cur_k.q.val().get_bits::<4>(0));
+        self.cur_pos.next = self.cur_k.q.val();
+        if self.cur_run.val().get_bit(5) {
+            self.cur_pos.next = (self.cur_k.q.val() & bits::<5>(16)) | self.cur_mirror.val();
         }
         if self.pop.val() && (self.popped.val().get_bits::<2>(5) == self.kind_ring.val()) {
             self.ring_arrived.d.next = self.ring_arrived.q.val() | self.pop_bank.val();

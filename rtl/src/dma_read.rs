@@ -4,9 +4,9 @@
 //! Requests: each port hands its command to a [`CmdSlot`] (its `ready` is
 //! the register's room, so nothing combinational runs from one client's
 //! `valid` to the other's `ready`); the engine takes the commands from the
-//! registers, round-robin when both hold one. A command is cut at
-//! Max_Read_Request_Size boundaries (which
-//! never cross 4 KiB); each request takes a free tag (32 tags, shared by
+//! registers, round-robin when both hold one. A command that fits one
+//! request goes as one; a longer one is cut at Max_Read_Request_Size
+//! boundaries (which never cross 4 KiB; `request_split.rs`); each request takes a free tag (32 tags, shared by
 //! both ports) and goes out as a 1-beat MRd (3-DW header below 4 GiB, 4-DW
 //! above) with first/last byte enables for any byte alignment. No request
 //! is put on `req` while Bus Master Enable is clear (it waits, it is not
@@ -445,7 +445,8 @@ impl Logic for DmaRead {
             self.state.d.next = ReadState::Build;
         }
 
-        // ---- The next request of the command: up to the MRRS boundary.
+        // ---- The next request of the command: the rest, or up to the MRRS
+        // boundary.
         self.mrrs.d.next = self.max_read.val();
         self.split.size_field.next = self.mrrs.q.val();
         self.split.addr_lo.next = self.addr.q.val().get_bits::<14>(0);

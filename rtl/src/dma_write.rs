@@ -1,8 +1,9 @@
 //! DMA write engine: turns write commands of two clients into memory write
 //! requests.
 //!
-//! A command is cut at Max_Payload_Size boundaries (which never cross
-//! 4 KiB); each piece is one MWr (3-DW header below 4 GiB, 4-DW above) with
+//! A command that fits one request goes as one; a longer one is cut at
+//! Max_Payload_Size boundaries (which never cross 4 KiB;
+//! `request_split.rs`); each piece is one MWr (3-DW header below 4 GiB, 4-DW above) with
 //! first/last byte enables, so any byte alignment and length works. The
 //! payload is DW-aligned to the host address: beat k carries the host bytes
 //! from `(addr & !3) + 16k`, read from the frame buffer 16 bytes at a time
@@ -388,7 +389,7 @@ impl Logic for DmaWrite {
         self.load.next = self.load_idle.val() || self.follow.val();
         self.queue.pop.next = self.load.val() && !self.cont.val();
 
-        // ---- That request: up to the MPS boundary.
+        // ---- That request: the rest, or up to the MPS boundary.
         // (Taken while idle: the reads ahead count the next request's
         // beats at the size in use.)
         if (self.state.q.val() == WriteState::Idle) && !self.queue.valid.val() {
