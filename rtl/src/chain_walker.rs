@@ -659,8 +659,7 @@ impl Logic for ChainWalker {
         self.ring_req.next = (self.lstate.q.val() == LoadState::Ring) && self.l_may_read.val();
         self.l_need.next =
             (self.l_k.q.val() == 8) && !self.l_hi.q.val() && self.l_rem.q.val().any();
-        self.r_cont_up.next = (self.l_head.val() == self.r_up.q.val())
-            && (!self.r_down.q.val() || (self.r_len.q.val() == 1));
+        self.r_cont_up.next = (self.l_head.val() == self.r_up.q.val()) && !self.r_down.q.val();
         self.r_cont_dn.next = (self.l_head.val() == self.r_dn.q.val())
             && (self.r_down.q.val() || (self.r_len.q.val() == 1));
         self.r_cont.next = self.r_len.q.val().any()
@@ -858,8 +857,9 @@ impl Logic for ChainWalker {
                 }
             }
             LoadState::Heads => {
-                // Entry by entry: a head that follows the last one in the
-                // table joins its read, another one starts the next read
+                // Entry by entry: a head next to the last one in the table,
+                // on in the run's direction (up or down, either after the
+                // first), joins its read, another one starts the next read
                 // once this one is issued (a head not inside the table is
                 // not read: the walk faults on it).
                 if self.head_req.val() && self.read.ready.val() {
@@ -979,9 +979,7 @@ impl Logic for ChainWalker {
                 self.cur_run.next = self.hd_run[i].q.val();
             }
         }
-        // (The mirror in a signal of its own: 5 bits wide, as the first
-        // plus last entry; inside a wider expression Verilog would not wrap
-        // the difference.)
+        // (The mirror, 0 to 15, from the 5-bit first plus last entry.)
         self.cur_mirror.next = self.cur_run.val().get_bits::<5>(0)
             - bit_cast::<5, 4>(self.cur_k.q.val().get_bits::<4>(0));
         self.cur_pos.next = self.cur_k.q.val();
@@ -1497,8 +1495,9 @@ mod tests {
 
     #[test]
     fn heads_that_go_down_the_table_are_read_together_and_found_at_their_entries() {
-        // Runs down, up, down across the two halves of the bank, and, in
-        // the next batch (the other bank), down, alone, down.
+        // Runs down, up, down across the two halves of the bank, down,
+        // down, up, and, in the next batch (the other bank), down, alone,
+        // down.
         let first = [7, 6, 5, 4, 12, 13, 3, 2, 1, 0, 15, 14, 9, 8, 10, 11];
         let second = [10, 9, 8, 11, 5, 4];
         let mut h = Host::new();

@@ -9,7 +9,7 @@
 //! `addr`, taken from the frame buffer at `buf` or, with `imm`, from
 //! `data` (byte 0 in bits 7:0; at most 16 bytes, all within the 16 bytes
 //! from the DW of `addr`, `(addr & 3) + len <= 16`; bytes that cross a
-//! 128-byte boundary, the least Max_Payload_Size, start at a DW);
+//! 4 KiB boundary start at a DW);
 //! `done` pulses when the
 //! last request of a command has left (posted writes have no completion).
 //! Commands move on `valid && ready`.

@@ -6,9 +6,10 @@
 //! `valid` to the other's `ready`); the engine takes the commands from the
 //! registers, round-robin when both hold one. A command that fits one
 //! request goes as one; a longer one is cut at Max_Read_Request_Size
-//! boundaries (which never cross 4 KiB; `request_split.rs`); each request takes a free tag (32 tags, shared by
-//! both ports) and goes out as a 1-beat MRd (3-DW header below 4 GiB, 4-DW
-//! above) with first/last byte enables for any byte alignment. No request
+//! boundaries (which never cross 4 KiB; `request_split.rs`); each request
+//! takes a free tag (32 tags, shared by both ports) and goes out as a
+//! 1-beat MRd (3-DW header below 4 GiB, 4-DW above) with first/last byte
+//! enables for any byte alignment. No request
 //! is put on `req` while Bus Master Enable is clear (it waits, it is not
 //! dropped) or while a virtio reset drains; one already on `req` stays
 //! there until taken, as the stream requires.

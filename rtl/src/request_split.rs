@@ -57,8 +57,8 @@ impl Logic for RequestSplit {
         self.page_room.next =
             bits::<14>(4096) - bit_cast::<14, 12>(self.addr_lo.val().get_bits::<12>(0));
         if (self.left.val() > bit_cast::<LEN_BITS, 14>(self.room.val()))
-            & ((self.left.val() > bit_cast::<LEN_BITS, 14>(self.dw_room.val()))
-                | (self.left.val() > bit_cast::<LEN_BITS, 14>(self.page_room.val())))
+            && ((self.left.val() > bit_cast::<LEN_BITS, 14>(self.dw_room.val()))
+                || (self.left.val() > bit_cast::<LEN_BITS, 14>(self.page_room.val())))
         {
             self.chunk.next = bit_cast::<LEN_BITS, 14>(self.room.val());
         }
@@ -90,8 +90,9 @@ mod tests {
         let mut uut = RequestSplit::default();
         uut.connect_all();
         for _ in 0..3000 {
-            let (field, mut addr) = (rnd(6), rnd(1 << 20));
-            let size = 128 << field;
+            // (Size fields from 5 on are 4096 bytes.)
+            let (field, mut addr) = (rnd(8), rnd(1 << 20));
+            let size = 128 << field.min(5);
             let range = [100, size + 8, 1 << 16][rnd(3) as usize];
             let mut left = 1 + rnd(range);
             while left > 0 {
