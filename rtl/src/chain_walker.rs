@@ -285,8 +285,10 @@ pub struct ChainWalker {
     hd_issued: DFF<Bits<32>>,
     hd_arrived: DFF<Bits<32>>,
     hd_failed: DFF<Bits<32>>,
-    /// Entry of the chain being walked (bank * 16 + entry).
+    /// Entry of the chain being walked (bank * 16 + entry), and where its
+    /// head descriptor landed (bank * 16 + position).
     cur_k: DFF<Bits<5>>,
+    cur_pos: DFF<Bits<5>>,
     /// Its head descriptor was read back right after its ring entry.
     hd_early: DFF<Bit>,
     /// The descriptor is read back this cycle (a head read back right
@@ -368,11 +370,10 @@ pub struct ChainWalker {
     r_cont_dn: Signal<Local, Bit>,
     /// First plus last entry of the head read (in its bank).
     r_mirror: Signal<Local, Bits<5>>,
-    /// The head read that covered the walk's entry (as `hd_run`), and
-    /// where the entry's head landed (bank * 16 + position).
+    /// The head read that covered the walk's next entry (as `hd_run`), and
+    /// that entry's mirror in it.
     cur_run: Signal<Local, Bits<6>>,
     cur_mirror: Signal<Local, Bits<5>>,
-    cur_pos: Signal<Local, Bits<5>>,
     /// Entries of the bank the head read covers.
     r_mask: Signal<Local, Bits<32>>,
     /// Entries the completion at the front of the queue covers.
@@ -620,6 +621,7 @@ impl Logic for ChainWalker {
             hd_arrived,
             hd_failed,
             cur_k,
+            cur_pos,
             hd_early,
             direct,
             lstate,
@@ -965,7 +967,6 @@ impl Logic for ChainWalker {
         self.r_mirror.next = bit_cast::<5, 4>(self.r_k.q.val())
             + bit_cast::<5, 4>(self.r_k.q.val())
             + (self.r_len.q.val() - 1);
-        self.cur_run.next = 0.into();
         for i in 0..32 {
             self.hd_run[i].clock.next = self.clock.val();
             self.hd_run[i].d.next = self.hd_run[i].q.val();
@@ -975,16 +976,6 @@ impl Logic for ChainWalker {
                     self.hd_run[i].d.next = bits::<6>(32) | bit_cast::<6, 5>(self.r_mirror.val());
                 }
             }
-            if self.cur_k.q.val().index() == i {
-                self.cur_run.next = self.hd_run[i].q.val();
-            }
-        }
-        // (The mirror, 0 to 15, from the 5-bit first plus last entry.)
-        self.cur_mirror.next = self.cur_run.val().get_bits::<5>(0)
-            - bit_cast::<5, 4>(self.cur_k.q.val().get_bits::<4>(0));
-        self.cur_pos.next = self.cur_k.q.val();
-        if self.cur_run.val().get_bit(5) {
-            self.cur_pos.next = (self.cur_k.q.val() & bits::<5>(16)) | self.cur_mirror.val();
         }
         if self.pop.val() && (self.popped.val().get_bits::<2>(5) == self.kind_ring.val()) {
             self.ring_arrived.d.next = self.ring_arrived.q.val() | self.pop_bank.val();
@@ -1071,7 +1062,7 @@ impl Logic for ChainWalker {
                 {
                     self.w_ctl.next = true;
                     self.ctl_rd_addr.next = self.heads_slot.val()
-                        + (bit_cast::<BUF_ADDR_BITS, 5>(self.cur_pos.val()) << 4);
+                        + (bit_cast::<BUF_ADDR_BITS, 5>(self.cur_pos.q.val()) << 4);
                     self.hd_early.d.next = true;
                 }
                 self.state.d.next = WalkState::Entry;
@@ -1128,7 +1119,7 @@ impl Logic for ChainWalker {
                     } else {
                         self.w_ctl.next = true;
                         self.ctl_rd_addr.next = self.heads_slot.val()
-                            + (bit_cast::<BUF_ADDR_BITS, 5>(self.cur_pos.val()) << 4);
+                            + (bit_cast::<BUF_ADDR_BITS, 5>(self.cur_pos.q.val()) << 4);
                         self.after.d.next = WalkState::Descriptor;
                         self.state.d.next = WalkState::Load;
                     }
@@ -1195,6 +1186,24 @@ impl Logic for ChainWalker {
         }
 
         self.seen.d.next = self.seen_next.val();
+
+        // Where the head of the walk's entry landed, registered for the
+        // entry the walk takes next (`cur_k.d`): a walk reads its head back
+        // the cycle after it takes the entry, and only once the head read
+        // has arrived, long after its record was written.
+        self.cur_run.next = 0.into();
+        for i in 0..32 {
+            if self.cur_k.d.val().index() == i {
+                self.cur_run.next = self.hd_run[i].q.val();
+            }
+        }
+        // (The mirror, 0 to 15, from the 5-bit first plus last entry.)
+        self.cur_mirror.next = self.cur_run.val().get_bits::<5>(0)
+            - bit_cast::<5, 4>(self.cur_k.d.val().get_bits::<4>(0));
+        self.cur_pos.d.next = self.cur_k.d.val();
+        if self.cur_run.val().get_bit(5) {
+            self.cur_pos.d.next = (self.cur_k.d.val() & bits::<5>(16)) | self.cur_mirror.val();
+        }
 
         // The loader reads its entries, or the index ahead, back when the
         // walk leaves the control buffer port free.
