@@ -878,8 +878,7 @@ mod tests {
         // whole command if it fits one.
         let last_beats = |(addr, len, _): (u64, u64, bool)| {
             let end = addr + len;
-            let whole = (addr % 4 + len).div_ceil(4) <= 32 && addr % 4096 + len <= 4096;
-            let start = if whole {
+            let start = if crate::request_split::fits_one_request(addr, len, 128) {
                 addr
             } else {
                 addr.max((end - 1) & !127)
