@@ -24,53 +24,45 @@ pub struct BenchArgs {
     #[arg(long, value_enum, value_delimiter = ',')]
     pub sweep: Vec<Sweep>,
     /// Ethernet frame sizes of the size sweep, in bytes.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "64,128,256,512,1024,1514,2048,4096,8192,16372,32756,65524"
-    )]
+    #[arg(long, value_delimiter = ',', default_values_t = defaults().sizes)]
     pub sizes: Vec<u32>,
     /// Completion latencies the size sweep runs at, in cycles.
-    #[arg(long, value_delimiter = ',', default_value = "0,250,500")]
+    #[arg(long, value_delimiter = ',', default_values_t = defaults().size_latencies)]
     pub size_latencies: Vec<u64>,
     /// Completion latencies of the latency sweep, in cycles.
-    #[arg(long, value_delimiter = ',', default_value = "0,100,250,500,750,1000")]
+    #[arg(long, value_delimiter = ',', default_values_t = defaults().latencies)]
     pub latencies: Vec<u64>,
     /// Transmit chains in flight of the in-flight sweep.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "1,2,4,8,16,24,32,40,48,64,128"
-    )]
+    #[arg(long, value_delimiter = ',', default_values_t = defaults().in_flight)]
     pub in_flight: Vec<u16>,
     /// Descriptors per frame of the segments sweep.
-    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
+    #[arg(long, value_delimiter = ',', default_values_t = defaults().segments)]
     pub segments: Vec<u16>,
     /// Frame size of the base point the other sweeps vary.
-    #[arg(long, default_value_t = 1514)]
+    #[arg(long, default_value_t = defaults().base.frame)]
     pub base_frame: u32,
     /// Completion latency of the base point.
-    #[arg(long, default_value_t = 250)]
+    #[arg(long, default_value_t = defaults().base.latency)]
     pub base_latency: u64,
     /// Transmit chains in flight at the base point.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = defaults().base.in_flight)]
     pub base_in_flight: u16,
     /// Descriptors per frame at the base point.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = defaults().base.segments)]
     pub base_segments: u16,
     /// Queue size the driver sets (both queues).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = defaults().base.queue_size)]
     pub queue_size: u16,
     /// Max_Payload_Size the host sets, in bytes (the device supports up to
     /// 512; root ports commonly allow 256).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = defaults().base.mps)]
     pub mps: u16,
     /// Max_Read_Request_Size the host sets, in bytes.
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = defaults().base.mrrs)]
     pub mrrs: u16,
     /// Link between root complex and device (headers and framing take
     /// their share of a real link).
-    #[arg(long, value_enum, default_value_t = Link::Ideal)]
+    #[arg(long, value_enum, default_value_t = defaults().base.link)]
     pub link: Link,
     /// Frames per point (default: about 2 MiB worth, 256 ..= 2048, and at
     /// least 4 times the frames in flight; more than twice, and more than
@@ -78,12 +70,17 @@ pub struct BenchArgs {
     #[arg(long)]
     pub frames: Option<u32>,
     /// Seed of buffer placement and frame contents.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = defaults().base.seed)]
     pub seed: u64,
     /// Write a VCD waveform of the RTL to this file (a run of one point
     /// only, e.g. `--sweep size --sizes 1514 --size-latencies 250`).
     #[arg(long)]
     pub trace: Option<PathBuf>,
+}
+
+/// The defaults of the options: those of the sweep settings.
+fn defaults() -> Settings {
+    Settings::default()
 }
 
 impl BenchArgs {

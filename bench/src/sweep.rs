@@ -72,6 +72,7 @@ pub struct Settings {
     pub sweeps: Vec<Sweep>,
 }
 
+/// The defaults of `vireo bench`'s options.
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -80,7 +81,7 @@ impl Default for Settings {
             ],
             size_latencies: vec![0, 250, 500],
             latencies: vec![0, 100, 250, 500, 750, 1000],
-            in_flight: vec![1, 2, 4, 8, 16, 32, 64, 128],
+            in_flight: vec![1, 2, 4, 8, 16, 24, 32, 40, 48, 64, 128],
             segments: vec![1, 2, 4, 8],
             base: Point {
                 frame: 1514,

@@ -19,6 +19,7 @@ use crate::traffic::{Counts, Traffic, TrafficOptions};
 use std::fmt;
 use std::path::PathBuf;
 use vireo_regs::virtio::feature;
+use vireo_regs::virtio::net::{ETH_HLEN, F_MTU, HDR_LEN};
 
 /// The scenarios shipped with vireo (host/scenarios/).
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -147,7 +148,12 @@ pub fn timing(at: Setup) -> BfmConfig {
 
 /// RTL and model in lockstep for `at`, with an optional RTL waveform.
 pub fn lockstep(at: Setup, trace: Option<&PathBuf>) -> std::io::Result<Lockstep> {
-    let mut rtl = RootComplex::new(at.seed, timing(at));
+    lockstep_with(at, timing(at), trace)
+}
+
+/// [`lockstep`] with the root complex's timing `bfm`.
+fn lockstep_with(at: Setup, bfm: BfmConfig, trace: Option<&PathBuf>) -> std::io::Result<Lockstep> {
+    let mut rtl = RootComplex::new(at.seed, bfm);
     if let Some(path) = trace {
         rtl.trace_to(path)?;
     }
@@ -277,6 +283,20 @@ pub fn traffic_driver(seed: u64) -> DriverOptions {
 /// Run `steps` steps of network traffic with `at`, then drain it: every
 /// frame must come back byte for byte (or be dropped as predicted).
 pub fn run_traffic(at: Setup, steps: u64, trace: Option<&PathBuf>) -> Result<Totals, Failure> {
+    run_traffic_with(at, steps, TrafficOptions::default(), trace)
+}
+
+/// [`run_traffic`] with the frames and chains of `opts`. A driver that
+/// sends frames above the MTU has not accepted VIRTIO_NET_F_MTU
+/// (virtio 5.1.6.2.1). A host access waits for the device to go quiet,
+/// which takes longer the larger the frames it is busy with: the root
+/// complex gives up on a busy device after as many more cycles.
+pub fn run_traffic_with(
+    at: Setup,
+    steps: u64,
+    opts: TrafficOptions,
+    trace: Option<&PathBuf>,
+) -> Result<Totals, Failure> {
     let seed = at.seed;
     let fail = |message: String| Failure {
         at,
@@ -284,15 +304,25 @@ pub fn run_traffic(at: Setup, steps: u64, trace: Option<&PathBuf>) -> Result<Tot
         message,
     };
     let cfg = vireo_sim::device_config();
-    let mut host = Host::new(lockstep(at, trace).map_err(|e| fail(e.to_string()))?);
+    let default_frame = TrafficOptions::default().max_frame as u64;
+    let timing = timing(at);
+    let bfm = BfmConfig {
+        batch_cycles: timing.batch_cycles * (opts.max_frame as u64).div_ceil(default_frame),
+        ..timing
+    };
+    let mut host = Host::new(lockstep_with(at, bfm, trace).map_err(|e| fail(e.to_string()))?);
     let probed = probe::probe(&mut host, Placement::default())
         .map_err(|e| fail(format!("traffic: probe: {e}")))?;
-    let d = driver::init(&mut host, &probed, traffic_driver(seed))
+    let mut driver_opts = traffic_driver(seed);
+    if opts.max_frame > HDR_LEN + ETH_HLEN as usize + cfg.mtu as usize {
+        driver_opts.understood &= !(1 << F_MTU);
+    }
+    let d = driver::init(&mut host, &probed, driver_opts)
         .map_err(|e| fail(format!("traffic: driver init: {e}")))?;
     let mut t = Traffic::new(
         &mut host,
         &d,
-        TrafficOptions::default(),
+        opts,
         cfg.frame_buffer as usize,
         Rng::new(seed),
     );

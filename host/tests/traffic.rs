@@ -3,6 +3,7 @@
 //! EVENT_IDX and INDIRECT_DESC), under full-speed and random host timing.
 
 use vireo_host::regress::{self, Setup};
+use vireo_host::traffic::TrafficOptions;
 
 #[test]
 fn frames_loop_back_through_the_rtl_as_in_the_model() {
@@ -19,11 +20,29 @@ fn frames_loop_back_through_the_rtl_as_in_the_model() {
             .unwrap_or_else(|f| panic!("{f}"));
         let c = t.traffic;
         assert!(c.received > 10 && c.interrupts > 0, "seed {seed}: {c:?}");
-        assert_eq!(
-            c.sent,
-            c.received + c.dropped + c.lost,
-            "seed {seed}: {c:?}"
-        );
+        assert!(c.accounted(), "seed {seed}: {c:?}");
+        eprintln!("seed {seed}: {c:?}, {} cycles", t.cycles);
+    }
+}
+
+#[test]
+fn frames_that_fill_the_frame_buffer_loop_back_as_in_the_model() {
+    // Frames of an eighth to five eighths of the frame buffer: most do not
+    // find room for all their bytes, so the transmit side reads them in
+    // pieces as the frames before leave (through queue and device resets,
+    // and chains of up to 4 buffers).
+    let buffer = vireo_sim::device_config().frame_buffer as usize;
+    let opts = TrafficOptions {
+        min_frame: buffer / 8,
+        max_frame: buffer * 5 / 8,
+        ..TrafficOptions::default()
+    };
+    for seed in [0, 1, 2, 3] {
+        let t = regress::run_traffic_with(Setup::native(seed), 30, opts, None)
+            .unwrap_or_else(|f| panic!("{f}"));
+        let c = t.traffic;
+        assert!(c.received > 8, "seed {seed}: {c:?}");
+        assert!(c.accounted(), "seed {seed}: {c:?}");
         eprintln!("seed {seed}: {c:?}, {} cycles", t.cycles);
     }
 }
