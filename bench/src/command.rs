@@ -156,7 +156,7 @@ fn goal(
 ) -> String {
     match m {
         Some(m) => format!(
-            "  {name}: {:.2} at {} B, latency {}: {}",
+            "  {name}: {:.3} at {} B, latency {}: {}",
             value(m),
             m.point.frame,
             m.point.latency,
@@ -208,7 +208,7 @@ fn verdict(results: &[(Planned, Measurement)], largest: u32) -> Vec<String> {
         lines.push(format!(
             "  throughput at 64 KiB (goal >= 0.97): not measurable, the device loops back frames of up to {largest} B{}",
             exactly(largest).map_or(String::new(), |m| format!(
-                "; at {largest} B: {:.2}",
+                "; at {largest} B: {:.3}",
                 fraction(m)
             ))
         ));
@@ -413,11 +413,11 @@ mod tests {
         ];
         let lines = verdict(&results, 16372);
         assert!(
-            lines[0].contains("0.50 at 1514 B, latency 250"),
+            lines[0].contains("0.500 at 1514 B, latency 250"),
             "{lines:?}"
         );
         assert!(
-            lines[1].contains("8.00 at 64 B, latency 250: met"),
+            lines[1].contains("8.000 at 64 B, latency 250: met"),
             "{lines:?}"
         );
         // Another depth is not the goal's point.
@@ -431,7 +431,7 @@ mod tests {
         let results = [measured(65524, 250, vec![Sweep::Size])];
         let lines = verdict(&results, 131060);
         assert!(
-            lines[3].contains("at 64 KiB buffers") && lines[3].contains("0.50 at 65524 B"),
+            lines[3].contains("at 64 KiB buffers") && lines[3].contains("0.500 at 65524 B"),
             "{lines:?}"
         );
         assert!(lines[3].ends_with("NOT met"), "{lines:?}");

@@ -333,7 +333,7 @@ mod tests {
             let p = Point {
                 frame,
                 latency,
-                frames: 48,
+                frames: 80,
                 ..Settings::default().base
             };
             measure(&p, &cfg, None).unwrap().cycles_per_frame
