@@ -27,10 +27,9 @@ fn frames_loop_back_through_the_rtl_as_in_the_model() {
 
 #[test]
 fn frames_that_fill_the_frame_buffer_loop_back_as_in_the_model() {
-    // Frames of an eighth to five eighths of the frame buffer: most do not
-    // find room for all their bytes, so the transmit side reads them in
-    // pieces as the frames before leave (through queue and device resets,
-    // and chains of up to 4 buffers).
+    // Frames of an eighth to five eighths of the frame buffer: most wait
+    // for the frames before to leave room for them (through queue and
+    // device resets, and chains of up to 4 buffers).
     let buffer = vireo_sim::device_config().frame_buffer as usize;
     let opts = TrafficOptions {
         min_frame: buffer / 8,

@@ -4,9 +4,10 @@
 //!
 //! The receive side is done with a frame once it has handed the engine its
 //! commands; the engine reads the frame's data from the frame buffer later,
-//! while it sends them. So a data command's bytes are freed with its
-//! `done` (a dropped frame's, which has none, with a later command), not
-//! when the command is taken: the transmit side may then fill them again.
+//! while it sends them. So a frame's bytes are freed with the `done` of its
+//! last data command (a dropped frame's, which has none, with a later
+//! command), not when the command is taken: the transmit side may then
+//! fill them again.
 //!
 //! `take` with `bytes` (0 for a command that frees nothing) enters a
 //! command; `done` (in the order taken) puts its bytes on `freed` in that
