@@ -25,7 +25,7 @@ use vireo_host::rng::Rng;
 use vireo_host::traffic::{Traffic, TrafficOptions};
 use vireo_regs::dma::FRAME_SLOTS;
 use vireo_regs::pci::exp;
-use vireo_regs::virtio::net::{ETH_HLEN, F_MTU, HDR_LEN};
+use vireo_regs::virtio::net::HDR_LEN;
 use vireo_regs::{layout, DeviceConfig};
 
 /// Cycles between two looks of the driver at the used rings.
@@ -189,15 +189,11 @@ pub fn measure(p: &Point, cfg: &DeviceConfig, trace: Option<&Path>) -> Result<Me
     }
     let probed = probe(&mut host, Placement::default()).map_err(|e| e.to_string())?;
     set_sizes(&mut host, p.mps, p.mrrs).map_err(|e| e.to_string())?;
-    // Frames above the MTU are the driver's to send only if it did not
-    // accept VIRTIO_NET_F_MTU (virtio 5.1.6.2.1).
     let mut opts = DriverOptions {
         queue_size: p.queue_size,
         ..DriverOptions::default()
     };
-    if p.frame > cfg.mtu as u32 + ETH_HLEN {
-        opts.understood &= !(1 << F_MTU);
-    }
+    opts.sending_chains_of(HDR_LEN + p.frame as usize, cfg.mtu);
     let driver = driver::init(&mut host, &probed, opts).map_err(|e| e.to_string())?;
     traffic(&mut host, &driver, p, cfg, start).map_err(|e| e.to_string())
 }

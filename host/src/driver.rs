@@ -60,6 +60,19 @@ impl Default for DriverOptions {
     }
 }
 
+impl DriverOptions {
+    /// Leave VIRTIO_NET_F_MTU unaccepted if the driver is to send chains of
+    /// up to `chain` bytes (virtio-net header included) that carry frames
+    /// above the device's `mtu`: such frames are the driver's to send only
+    /// without it (virtio 5.1.6.2.1).
+    pub fn sending_chains_of(&mut self, chain: usize, mtu: u16) {
+        let largest = virtio::net::HDR_LEN + virtio::net::ETH_HLEN as usize + mtu as usize;
+        if chain > largest {
+            self.understood &= !(1 << virtio::net::F_MTU);
+        }
+    }
+}
+
 /// One configured queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QueueSetup {
@@ -390,4 +403,20 @@ pub fn notify_address(probed: &Probed, multiplier: u32, q: u16) -> u64 {
 /// The ISR status byte's address.
 pub fn isr_address(probed: &Probed) -> u64 {
     probed.bar(probed.isr.bar).map_or(0, |b| b.base) + probed.isr.offset as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mtu_is_declined_only_for_chains_above_it() {
+        let mtu_bit = 1 << virtio::net::F_MTU;
+        // 1500-byte MTU: a 1514-byte frame and its 12-byte header.
+        let mut opts = DriverOptions::default();
+        opts.sending_chains_of(1526, 1500);
+        assert_ne!(opts.understood & mtu_bit, 0);
+        opts.sending_chains_of(1527, 1500);
+        assert_eq!(opts.understood & mtu_bit, 0);
+    }
 }

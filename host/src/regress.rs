@@ -19,7 +19,6 @@ use crate::traffic::{Counts, Traffic, TrafficOptions};
 use std::fmt;
 use std::path::PathBuf;
 use vireo_regs::virtio::feature;
-use vireo_regs::virtio::net::{ETH_HLEN, F_MTU, HDR_LEN};
 
 /// The scenarios shipped with vireo (host/scenarios/).
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -286,9 +285,9 @@ pub fn run_traffic(at: Setup, steps: u64, trace: Option<&PathBuf>) -> Result<Tot
     run_traffic_with(at, steps, TrafficOptions::default(), trace)
 }
 
-/// [`run_traffic`] with the frames and chains of `opts`. A driver that
-/// sends frames above the MTU has not accepted VIRTIO_NET_F_MTU
-/// (virtio 5.1.6.2.1). A host access waits for the device to go quiet,
+/// [`run_traffic`] with the frames and chains of `opts` (a driver that
+/// sends frames above the MTU has not accepted VIRTIO_NET_F_MTU). A host
+/// access waits for the device to go quiet,
 /// which takes longer the larger the frames it is busy with: the root
 /// complex gives up on a busy device after as many more cycles.
 pub fn run_traffic_with(
@@ -314,9 +313,7 @@ pub fn run_traffic_with(
     let probed = probe::probe(&mut host, Placement::default())
         .map_err(|e| fail(format!("traffic: probe: {e}")))?;
     let mut driver_opts = traffic_driver(seed);
-    if opts.max_frame > HDR_LEN + ETH_HLEN as usize + cfg.mtu as usize {
-        driver_opts.understood &= !(1 << F_MTU);
-    }
+    driver_opts.sending_chains_of(opts.max_frame, cfg.mtu);
     let d = driver::init(&mut host, &probed, driver_opts)
         .map_err(|e| fail(format!("traffic: driver init: {e}")))?;
     let mut t = Traffic::new(
