@@ -300,6 +300,7 @@ fn traffic(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sweep::Settings;
 
     #[test]
     fn the_rate_starts_after_the_frames_the_device_may_hold() {
@@ -314,5 +315,29 @@ mod tests {
             r.update(WARM_UP + k, 1020 + 100 * k);
         }
         assert_eq!(r.rate(), 1.0 / 100.0);
+    }
+
+    #[test]
+    fn frames_that_do_not_fit_the_buffer_whole_are_read_as_room_frees() {
+        // Two of these frames and half of a third fit the frame buffer:
+        // the third's first pieces are read while the first still leaves,
+        // so the completion latency is hidden as it is for smaller frames.
+        let cfg = DeviceConfig::default();
+        let frame = 50_000;
+        assert!(3 * (frame + HDR_LEN as u32) > cfg.frame_buffer);
+        let cycles = |latency| {
+            let p = Point {
+                frame,
+                latency,
+                frames: 120,
+                ..Settings::default().base
+            };
+            measure(&p, &cfg, None).unwrap().cycles_per_frame
+        };
+        let (near, far) = (cycles(0), cycles(500));
+        assert!(
+            far < near * 1.01,
+            "{near} cycles per frame with no latency, {far} at 500"
+        );
     }
 }

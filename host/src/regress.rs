@@ -98,6 +98,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
     ("ring_wrap.scn", include_str!("../scenarios/ring_wrap.scn")),
     (
+        "frame_buffer_wrap.scn",
+        include_str!("../scenarios/frame_buffer_wrap.scn"),
+    ),
+    (
         "ring_before_driver_ok.scn",
         include_str!("../scenarios/ring_before_driver_ok.scn"),
     ),

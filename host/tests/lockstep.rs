@@ -12,8 +12,11 @@ use vireo_host::tlp::Tlp;
 
 #[test]
 fn builtin_scenarios_match_the_model_at_full_speed_and_under_backpressure() {
+    // Seed 4's back-pressure shows frame_buffer_wrap.scn's hazard (the
+    // large frame's header patch on while the small frame's first rows are
+    // read ahead) when the large frame is freed write by write.
     for scenario in regress::builtin() {
-        for seed in 0..4 {
+        for seed in 0..5 {
             if let Err(e) = regress::run_scenario(&scenario, Setup::native(seed), None) {
                 panic!("{e}");
             }

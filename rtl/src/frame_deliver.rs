@@ -7,9 +7,10 @@
 //! receiveq chain (a chain with a device-readable buffer, or a malformed
 //! one, is a fault); a chain too small for the frame drops the frame and
 //! stays for the next one. A frame that fits is written into the chain's
-//! buffers (one DMA write command per buffer; its header is patched on the
-//! way out of the frame buffer, [`crate::header_patch::HeaderPatch`], at
-//! `hdr_start`), then the
+//! buffers (one DMA write command per buffer, cut at 4 KiB boundaries of
+//! the buffer's address where more than 4 KiB go into it; its header is
+//! patched on the way out of the frame buffer,
+//! [`crate::header_patch::HeaderPatch`], at `hdr_start`), then the
 //! used elements follow: the receiveq chain with the frame length, the
 //! transmitq chain with 0, each queue's written two at a time
 //! ([`UsedPair`]: an element waits for the next one of its queue, or for
@@ -39,8 +40,10 @@
 //! presents it (or the frame arrives), and the first buffer's write command
 //! follows the next cycle; per frame, a write command per buffer and,
 //! every other frame, a used-element command per queue, each taken in a
-//! cycle while the write engine's queue has room (the frame's bytes in the frame buffer are
-//! freed once its last data write has left, [`FrameFree`]); the
+//! cycle while the write engine's queue has room (each data write frees
+//! the frame buffer bytes it carries once it has left, [`FrameFree`],
+//! except that a frame within 4 KiB of the buffer's size is freed whole
+//! with its last); the
 //! notification decisions take one host read round trip, off the side's
 //! path.
 
@@ -57,9 +60,14 @@ use crate::used_pair::UsedPair;
 use crate::DATA_WIDTH;
 use rust_hdl::prelude::*;
 use vireo_regs::virtio::ring;
+use vireo_regs::DeviceConfig;
 
 /// Frames per batch before the used indexes are written.
 const BATCH: u64 = 8;
+/// A data write longer than this is cut at 4 KiB boundaries, so that a
+/// large frame's bytes are freed as they leave.
+const WRITE_PIECE: u64 = 4096;
+const _: () = assert!(WRITE_PIECE == 4096, "the cut is at the next 4 KiB boundary");
 /// Control buffer slot of the suppression fields read for notifications.
 const NOTE_SLOT: u64 = UNIT_SLOT;
 /// Cookie of a notification read.
@@ -240,7 +248,8 @@ pub struct FrameDeliver {
     f_written: DFF<Bit>,
     /// First byte and length of the frame before, and the writes to leave
     /// until its last if it was written out (0 otherwise: its bytes are
-    /// freed with that write, and may then hold a later frame).
+    /// freed, and may hold a later frame). Its header's row is not taken by
+    /// the next frame's first rows before that last write.
     p_start: DFF<Bits<BUF_ADDR_BITS>>,
     p_len: DFF<Bits<FRAME_LEN_BITS>>,
     p_left: DFF<Bits<6>>,
@@ -255,8 +264,13 @@ pub struct FrameDeliver {
     /// Bytes of the frame in hand freed with this cycle's write.
     frees: Signal<Local, Bits<FRAME_LEN_BITS>>,
     f_len: DFF<Bits<FRAME_LEN_BITS>>,
+    /// The frame in hand is freed whole with its last data write.
+    f_whole: DFF<Bit>,
     seg_i: DFF<Bits<16>>,
+    /// Bytes of the frame in hand whose writes are taken.
     sent: DFF<Bits<FRAME_LEN_BITS>>,
+    /// Of which into the current buffer.
+    seg_done: DFF<Bits<FRAME_LEN_BITS>>,
     used_rx: DFF<Bits<16>>,
     used_tx: DFF<Bits<16>>,
     idx_rx: DFF<Bits<16>>,
@@ -293,6 +307,13 @@ pub struct FrameDeliver {
     seg_addr: Signal<Local, Bits<64>>,
     seg_len: Signal<Local, Bits<32>>,
     left: Signal<Local, Bits<FRAME_LEN_BITS>>,
+    /// Bytes of the current buffer still to write, and the address of the
+    /// next one.
+    seg_left: Signal<Local, Bits<32>>,
+    data_addr: Signal<Local, Bits<64>>,
+    /// Bytes from it to the 4 KiB boundary.
+    page_room: Signal<Local, Bits<13>>,
+    /// Bytes of the next data write.
     n: Signal<Local, Bits<FRAME_LEN_BITS>>,
     note_used: Signal<Local, Bits<16>>,
     note_from: Signal<Local, Bits<16>>,
@@ -315,10 +336,13 @@ pub struct FrameDeliver {
     note_slot: Constant<Bits<BUF_ADDR_BITS>>,
     cookie_note: Constant<Bits<COOKIE_BITS>>,
     rx_ctl: Constant<Bits<TARGET_BITS>>,
+    /// Frames longer than this are freed whole.
+    whole_above: Constant<Bits<FRAME_LEN_BITS>>,
 }
 
-impl Default for FrameDeliver {
-    fn default() -> Self {
+impl FrameDeliver {
+    /// The receive side of the device described by `cfg`.
+    pub fn new(cfg: &DeviceConfig) -> Self {
         Self {
             clock: Default::default(),
             rst: Default::default(),
@@ -393,8 +417,10 @@ impl Default for FrameDeliver {
             owed: Default::default(),
             frees: Default::default(),
             f_len: Default::default(),
+            f_whole: Default::default(),
             seg_i: Default::default(),
             sent: Default::default(),
+            seg_done: Default::default(),
             used_rx: Default::default(),
             used_tx: Default::default(),
             idx_rx: Default::default(),
@@ -423,6 +449,9 @@ impl Default for FrameDeliver {
             seg_addr: Default::default(),
             seg_len: Default::default(),
             left: Default::default(),
+            seg_left: Default::default(),
+            data_addr: Default::default(),
+            page_room: Default::default(),
             n: Default::default(),
             note_used: Default::default(),
             note_from: Default::default(),
@@ -445,6 +474,7 @@ impl Default for FrameDeliver {
             note_slot: Constant::new(NOTE_SLOT.into()),
             cookie_note: Constant::new(COOKIE_NOTE.into()),
             rx_ctl: Constant::new(TARGET_RX_CTL.into()),
+            whole_above: Constant::new((cfg.frame_buffer as u64 - WRITE_PIECE).into()),
         }
     }
 }
@@ -474,8 +504,10 @@ impl Logic for FrameDeliver {
             u_left,
             owed,
             f_len,
+            f_whole,
             seg_i,
             sent,
+            seg_done,
             used_rx,
             used_tx,
             idx_rx,
@@ -628,12 +660,21 @@ impl Logic for FrameDeliver {
 
         // Writes: data, used elements, used indexes, avail_event.
         self.left.next = self.f_len.q.val() - self.sent.q.val();
+        self.seg_left.next =
+            self.seg_len.val() - bit_cast::<32, FRAME_LEN_BITS>(self.seg_done.q.val());
+        self.data_addr.next =
+            self.seg_addr.val() + bit_cast::<64, FRAME_LEN_BITS>(self.seg_done.q.val());
+        self.page_room.next =
+            bits::<13>(4096) - bit_cast::<13, 12>(self.data_addr.val().get_bits::<12>(0));
         self.n.next = self.left.val();
-        if bit_cast::<32, FRAME_LEN_BITS>(self.left.val()) > self.seg_len.val() {
-            self.n.next = self.seg_len.val().get_bits::<FRAME_LEN_BITS>(0);
+        if bit_cast::<32, FRAME_LEN_BITS>(self.left.val()) > self.seg_left.val() {
+            self.n.next = self.seg_left.val().get_bits::<FRAME_LEN_BITS>(0);
+        }
+        if self.n.val() > bits::<FRAME_LEN_BITS>(4096) {
+            self.n.next = bit_cast::<FRAME_LEN_BITS, 13>(self.page_room.val());
         }
         self.write.valid.next = false;
-        self.write.addr.next = self.seg_addr.val();
+        self.write.addr.next = self.data_addr.val();
         self.write.len.next = self.n.val();
         self.write.imm.next = false;
         self.write.data.next = 0.into();
@@ -708,14 +749,22 @@ impl Logic for FrameDeliver {
             self.u_next.next = self.u_left.q.val() - 1;
         }
         self.u_left.d.next = self.u_next.val();
-        // A frame's bytes are freed once its last data write has left; a
-        // frame without one (dropped) frees them with the next write.
+        // A frame's bytes are freed as its data writes leave, each write's
+        // own; a frame without one (dropped) frees them with the next write.
+        // A frame within `WRITE_PIECE` bytes of the buffer's size is freed
+        // whole with its last write: the next frame's first bytes could
+        // otherwise take its header's row while its header patch is on.
         self.free.rst.next = self.rst.val() || self.clear.val();
         self.free.take.next = self.wr_taken.val();
         self.frees.next = 0.into();
-        if ((self.state.q.val() == DeliverState::SegCmd) && (self.n.val() == self.left.val()))
-            || ((self.state.q.val() == DeliverState::UsedTx) && !self.f_written.q.val())
-        {
+        if self.state.q.val() == DeliverState::SegCmd {
+            if !self.f_whole.q.val() {
+                self.frees.next = self.n.val();
+            } else if self.n.val() == self.left.val() {
+                self.frees.next = self.f_len.q.val();
+            }
+        }
+        if (self.state.q.val() == DeliverState::UsedTx) && !self.f_written.q.val() {
             self.frees.next = self.f_len.q.val();
         }
         self.free.bytes.next = self.owed.q.val() + self.frees.val();
@@ -775,6 +824,7 @@ impl Logic for FrameDeliver {
                         self.p_left.d.next = self.u_next.val();
                     }
                     self.f_len.d.next = self.frame_len.val();
+                    self.f_whole.d.next = self.frame_len.val() > self.whole_above.val();
                     if self.frame_error.val() {
                         self.faulted.d.next = true;
                         self.state.d.next = DeliverState::IdxRx;
@@ -827,14 +877,16 @@ impl Logic for FrameDeliver {
             DeliverState::SegCmd => {
                 if !self.n.val().any() || self.write.ready.val() {
                     self.f_written.d.next = self.f_written.q.val() || self.n.val().any();
-                    self.seg_i.d.next = self.seg_i.q.val() + 1;
                     self.sent.d.next = self.sent.q.val() + self.n.val();
+                    self.seg_done.d.next = self.seg_done.q.val() + self.n.val();
                     if self.n.val() == self.left.val() {
                         // Every buffer has its write: the chain is taken.
                         self.u_left.d.next = self.writes_next.val();
                         self.walker.take.next = true;
                         self.state.d.next = DeliverState::UsedRx;
-                    } else {
+                    } else if bit_cast::<32, FRAME_LEN_BITS>(self.n.val()) == self.seg_left.val() {
+                        self.seg_i.d.next = self.seg_i.q.val() + 1;
+                        self.seg_done.d.next = 0.into();
                         self.state.d.next = DeliverState::SegRead;
                     }
                 }
@@ -924,6 +976,7 @@ impl Logic for FrameDeliver {
             && (self.state.q.val() != DeliverState::SegCmd)
         {
             self.seg_i.d.next = 0.into();
+            self.seg_done.d.next = 0.into();
         }
 
         // A chain taken: find the next frame's receive chain while this

@@ -4,10 +4,14 @@
 //! Woken by a notification, it has its [`ChainWalker`] find the next chain.
 //! A chain with a device-writable buffer, or a malformed one, stops the side
 //! (`fault`). A chain longer than the whole frame buffer becomes a dropped
-//! frame; any other waits until the frames held leave room for it, is given
-//! the next bytes of the ring-shaped frame buffer and a frame slot, and its
-//! buffers are read there (one DMA read command per non-empty buffer, all
-//! in flight together) while the walker moves on to the next chain. A slot
+//! frame; any other waits for a free frame slot, is given the next bytes of
+//! the ring-shaped frame buffer, and its buffers are read there while the
+//! walker moves on to the next chain: a buffer goes in one DMA read command
+//! if the bytes not held by older frames (the room) take all of it,
+//! otherwise in pieces that end at 4 KiB boundaries of its address, each
+//! issued once the frames before have left room for it (so a large frame's
+//! reads start while the frame before it still leaves the buffer). The
+//! commands of all frames are in flight together. A slot
 //! is presented to the receive side (`frame_*`) in order once its data has
 //! arrived (`frame_error` if a read failed); `frame_release` frees its
 //! slot and presents the next, `frame_freed` frees bytes (in order, once
@@ -16,8 +20,9 @@
 //!
 //! With no chain left it publishes `avail_event` (with EVENT_IDX) and looks
 //! once more before sleeping, so a chain added meanwhile is not missed. A
-//! chain waiting for room publishes nothing: the side takes the chains
-//! after it without being notified (the walker reads the index ahead).
+//! chain waiting for a slot or room publishes nothing: the side takes the
+//! chains after it without being notified (the walker reads the index
+//! ahead).
 //! `halt` (the receive side faulted) stops it taking chains. `flush` (a
 //! reset of the transmitq) presents no further frame and waits for its
 //! reads and writes, the walker's read and the receive side's frame in
@@ -26,8 +31,9 @@
 //! engines drain what is in flight) starts again at once. `quiet` says it
 //! is stopped or asleep with nothing in flight.
 //!
-//! Timing: a chain's data reads are issued 2 cycles apart after the walk;
-//! the data of up to `FRAME_SLOTS` frames is in flight at once; the next
+//! Timing: a chain's buffers are read 2 cycles apart after the walk, the
+//! pieces of one buffer a cycle apart while there is room; the data of up
+//! to `FRAME_SLOTS` frames is in flight at once; the next
 //! frame is presented the cycle after a release.
 
 use crate::byte_buffer::{ByteBuffer, BUF_ADDR_BITS};
@@ -63,6 +69,8 @@ const _: () = assert!(
 );
 /// Width of a frame length.
 pub const FRAME_LEN_BITS: usize = 18;
+// A piece of a frame is one read command.
+const _: () = assert!(LEN_BITS == FRAME_LEN_BITS);
 /// Cookie of a frame's last data read.
 pub const COOKIE_END: u64 = 0b0100;
 
@@ -180,18 +188,34 @@ pub struct FrameFetch {
     wr_ptr: DFF<Bits<BUF_ADDR_BITS>>,
     complete: DFF<Bits<FRAME_SLOTS>>,
     errors: DFF<Bits<FRAME_SLOTS>>,
+    /// Slots of the frames with reads in flight, oldest in the low 4 bits;
+    /// 0 beyond `pending_count` (a frame's slot is OR-ed in), so a reset
+    /// clears both.
     pending: DFF<Bits<PENDING_BITS>>,
     pending_count: DFF<Bits<SLOT_PTR_BITS>>,
     err_acc: DFF<Bit>,
     outstanding: DFF<Bits<7>>,
     writing: DFF<Bit>,
     seg_i: DFF<Bits<16>>,
+    /// The frame's bytes whose reads are issued.
     seg_off: DFF<Bits<FRAME_LEN_BITS>>,
+    /// Of which in the current segment.
+    seg_done: DFF<Bits<FRAME_LEN_BITS>>,
     total: Signal<Local, Bits<40>>,
     blocked: Signal<Local, Bit>,
     taken: Signal<Local, Bits<FRAME_LEN_BITS>>,
     seg_addr: Signal<Local, Bits<64>>,
     seg_len: Signal<Local, Bits<32>>,
+    /// Bytes of the frame buffer not held by frames.
+    room: Signal<Local, Bits<FRAME_LEN_BITS>>,
+    /// Bytes of the segment still to read.
+    left: Signal<Local, Bits<FRAME_LEN_BITS>>,
+    /// Bytes from the next one to read to the 4 KiB boundary.
+    page_room: Signal<Local, Bits<13>>,
+    /// Bytes of the next read command.
+    piece: Signal<Local, Bits<FRAME_LEN_BITS>>,
+    /// The segment's last read command is taken (or it is empty).
+    seg_next: Signal<Local, Bit>,
     data_cmd: Signal<Local, Bit>,
     frame_end: Signal<Local, Bit>,
     done_slot: Signal<Local, Bits<SLOT_INDEX_BITS>>,
@@ -272,11 +296,17 @@ impl FrameFetch {
             writing: Default::default(),
             seg_i: Default::default(),
             seg_off: Default::default(),
+            seg_done: Default::default(),
             total: Default::default(),
             blocked: Default::default(),
             taken: Default::default(),
             seg_addr: Default::default(),
             seg_len: Default::default(),
+            room: Default::default(),
+            left: Default::default(),
+            page_room: Default::default(),
+            piece: Default::default(),
+            seg_next: Default::default(),
             data_cmd: Default::default(),
             frame_end: Default::default(),
             done_slot: Default::default(),
@@ -323,7 +353,8 @@ impl Logic for FrameFetch {
             outstanding,
             writing,
             seg_i,
-            seg_off
+            seg_off,
+            seg_done
         );
         clock!(self, clock, walker, ctl, slots);
 
@@ -348,21 +379,31 @@ impl Logic for FrameFetch {
         self.total.next = self.walker.total.val();
         self.seg_addr.next = self.walker.seg.val().get_bits::<64>(0);
         self.seg_len.next = self.walker.seg.val().get_bits::<32>(64);
-        // No slot free, or no room for a chain that fits the buffer at all.
-        self.blocked.next = ((self.wp.q.val() - self.rp.q.val()) == self.all_slots.val())
-            || ((self.total.val() <= self.capacity.val())
-                && ((bit_cast::<40, FRAME_LEN_BITS>(self.held.q.val()) + self.total.val())
-                    > self.capacity.val()));
+        // No slot free.
+        self.blocked.next = (self.wp.q.val() - self.rp.q.val()) == self.all_slots.val();
 
         // The read port: data reads while issuing a segment (the walker has
-        // a port of its own).
-        self.data_cmd.next = (self.state.q.val() == FetchState::SegCmd) && self.seg_len.val().any();
-        self.frame_end.next = (self.seg_off.q.val()
-            + self.seg_len.val().get_bits::<FRAME_LEN_BITS>(0))
+        // a port of its own). A segment is in a chain that fits the buffer,
+        // so its length fits a frame length.
+        self.room.next = self.capacity.val().get_bits::<FRAME_LEN_BITS>(0) - self.held.q.val();
+        self.left.next = self.seg_len.val().get_bits::<FRAME_LEN_BITS>(0) - self.seg_done.q.val();
+        self.read.addr.next =
+            self.seg_addr.val() + bit_cast::<64, FRAME_LEN_BITS>(self.seg_done.q.val());
+        self.page_room.next =
+            bits::<13>(4096) - bit_cast::<13, 12>(self.read.addr.val().get_bits::<12>(0));
+        self.piece.next = self.left.val();
+        if (self.left.val() > self.room.val())
+            && (self.left.val() > bit_cast::<FRAME_LEN_BITS, 13>(self.page_room.val()))
+        {
+            self.piece.next = bit_cast::<FRAME_LEN_BITS, 13>(self.page_room.val());
+        }
+        self.data_cmd.next = (self.state.q.val() == FetchState::SegCmd)
+            && self.left.val().any()
+            && (self.piece.val() <= self.room.val());
+        self.frame_end.next = (self.seg_off.q.val() + self.piece.val())
             == self.total.val().get_bits::<FRAME_LEN_BITS>(0);
         self.read.valid.next = self.data_cmd.val();
-        self.read.addr.next = self.seg_addr.val();
-        self.read.len.next = self.seg_len.val().get_bits::<LEN_BITS>(0);
+        self.read.len.next = self.piece.val();
         self.read.target.next = self.frames.val();
         self.read.buf.next =
             self.wr_ptr.q.val() + self.seg_off.q.val().get_bits::<BUF_ADDR_BITS>(0);
@@ -372,6 +413,8 @@ impl Logic for FrameFetch {
         }
         ReadClient::link(&mut self.walk_read, &mut self.walker.read);
         self.cmd_taken.next = self.read.valid.val() && self.read.ready.val();
+        self.seg_next.next = !self.left.val().any()
+            || (self.cmd_taken.val() && (self.piece.val() == self.left.val()));
         if self.cmd_taken.val() && !self.read.done.val() {
             self.outstanding.d.next = self.outstanding.q.val() + 1;
         }
@@ -456,9 +499,9 @@ impl Logic for FrameFetch {
                         self.state.d.next = FetchState::Look;
                     } else {
                         self.slots.write_enable.next = true;
-                        self.taken.next = self.total.val().get_bits::<FRAME_LEN_BITS>(0);
                         self.seg_i.d.next = 0.into();
                         self.seg_off.d.next = 0.into();
+                        self.seg_done.d.next = 0.into();
                         if self.total.val().any() {
                             self.push.next = true;
                             self.state.d.next = FetchState::SegRead;
@@ -474,17 +517,24 @@ impl Logic for FrameFetch {
                 self.state.d.next = FetchState::SegCmd;
             }
             FetchState::SegCmd => {
-                if !self.data_cmd.val() || self.read.ready.val() {
+                if self.cmd_taken.val() {
+                    self.taken.next = self.piece.val();
+                    self.seg_off.d.next = self.seg_off.q.val() + self.piece.val();
+                    self.seg_done.d.next = self.seg_done.q.val() + self.piece.val();
+                }
+                if self.seg_next.val() {
                     self.seg_i.d.next = self.seg_i.q.val() + 1;
-                    self.seg_off.d.next =
-                        self.seg_off.q.val() + self.seg_len.val().get_bits::<FRAME_LEN_BITS>(0);
-                    if (self.data_cmd.val() && self.frame_end.val())
+                    self.seg_done.d.next = 0.into();
+                    if (self.cmd_taken.val() && self.frame_end.val())
                         || ((self.seg_i.q.val() + 1) == self.walker.count.val())
                     {
                         self.state.d.next = FetchState::Finish;
                     } else {
                         self.state.d.next = FetchState::SegRead;
                     }
+                } else if self.halt.val() && !self.data_cmd.val() {
+                    // Waiting for room the receive side will not leave.
+                    self.state.d.next = FetchState::Stopped;
                 }
             }
             FetchState::Finish => {
@@ -639,6 +689,7 @@ impl Logic for FrameFetch {
             self.wr_ptr.d.next = 0.into();
             self.complete.d.next = 0.into();
             self.errors.d.next = 0.into();
+            self.pending.d.next = 0.into();
             self.pending_count.d.next = 0.into();
             self.err_acc.d.next = false;
             self.outstanding.d.next = 0.into();

@@ -4,18 +4,20 @@
 //!
 //! The receive side is done with a frame once it has handed the engine its
 //! commands; the engine reads the frame's data from the frame buffer later,
-//! while it sends them. So a frame's bytes are freed with the `done` of its
-//! last data command (a dropped frame's, which has none, with a later
-//! command), not when the command is taken: the transmit side may then
-//! fill them again.
+//! while it sends them. So a data command's bytes are freed with its
+//! `done` (a dropped frame's, which has none, with a later command), not
+//! when the command is taken: the transmit side may then fill them again.
 //!
 //! `take` with `bytes` (0 for a command that frees nothing) enters a
 //! command; `done` (in the order taken) puts its bytes on `freed` in that
 //! cycle, 0 otherwise. Holds [`FREE_SLOTS`] commands, more than the write
 //! engine holds (one loaded, two queued).
 //!
-//! Timing: combinational `freed`; a command taken and another done in one
-//! cycle is fine.
+//! Timing: `take` and `bytes` are registered (they come at the end of the
+//! receive side's longest path), so a command enters its lane the cycle
+//! after it is taken; a `done` in that cycle, the command being the only
+//! one, takes its bytes from that register. `freed` is combinational on
+//! `done`; a command taken and another done in one cycle is fine.
 
 use crate::frame_fetch::FRAME_LEN_BITS;
 use rust_hdl::prelude::*;
@@ -46,6 +48,13 @@ pub struct FrameFree {
     pub freed: Signal<Out, Bits<FRAME_LEN_BITS>>,
     lanes: DFF<Bits<LANE_BITS>>,
     count: DFF<Bits<3>>,
+    /// The command taken last cycle, entered now.
+    take_q: DFF<Bit>,
+    bytes_q: DFF<Bits<FRAME_LEN_BITS>>,
+    /// It enters a lane (it is not done at once).
+    enter: Signal<Local, Bit>,
+    /// The oldest lane leaves.
+    pop: Signal<Local, Bit>,
     kept: Signal<Local, Bits<LANE_BITS>>,
     pos: Signal<Local, Bits<8>>,
 }
@@ -53,31 +62,41 @@ pub struct FrameFree {
 impl Logic for FrameFree {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, lanes, count);
+        dff_setup!(self, clock, lanes, count, take_q, bytes_q);
+        self.take_q.d.next = self.take.val();
+        self.bytes_q.d.next = self.bytes.val();
         self.freed.next = 0.into();
         self.kept.next = self.lanes.q.val();
         self.pos.next = bit_cast::<8, 3>(self.count.q.val());
-        if self.done.val() {
+        self.enter.next = self.take_q.q.val();
+        self.pop.next = self.done.val() && self.count.q.val().any();
+        if self.pop.val() {
             self.freed.next = self.lanes.q.val().get_bits::<FRAME_LEN_BITS>(0);
             self.kept.next = self.lanes.q.val() >> 18;
             self.pos.next = bit_cast::<8, 3>(self.count.q.val()) - 1;
         }
+        if self.done.val() && !self.count.q.val().any() {
+            // The only command, taken last cycle.
+            self.freed.next = self.bytes_q.q.val();
+            self.enter.next = false;
+        }
         self.lanes.d.next = self.kept.val();
-        if self.take.val() {
+        if self.enter.val() {
             // Lane `pos` starts at bit 18 * pos.
             self.lanes.d.next = self.kept.val()
-                | (bit_cast::<LANE_BITS, FRAME_LEN_BITS>(self.bytes.val())
+                | (bit_cast::<LANE_BITS, FRAME_LEN_BITS>(self.bytes_q.q.val())
                     << ((self.pos.val() << 4) + (self.pos.val() << 1)));
         }
-        if self.take.val() && !self.done.val() {
+        if self.enter.val() && !self.pop.val() {
             self.count.d.next = self.count.q.val() + 1;
         }
-        if !self.take.val() && self.done.val() {
+        if !self.enter.val() && self.pop.val() {
             self.count.d.next = self.count.q.val() - 1;
         }
         if self.rst.val() {
             self.lanes.d.next = 0.into();
             self.count.d.next = 0.into();
+            self.take_q.d.next = false;
         }
     }
 }

@@ -154,7 +154,7 @@ impl NetEngine {
             patch_prev: HeaderPatch::new(cfg.frame_buffer as u64),
             patch: HeaderPatch::new(cfg.frame_buffer as u64),
             fetch: FrameFetch::new(cfg),
-            deliver: FrameDeliver::default(),
+            deliver: FrameDeliver::new(cfg),
             declared: Default::default(),
             running: Default::default(),
             dma_on: Default::default(),
