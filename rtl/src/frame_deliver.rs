@@ -269,8 +269,13 @@ pub struct FrameDeliver {
     seg_i: DFF<Bits<16>>,
     /// Bytes of the frame in hand whose writes are taken.
     sent: DFF<Bits<FRAME_LEN_BITS>>,
-    /// Of which into the current buffer.
-    seg_done: DFF<Bits<FRAME_LEN_BITS>>,
+    /// A piece of the current buffer is written: the next one starts at
+    /// `piece_addr`, a 4 KiB boundary, with `piece_rest` bytes of the
+    /// buffer left (registered, off the path from the buffer list to the
+    /// write command).
+    mid: DFF<Bit>,
+    piece_addr: DFF<Bits<64>>,
+    piece_rest: DFF<Bits<32>>,
     used_rx: DFF<Bits<16>>,
     used_tx: DFF<Bits<16>>,
     idx_rx: DFF<Bits<16>>,
@@ -313,6 +318,11 @@ pub struct FrameDeliver {
     data_addr: Signal<Local, Bits<64>>,
     /// Bytes from it to the 4 KiB boundary.
     page_room: Signal<Local, Bits<13>>,
+    /// The buffer takes more of the frame than the rest of the buffer.
+    more: Signal<Local, Bit>,
+    /// The write is cut at the 4 KiB boundary (frame and buffer both have
+    /// more than 4 KiB left).
+    cut: Signal<Local, Bit>,
     /// Bytes of the next data write.
     n: Signal<Local, Bits<FRAME_LEN_BITS>>,
     note_used: Signal<Local, Bits<16>>,
@@ -420,7 +430,9 @@ impl FrameDeliver {
             f_whole: Default::default(),
             seg_i: Default::default(),
             sent: Default::default(),
-            seg_done: Default::default(),
+            mid: Default::default(),
+            piece_addr: Default::default(),
+            piece_rest: Default::default(),
             used_rx: Default::default(),
             used_tx: Default::default(),
             idx_rx: Default::default(),
@@ -452,6 +464,8 @@ impl FrameDeliver {
             seg_left: Default::default(),
             data_addr: Default::default(),
             page_room: Default::default(),
+            more: Default::default(),
+            cut: Default::default(),
             n: Default::default(),
             note_used: Default::default(),
             note_from: Default::default(),
@@ -507,7 +521,9 @@ impl Logic for FrameDeliver {
             f_whole,
             seg_i,
             sent,
-            seg_done,
+            mid,
+            piece_addr,
+            piece_rest,
             used_rx,
             used_tx,
             idx_rx,
@@ -660,17 +676,25 @@ impl Logic for FrameDeliver {
 
         // Writes: data, used elements, used indexes, avail_event.
         self.left.next = self.f_len.q.val() - self.sent.q.val();
-        self.seg_left.next =
-            self.seg_len.val() - bit_cast::<32, FRAME_LEN_BITS>(self.seg_done.q.val());
-        self.data_addr.next =
-            self.seg_addr.val() + bit_cast::<64, FRAME_LEN_BITS>(self.seg_done.q.val());
+        self.seg_left.next = self.seg_len.val();
+        self.data_addr.next = self.seg_addr.val();
+        if self.mid.q.val() {
+            self.seg_left.next = self.piece_rest.q.val();
+            self.data_addr.next = self.piece_addr.q.val();
+        }
         self.page_room.next =
             bits::<13>(4096) - bit_cast::<13, 12>(self.data_addr.val().get_bits::<12>(0));
+        // The write is the smaller of the two rests, cut at the boundary
+        // when both pass 4 KiB (compared side by side, not one after the
+        // other).
+        self.more.next = bit_cast::<32, FRAME_LEN_BITS>(self.left.val()) > self.seg_left.val();
+        self.cut.next = (self.left.val() > bits::<FRAME_LEN_BITS>(4096))
+            && (self.seg_left.val() > bits::<32>(4096));
         self.n.next = self.left.val();
-        if bit_cast::<32, FRAME_LEN_BITS>(self.left.val()) > self.seg_left.val() {
+        if self.more.val() {
             self.n.next = self.seg_left.val().get_bits::<FRAME_LEN_BITS>(0);
         }
-        if self.n.val() > bits::<FRAME_LEN_BITS>(4096) {
+        if self.cut.val() {
             self.n.next = bit_cast::<FRAME_LEN_BITS, 13>(self.page_room.val());
         }
         self.write.valid.next = false;
@@ -878,15 +902,21 @@ impl Logic for FrameDeliver {
                 if !self.n.val().any() || self.write.ready.val() {
                     self.f_written.d.next = self.f_written.q.val() || self.n.val().any();
                     self.sent.d.next = self.sent.q.val() + self.n.val();
-                    self.seg_done.d.next = self.seg_done.q.val() + self.n.val();
-                    if self.n.val() == self.left.val() {
+                    if self.cut.val() {
+                        // The next piece starts at the boundary.
+                        self.mid.d.next = true;
+                        self.piece_addr.d.next =
+                            (self.data_addr.val() & !bits::<64>(4095)) + bits::<64>(4096);
+                        self.piece_rest.d.next =
+                            self.seg_left.val() - bit_cast::<32, 13>(self.page_room.val());
+                    } else if !self.more.val() {
                         // Every buffer has its write: the chain is taken.
                         self.u_left.d.next = self.writes_next.val();
                         self.walker.take.next = true;
                         self.state.d.next = DeliverState::UsedRx;
-                    } else if bit_cast::<32, FRAME_LEN_BITS>(self.n.val()) == self.seg_left.val() {
+                    } else {
                         self.seg_i.d.next = self.seg_i.q.val() + 1;
-                        self.seg_done.d.next = 0.into();
+                        self.mid.d.next = false;
                         self.state.d.next = DeliverState::SegRead;
                     }
                 }
@@ -976,7 +1006,7 @@ impl Logic for FrameDeliver {
             && (self.state.q.val() != DeliverState::SegCmd)
         {
             self.seg_i.d.next = 0.into();
-            self.seg_done.d.next = 0.into();
+            self.mid.d.next = false;
         }
 
         // A chain taken: find the next frame's receive chain while this
