@@ -199,8 +199,13 @@ pub struct FrameFetch {
     seg_i: DFF<Bits<16>>,
     /// The frame's bytes whose reads are issued.
     seg_off: DFF<Bits<FRAME_LEN_BITS>>,
-    /// Of which in the current segment.
-    seg_done: DFF<Bits<FRAME_LEN_BITS>>,
+    /// A piece of the current segment is read: the next one starts at
+    /// `piece_addr`, a 4 KiB boundary, with `piece_rest` bytes of the
+    /// segment left (registered, off the path from the buffer list to the
+    /// read command).
+    mid: DFF<Bit>,
+    piece_addr: DFF<Bits<64>>,
+    piece_rest: DFF<Bits<FRAME_LEN_BITS>>,
     total: Signal<Local, Bits<40>>,
     blocked: Signal<Local, Bit>,
     taken: Signal<Local, Bits<FRAME_LEN_BITS>>,
@@ -212,6 +217,12 @@ pub struct FrameFetch {
     left: Signal<Local, Bits<FRAME_LEN_BITS>>,
     /// Bytes from the next one to read to the 4 KiB boundary.
     page_room: Signal<Local, Bits<13>>,
+    /// The room takes the rest of the segment.
+    fits: Signal<Local, Bit>,
+    /// The rest of the segment crosses the 4 KiB boundary.
+    over_page: Signal<Local, Bit>,
+    /// The rest of the segment goes in one read command.
+    whole: Signal<Local, Bit>,
     /// Bytes of the next read command.
     piece: Signal<Local, Bits<FRAME_LEN_BITS>>,
     /// The segment's last read command is taken (or it is empty).
@@ -296,7 +307,9 @@ impl FrameFetch {
             writing: Default::default(),
             seg_i: Default::default(),
             seg_off: Default::default(),
-            seg_done: Default::default(),
+            mid: Default::default(),
+            piece_addr: Default::default(),
+            piece_rest: Default::default(),
             total: Default::default(),
             blocked: Default::default(),
             taken: Default::default(),
@@ -305,6 +318,9 @@ impl FrameFetch {
             room: Default::default(),
             left: Default::default(),
             page_room: Default::default(),
+            fits: Default::default(),
+            over_page: Default::default(),
+            whole: Default::default(),
             piece: Default::default(),
             seg_next: Default::default(),
             data_cmd: Default::default(),
@@ -354,7 +370,9 @@ impl Logic for FrameFetch {
             writing,
             seg_i,
             seg_off,
-            seg_done
+            mid,
+            piece_addr,
+            piece_rest
         );
         clock!(self, clock, walker, ctl, slots);
 
@@ -386,22 +404,33 @@ impl Logic for FrameFetch {
         // a port of its own). A segment is in a chain that fits the buffer,
         // so its length fits a frame length.
         self.room.next = self.capacity.val().get_bits::<FRAME_LEN_BITS>(0) - self.held.q.val();
-        self.left.next = self.seg_len.val().get_bits::<FRAME_LEN_BITS>(0) - self.seg_done.q.val();
-        self.read.addr.next =
-            self.seg_addr.val() + bit_cast::<64, FRAME_LEN_BITS>(self.seg_done.q.val());
+        self.left.next = self.seg_len.val().get_bits::<FRAME_LEN_BITS>(0);
+        self.read.addr.next = self.seg_addr.val();
+        if self.mid.q.val() {
+            self.left.next = self.piece_rest.q.val();
+            self.read.addr.next = self.piece_addr.q.val();
+        }
         self.page_room.next =
             bits::<13>(4096) - bit_cast::<13, 12>(self.read.addr.val().get_bits::<12>(0));
-        self.piece.next = self.left.val();
-        if (self.left.val() > self.room.val())
-            && (self.left.val() > bit_cast::<FRAME_LEN_BITS, 13>(self.page_room.val()))
-        {
-            self.piece.next = bit_cast::<FRAME_LEN_BITS, 13>(self.page_room.val());
+        // The rest in one command if the room takes it or it does not cross
+        // the boundary (then it waits for room), else a piece to the
+        // boundary once the room takes that; the comparisons side by side.
+        self.fits.next = self.left.val() <= self.room.val();
+        self.over_page.next =
+            self.left.val() > bit_cast::<FRAME_LEN_BITS, 13>(self.page_room.val());
+        self.whole.next = self.fits.val() || !self.over_page.val();
+        self.piece.next = bit_cast::<FRAME_LEN_BITS, 13>(self.page_room.val());
+        if self.whole.val() {
+            self.piece.next = self.left.val();
         }
         self.data_cmd.next = (self.state.q.val() == FetchState::SegCmd)
             && self.left.val().any()
-            && (self.piece.val() <= self.room.val());
-        self.frame_end.next = (self.seg_off.q.val() + self.piece.val())
-            == self.total.val().get_bits::<FRAME_LEN_BITS>(0);
+            && (self.fits.val()
+                || (self.over_page.val()
+                    && (bit_cast::<FRAME_LEN_BITS, 13>(self.page_room.val()) <= self.room.val())));
+        self.frame_end.next = self.whole.val()
+            && ((self.seg_off.q.val() + self.left.val())
+                == self.total.val().get_bits::<FRAME_LEN_BITS>(0));
         self.read.valid.next = self.data_cmd.val();
         self.read.len.next = self.piece.val();
         self.read.target.next = self.frames.val();
@@ -413,8 +442,7 @@ impl Logic for FrameFetch {
         }
         ReadClient::link(&mut self.walk_read, &mut self.walker.read);
         self.cmd_taken.next = self.read.valid.val() && self.read.ready.val();
-        self.seg_next.next = !self.left.val().any()
-            || (self.cmd_taken.val() && (self.piece.val() == self.left.val()));
+        self.seg_next.next = !self.left.val().any() || (self.cmd_taken.val() && self.whole.val());
         if self.cmd_taken.val() && !self.read.done.val() {
             self.outstanding.d.next = self.outstanding.q.val() + 1;
         }
@@ -501,7 +529,7 @@ impl Logic for FrameFetch {
                         self.slots.write_enable.next = true;
                         self.seg_i.d.next = 0.into();
                         self.seg_off.d.next = 0.into();
-                        self.seg_done.d.next = 0.into();
+                        self.mid.d.next = false;
                         if self.total.val().any() {
                             self.push.next = true;
                             self.state.d.next = FetchState::SegRead;
@@ -520,11 +548,16 @@ impl Logic for FrameFetch {
                 if self.cmd_taken.val() {
                     self.taken.next = self.piece.val();
                     self.seg_off.d.next = self.seg_off.q.val() + self.piece.val();
-                    self.seg_done.d.next = self.seg_done.q.val() + self.piece.val();
+                    // The next piece starts at the boundary.
+                    self.mid.d.next = true;
+                    self.piece_addr.d.next =
+                        (self.read.addr.val() & !bits::<64>(4095)) + bits::<64>(4096);
+                    self.piece_rest.d.next =
+                        self.left.val() - bit_cast::<FRAME_LEN_BITS, 13>(self.page_room.val());
                 }
                 if self.seg_next.val() {
                     self.seg_i.d.next = self.seg_i.q.val() + 1;
-                    self.seg_done.d.next = 0.into();
+                    self.mid.d.next = false;
                     if (self.cmd_taken.val() && self.frame_end.val())
                         || ((self.seg_i.q.val() + 1) == self.walker.count.val())
                     {
