@@ -10,7 +10,7 @@
 //!
 //! `take` with `bytes` (0 for a command that frees nothing) enters a
 //! command; `done` (in the order taken) puts its bytes on `freed` in that
-//! cycle, 0 otherwise. Holds [`FREE_SLOTS`] commands, more than the write
+//! cycle, 0 otherwise (also for a `done` with no command held). Holds [`FREE_SLOTS`] commands, more than the write
 //! engine holds (one loaded, two queued).
 //!
 //! Timing: `take` and `bytes` are registered (they come at the end of the
@@ -75,7 +75,7 @@ impl Logic for FrameFree {
             self.kept.next = self.lanes.q.val() >> 18;
             self.pos.next = bit_cast::<8, 3>(self.count.q.val()) - 1;
         }
-        if self.done.val() && !self.count.q.val().any() {
+        if self.done.val() && !self.count.q.val().any() && self.take_q.q.val() {
             // The only command, taken last cycle.
             self.freed.next = self.bytes_q.q.val();
             self.enter.next = false;
@@ -137,5 +137,28 @@ mod tests {
             uut.clock.next = Clock::from(false);
         }
         assert!(freed > 1 << 20, "too little traffic: {freed}");
+    }
+
+    #[test]
+    fn a_done_with_no_command_held_frees_nothing() {
+        let mut uut = FrameFree::default();
+        uut.connect_all();
+        let mut cycle = |take: bool, bytes: u64, done: bool| -> u64 {
+            uut.take.next = take;
+            uut.bytes.next = bytes.into();
+            uut.done.next = done;
+            assert!(simulate(&mut uut, 50));
+            let freed = uut.freed.val().to_u64();
+            uut.clock.next = Clock::from(true);
+            assert!(simulate(&mut uut, 50));
+            uut.clock.next = Clock::from(false);
+            freed
+        };
+        cycle(false, 0, false);
+        cycle(true, 1000, false);
+        assert_eq!(cycle(false, 0, true), 1000);
+        // Bytes presented without a take, then a stray done.
+        cycle(false, 777, false);
+        assert_eq!(cycle(false, 0, true), 0);
     }
 }
