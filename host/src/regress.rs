@@ -291,9 +291,9 @@ pub fn run_traffic(at: Setup, steps: u64, trace: Option<&PathBuf>) -> Result<Tot
 
 /// [`run_traffic`] with the frames and chains of `opts` (a driver that
 /// sends frames above the MTU has not accepted VIRTIO_NET_F_MTU). A host
-/// access waits for the device to go quiet,
-/// which takes longer the larger the frames it is busy with: the root
-/// complex gives up on a busy device after as many more cycles.
+/// access waits for the device to go quiet, which takes longer the larger
+/// the frames it is busy with: the root complex gives up on a busy device
+/// after as many more cycles.
 pub fn run_traffic_with(
     at: Setup,
     steps: u64,

@@ -10,8 +10,9 @@
 //!
 //! `take` with `bytes` (0 for a command that frees nothing) enters a
 //! command; `done` (in the order taken) puts its bytes on `freed` in that
-//! cycle, 0 otherwise (also for a `done` with no command held). Holds [`FREE_SLOTS`] commands, more than the write
-//! engine holds (one loaded, two queued).
+//! cycle, 0 otherwise (also for a `done` with no command held). Holds
+//! [`FREE_SLOTS`] commands, more than the write engine holds (one loaded,
+//! two queued).
 //!
 //! Timing: `take` and `bytes` are registered (they come at the end of the
 //! receive side's longest path), so a command enters its lane the cycle
